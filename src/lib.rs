@@ -1,0 +1,62 @@
+//! # threadkit
+//!
+//! Python's `threading` module, rebuilt in Rust on atomics and the OS's own wait/wake syscalls
+//! (futex, `WaitOnAddress`, `os_sync_wait_on_address`, `_umtx_op`) and raw OS threads.
+//!
+//! | Python                      | threadkit                          |
+//! |-----------------------------|------------------------------------|
+//! | `threading.Lock()`          | [`Lock::new()`]                    |
+//! | `threading.RLock()`         | [`RLock::new()`]                   |
+//! | `threading.Condition()`     | [`Condition::new()`]               |
+//! | `threading.Semaphore(n)`    | [`Semaphore::new(n)`]              |
+//! | `threading.BoundedSemaphore(n)` | [`BoundedSemaphore::new(n)`]   |
+//! | `threading.Event()`         | [`Event::new()`]                   |
+//! | `threading.Barrier(n)`      | [`Barrier::new(n)`]                |
+//! | `threading.Thread(target=f)`| [`Thread::new(f)`]                 |
+//! | `threading.Timer(t, f)`     | [`Timer::new(t, f)`]               |
+//! | `threading.local()`         | [`Local::new(init)`]               |
+//! | `with lock:`                | [`Acquire::guard`]                 |
+//!
+//! ```
+//! use threadkit::{Acquire, Lock};
+//! static COUNTER_LOCK: Lock = Lock::new();
+//! {
+//!     let _held = COUNTER_LOCK.guard(); // Python: `with counter_lock:`
+//!     assert!(COUNTER_LOCK.locked());
+//! }
+//! assert!(!COUNTER_LOCK.locked());
+//! ```
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+#![warn(missing_docs)]
+
+mod acquire;
+mod barrier;
+mod condition;
+mod error;
+mod event;
+mod hooks;
+mod local;
+mod lock;
+mod mutex;
+mod registry;
+mod rlock;
+mod semaphore;
+mod thread;
+mod timer;
+mod wait;
+
+pub use acquire::{Acquire, Guard};
+pub use barrier::*;
+pub use condition::*;
+pub use error::Error;
+pub use event::*;
+pub use hooks::*;
+pub use local::*;
+pub use lock::*;
+pub use mutex::*;
+pub use registry::*;
+pub use rlock::*;
+pub use semaphore::*;
+pub use thread::*;
+pub use timer::*;
+pub use wait::TIMEOUT_MAX;

@@ -1,0 +1,136 @@
+//! The seam between the algorithms and the OS.
+//!
+//! Every primitive in this crate reaches `threadkit-sys` through this module and nothing else:
+//! atomics, the futex-style [`wait`]/[`wake_one`]/[`wake_all`]/[`requeue_one`], the calling
+//! thread's id, spin hints and timeouts. Under `cfg(loom)` the same names are a model: loom's
+//! atomics and a futex built from loom's `Mutex` + `Condvar` keyed by address, in which a
+//! sleeper leaves `wait` only when woken (never by polling), so a lost wake-up is a loom
+//! deadlock.
+
+use std::time::{Duration, Instant};
+
+/// The longest timeout that is honoured as a timeout; anything longer waits without one.
+/// Python's `threading.TIMEOUT_MAX` (about 292 years, the same value as CPython on Linux).
+///
+/// ```
+/// use std::time::Duration;
+/// assert!(threadkit::TIMEOUT_MAX > Duration::from_secs(100 * 365 * 24 * 3600));
+/// ```
+pub const TIMEOUT_MAX: Duration = Duration::from_secs(i64::MAX as u64 / 1_000_000_000);
+
+/// The deadline of a wait of `timeout` starting now; `None` (no deadline) when `timeout` is
+/// beyond [`TIMEOUT_MAX`] or beyond what the clock can represent.
+#[inline]
+pub(crate) fn deadline_after(timeout: Duration) -> Option<Instant> {
+    if timeout > TIMEOUT_MAX {
+        return None;
+    }
+    Instant::now().checked_add(timeout)
+}
+
+#[cfg(not(loom))]
+mod real {
+    pub(crate) use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
+    use std::time::Instant;
+
+    /// Sleeps while `*atom == expected`; `false` only when `deadline` has passed.
+    #[inline]
+    pub(crate) fn wait(atom: &AtomicU32, expected: u32, deadline: Option<Instant>) -> bool {
+        threadkit_sys::wait(atom, expected, deadline)
+    }
+
+    /// Wakes at most one sleeper on `atom` (which may dangle).
+    #[inline]
+    pub(crate) fn wake_one(atom: *const AtomicU32) {
+        threadkit_sys::wake_one(atom)
+    }
+
+    /// Wakes every sleeper on `atom` (which may dangle).
+    #[inline]
+    pub(crate) fn wake_all(atom: *const AtomicU32) {
+        threadkit_sys::wake_all(atom)
+    }
+
+    /// Moves one sleeper from `from` to `to` (or wakes it where the OS cannot).
+    ///
+    /// # Safety
+    /// `from` must be live for the call.
+    #[inline]
+    pub(crate) unsafe fn requeue_one(from: *const AtomicU32, expected: u32, to: *const AtomicU32) {
+        // SAFETY: forwarded precondition: `from` is live for the call.
+        unsafe { threadkit_sys::requeue_one(from, expected, to) }
+    }
+
+    /// A cheap id of the calling thread, never 0.
+    #[inline]
+    pub(crate) fn current_thread_id() -> u64 {
+        threadkit_sys::current_id()
+    }
+
+    /// One step of a busy-wait.
+    #[inline]
+    pub(crate) fn spin_hint() {
+        core::hint::spin_loop()
+    }
+
+    /// Whether spinning can help at all: false on a single CPU.
+    #[inline]
+    pub(crate) fn may_spin() -> bool {
+        use core::sync::atomic::{AtomicU8, Ordering::Relaxed};
+        static MULTI: AtomicU8 = AtomicU8::new(0); // 0 unknown, 1 single CPU, 2 several
+        match MULTI.load(Relaxed) {
+            0 => {
+                let v = if threadkit_sys::cpu_count() > 1 { 2 } else { 1 };
+                MULTI.store(v, Relaxed);
+                v == 2
+            }
+            v => v == 2,
+        }
+    }
+
+    /// The number of busy-wait steps to allow for a named limit `n` (the model uses 1).
+    #[inline]
+    pub(crate) const fn spin_limit(n: u32) -> u32 {
+        n
+    }
+
+    /// `UnsafeCell` with loom's closure API, so the same code runs under the model.
+    #[derive(Debug, Default)]
+    pub(crate) struct UnsafeCell<T>(core::cell::UnsafeCell<T>);
+
+    impl<T> UnsafeCell<T> {
+        pub(crate) const fn new(v: T) -> Self {
+            UnsafeCell(core::cell::UnsafeCell::new(v))
+        }
+        #[inline]
+        pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+            f(self.0.get())
+        }
+        #[inline]
+        pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+            f(self.0.get())
+        }
+    }
+}
+#[cfg(not(loom))]
+pub(crate) use real::*;
+
+#[cfg(loom)]
+#[path = "wait_loom.rs"]
+mod model;
+#[cfg(loom)]
+pub(crate) use model::*;
+
+/// Declares a constructor that is `const fn` normally and a plain `fn` under loom (whose
+/// atomics have no `const` constructor).
+macro_rules! loom_const_fn {
+    ($(#[$m:meta])* $vis:vis fn $name:ident($($arg:ident: $t:ty),* $(,)?) -> $ret:ty $body:block) => {
+        $(#[$m])*
+        #[cfg(not(loom))]
+        $vis const fn $name($($arg: $t),*) -> $ret $body
+        $(#[$m])*
+        #[cfg(loom)]
+        $vis fn $name($($arg: $t),*) -> $ret $body
+    };
+}
+pub(crate) use loom_const_fn;

@@ -1,0 +1,119 @@
+//! The loom model of the futex (`cfg(loom)` only).
+//!
+//! A table of sleepers, each `(address, woken)`, under one loom `Mutex`, with one loom
+//! `Condvar`. `wait` checks the value and registers under the mutex, then blocks on the
+//! condvar until *its own* entry is marked woken; `wake_one` marks exactly one sleeper of that
+//! address, `wake_all` all of them, `requeue_one` re-keys one. A sleeper is never released by
+//! anything but a wake, so a missing wake-up leaves it blocked and loom reports the deadlock.
+//! A wait with a deadline models "the deadline passes at some point": it yields once and then
+//! gives up unless it was woken meanwhile.
+
+pub(crate) use loom::cell::UnsafeCell;
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
+use loom::sync::{Condvar, Mutex};
+use std::sync::atomic::Ordering::SeqCst;
+use std::time::Instant;
+
+struct Sleeper {
+    addr: usize,
+    ticket: usize,
+    woken: bool,
+}
+
+#[derive(Default)]
+struct Table {
+    sleepers: Vec<Sleeper>,
+    next_ticket: usize,
+}
+
+loom::lazy_static! {
+    static ref TABLE: (Mutex<Table>, Condvar) = (Mutex::new(Table::default()), Condvar::new());
+}
+
+pub(crate) fn wait(atom: &AtomicU32, expected: u32, deadline: Option<Instant>) -> bool {
+    let (mutex, condvar) = &*TABLE;
+    let mut t = mutex.lock().unwrap();
+    if atom.load(SeqCst) != expected {
+        return true;
+    }
+    let ticket = t.next_ticket;
+    t.next_ticket += 1;
+    t.sleepers.push(Sleeper { addr: atom as *const AtomicU32 as usize, ticket, woken: false });
+    let woken = |t: &Table| t.sleepers.iter().any(|s| s.ticket == ticket && s.woken);
+    if deadline.is_some() {
+        drop(t);
+        loom::thread::yield_now();
+        t = mutex.lock().unwrap();
+    } else {
+        while !woken(&t) {
+            t = condvar.wait(t).unwrap();
+        }
+    }
+    let was_woken = woken(&t);
+    t.sleepers.retain(|s| s.ticket != ticket);
+    was_woken
+}
+
+fn wake(addr: usize, max: usize) {
+    let (mutex, condvar) = &*TABLE;
+    let mut t = mutex.lock().unwrap();
+    let mut n = 0;
+    for s in t.sleepers.iter_mut().filter(|s| s.addr == addr && !s.woken) {
+        if n == max {
+            break;
+        }
+        s.woken = true;
+        n += 1;
+    }
+    if n > 0 {
+        condvar.notify_all();
+    }
+}
+
+pub(crate) fn wake_one(atom: *const AtomicU32) {
+    wake(atom as usize, 1)
+}
+
+pub(crate) fn wake_all(atom: *const AtomicU32) {
+    wake(atom as usize, usize::MAX)
+}
+
+/// # Safety
+/// `from` must be live for the call.
+pub(crate) unsafe fn requeue_one(from: *const AtomicU32, expected: u32, to: *const AtomicU32) {
+    let (mutex, condvar) = &*TABLE;
+    let mut t = mutex.lock().unwrap();
+    // SAFETY: the caller guarantees `from` is live for the call.
+    let value = unsafe { (*from).load(SeqCst) };
+    let from_addr = from as usize;
+    if let Some(s) = t.sleepers.iter_mut().find(|s| s.addr == from_addr && !s.woken) {
+        if value == expected {
+            s.addr = to as usize;
+        } else {
+            s.woken = true;
+            condvar.notify_all();
+        }
+    }
+}
+
+loom::thread_local! {
+    static ID_ANCHOR: u8 = const { 0 };
+}
+
+/// Each loom thread has its own thread-local, so its address is a per-thread id.
+pub(crate) fn current_thread_id() -> u64 {
+    ID_ANCHOR.with(|a| a as *const u8 as u64)
+}
+
+pub(crate) fn spin_hint() {
+    loom::thread::yield_now()
+}
+
+pub(crate) fn may_spin() -> bool {
+    true
+}
+
+/// Loom explores one busy-wait step, not a hundred.
+pub(crate) const fn spin_limit(n: u32) -> u32 {
+    if n > 0 { 1 } else { 0 }
+}

@@ -1,0 +1,78 @@
+//! Futex-style wait/wake: one portable contract, one file per OS.
+//!
+//! The contract (every backend keeps it exactly):
+//!
+//! * [`wait`] sleeps only while `*atom == expected`; it returns `false` only when `deadline` has
+//!   passed, and may return `true` spuriously (callers re-check their state in a loop). A signal
+//!   (`EINTR`) never ends a wait early: the backend retries with the time that remains.
+//! * [`wake_one`] / [`wake_all`] take a raw pointer and never dereference it in user space, so
+//!   waking an address whose owner is gone is harmless (at worst a spurious wake-up elsewhere).
+//! * [`requeue_one`] moves at most one sleeper from one word to another without waking it,
+//!   where the OS can (Linux); elsewhere it wakes that sleeper instead ([`REQUEUE_MOVES`] tells
+//!   which).
+
+use core::sync::atomic::AtomicU32;
+use std::time::Instant;
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+#[path = "linux.rs"]
+mod imp;
+#[cfg(windows)]
+#[path = "windows.rs"]
+mod imp;
+#[cfg(target_os = "macos")]
+#[path = "macos.rs"]
+mod imp;
+#[cfg(target_os = "freebsd")]
+#[path = "freebsd.rs"]
+mod imp;
+
+/// `true` where [`requeue_one`] really moves a sleeper to the other word without waking it
+/// (Linux outside Miri); `false` where it wakes the sleeper instead.
+pub const REQUEUE_MOVES: bool = imp::REQUEUE_MOVES;
+
+/// Sleeps while `*atom == expected`, until woken or until `deadline` (`None`: no deadline).
+///
+/// Returns `false` only if the deadline has passed; `true` otherwise, including spuriously.
+/// Signals never shorten the wait.
+///
+/// ```
+/// use std::sync::atomic::AtomicU32;
+/// let word = AtomicU32::new(1);
+/// // The value is not the expected one: returns at once.
+/// assert!(threadkit_sys::wait(&word, 0, None));
+/// ```
+#[inline]
+pub fn wait(atom: &AtomicU32, expected: u32, deadline: Option<Instant>) -> bool {
+    imp::wait(atom, expected, deadline)
+}
+
+/// Wakes at most one thread sleeping in [`wait`] on `atom`.
+///
+/// `atom` is only used as an address: it may dangle.
+#[inline]
+pub fn wake_one(atom: *const AtomicU32) {
+    imp::wake_one(atom)
+}
+
+/// Wakes every thread sleeping in [`wait`] on `atom`.
+///
+/// `atom` is only used as an address: it may dangle.
+#[inline]
+pub fn wake_all(atom: *const AtomicU32) {
+    imp::wake_all(atom)
+}
+
+/// If `*from == expected`, moves one thread sleeping on `from` so that it sleeps on `to`
+/// instead, without waking it (Linux: `FUTEX_CMP_REQUEUE` with 0 woken, 1 requeued). Where the
+/// OS cannot requeue, or the value differs, it wakes one sleeper of `from` instead.
+///
+/// # Safety
+///
+/// `from` must point to a live `AtomicU32` for the duration of the call (the kernel reads it to
+/// compare with `expected`). `to` is only used as an address.
+#[inline]
+pub unsafe fn requeue_one(from: *const AtomicU32, expected: u32, to: *const AtomicU32) {
+    // SAFETY: the caller guarantees that `from` is live for the call.
+    unsafe { imp::requeue_one(from, expected, to) }
+}

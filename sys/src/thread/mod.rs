@@ -1,0 +1,101 @@
+//! Raw OS threads: spawn with an explicit stack size, join, detach, ids, names, yield, sleep
+//! and per-thread CPU time. One file per OS family, same signatures.
+
+use std::io;
+use std::time::Duration;
+
+#[cfg(unix)]
+#[path = "unix.rs"]
+mod imp;
+#[cfg(windows)]
+#[path = "windows.rs"]
+mod imp;
+
+/// The longest OS thread name, in bytes, that [`set_current_name`] keeps (longer names are
+/// truncated on a char boundary).
+pub const MAX_NAME_LEN: usize = imp::MAX_NAME_LEN;
+
+/// A started OS thread that has not been joined or detached yet.
+///
+/// Dropping it detaches the thread.
+#[derive(Debug)]
+pub struct RawThread(imp::Handle);
+
+/// Starts an OS thread running `main`, with a stack of `stack_size` bytes (0: the platform
+/// default). The size is rounded up to the page size and to the OS minimum.
+///
+/// If `main` panics, the process aborts: callers catch panics themselves before this edge.
+/// On failure, returns the OS error and frees everything (the closure is dropped on this thread).
+///
+/// ```
+/// let t = threadkit_sys::spawn(64 * 1024, Box::new(|| { let _ = 1 + 1; })).unwrap();
+/// t.join().unwrap();
+/// ```
+pub fn spawn(stack_size: usize, main: Box<dyn FnOnce() + Send + 'static>) -> io::Result<RawThread> {
+    imp::spawn(stack_size, main).map(RawThread)
+}
+
+impl RawThread {
+    /// Waits for the thread to finish and frees its OS resources.
+    pub fn join(self) -> io::Result<()> {
+        imp::join(self.0)
+    }
+
+    /// Lets the thread run on by itself; its resources are freed when it ends.
+    pub fn detach(self) {
+        drop(self)
+    }
+}
+
+/// A cheap identifier of the calling thread (no syscall): unique among live threads, never 0.
+/// Python's `threading.get_ident()`.
+///
+/// ```
+/// assert_ne!(threadkit_sys::current_id(), 0);
+/// ```
+#[inline]
+pub fn current_id() -> u64 {
+    imp::current_id()
+}
+
+/// The OS's id for the calling thread (`gettid`, `GetCurrentThreadId`, `pthread_threadid_np`,
+/// `thr_self`). Python's `threading.get_native_id()`.
+pub fn native_id() -> u64 {
+    imp::native_id()
+}
+
+/// Sets the calling thread's OS name (seen in `ps -L`, `top -H` and debuggers), truncated to
+/// [`MAX_NAME_LEN`] bytes on a char boundary. Names with an interior NUL are cut there.
+pub fn set_current_name(name: &str) {
+    imp::set_current_name(name)
+}
+
+/// Gives up the rest of the calling thread's time slice.
+pub fn yield_now() {
+    imp::yield_now()
+}
+
+/// Sleeps for at least `dur` (signals do not shorten it).
+pub fn sleep(dur: Duration) {
+    imp::sleep(dur)
+}
+
+/// CPU time consumed so far by the calling thread.
+pub fn thread_cpu_time() -> Duration {
+    imp::thread_cpu_time()
+}
+
+/// The smallest stack size the OS accepts for a new thread, in bytes.
+pub fn min_stack_size() -> usize {
+    imp::min_stack_size()
+}
+
+/// The size of a memory page, in bytes.
+pub fn page_size() -> usize {
+    imp::page_size()
+}
+
+/// The number of CPUs this process may run on (at least 1).
+pub fn cpu_count() -> usize {
+    imp::cpu_count()
+}
