@@ -32,6 +32,7 @@
 mod acquire;
 mod barrier;
 mod condition;
+mod condvar;
 mod error;
 mod event;
 mod hooks;
@@ -48,6 +49,7 @@ mod wait;
 pub use acquire::{Acquire, Guard};
 pub use barrier::*;
 pub use condition::*;
+pub use condvar::*;
 pub use error::Error;
 pub use event::*;
 pub use hooks::*;
