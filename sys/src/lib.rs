@@ -28,8 +28,8 @@ compile_error!(
 mod futex;
 mod thread;
 
-pub use futex::{requeue_one, wait, wake_all, wake_one, REQUEUE_MOVES};
+pub use futex::{REQUEUE_MOVES, requeue_one, wait, wake_all, wake_one};
 pub use thread::{
-    cpu_count, current_id, min_stack_size, native_id, page_size, set_current_name, sleep, spawn,
-    thread_cpu_time, yield_now, RawThread, MAX_NAME_LEN,
+    MAX_NAME_LEN, RawThread, at_exit, cpu_count, current_id, min_stack_size, native_id, page_size,
+    set_current_name, sleep, spawn, thread_cpu_time, yield_now,
 };
