@@ -2,7 +2,7 @@
 //!
 //! Two small, portable surfaces, each implemented once per OS in its own file:
 //!
-//! * **Futex-style wait/wake** on an [`AtomicU32`] ([`wait`], [`wake_one`], [`wake_all`],
+//! * **Futex-style wait/wake** on an [`AtomicU32`](core::sync::atomic::AtomicU32) ([`wait`], [`wake_one`], [`wake_all`],
 //!   [`requeue_one`]). Linux/Android use `futex(2)`, Windows `WaitOnAddress`, macOS
 //!   `os_sync_wait_on_address` (14.4+) with a `__ulock_wait2`/`__ulock_wait` fallback, FreeBSD
 //!   `_umtx_op`. See `README.md` for the per-OS table of syscalls, versions and limits.
