@@ -16,6 +16,12 @@ fn run(stack: usize, f: impl FnOnce() + Send + 'static) {
 }
 
 #[test]
+fn raw_thread_is_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<sys::RawThread>();
+}
+
+#[test]
 fn spawn_join_runs_the_closure() {
     let hits = Arc::new(AtomicU32::new(0));
     let h = Arc::clone(&hits);
@@ -178,6 +184,10 @@ fn name_is_visible_to_the_os() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "Miri has no per-thread CPU clock (CLOCK_THREAD_CPUTIME_ID, GetThreadTimes)"
+)]
 fn cpu_time_increases_with_work() {
     let before = sys::thread_cpu_time();
     let n = if cfg!(miri) { 2_000 } else { 20_000_000 };
