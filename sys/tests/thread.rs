@@ -234,3 +234,43 @@ fn yield_and_counts() {
     assert!(sys::cpu_count() >= 1);
     const { assert!(sys::MAX_NAME_LEN >= 15) };
 }
+
+#[test]
+#[cfg(windows)]
+fn name_is_visible_to_the_os() {
+    use windows_sys::Win32::Foundation::LocalFree;
+    use windows_sys::Win32::System::Threading::{GetCurrentThread, GetThreadDescription};
+
+    fn description() -> String {
+        let mut p: *mut u16 = core::ptr::null_mut();
+        // SAFETY: the pseudo-handle names the calling thread; `p` is writable.
+        let hr = unsafe { GetThreadDescription(GetCurrentThread(), &mut p) };
+        assert!(
+            hr >= 0 && !p.is_null(),
+            "GetThreadDescription failed: {hr:#x}"
+        );
+        let mut len = 0;
+        // SAFETY: `p` is a NUL-terminated UTF-16 string allocated by the OS.
+        while unsafe { *p.add(len) } != 0 {
+            len += 1;
+        }
+        // SAFETY: `p` is valid for `len` units (counted above).
+        let s = String::from_utf16_lossy(unsafe { core::slice::from_raw_parts(p, len) });
+        // SAFETY: `p` was allocated with LocalAlloc by GetThreadDescription; freed once.
+        unsafe { LocalFree(p.cast()) };
+        s
+    }
+
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s = Arc::clone(&seen);
+    run(0, move || {
+        let mut v = s.lock().expect("lock");
+        sys::set_current_name("tk-worker é");
+        v.push(description());
+        sys::set_current_name("ab\0cd");
+        v.push(description());
+    });
+    let v = seen.lock().expect("lock");
+    assert_eq!(v[0], "tk-worker é");
+    assert_eq!(v[1], "ab");
+}
