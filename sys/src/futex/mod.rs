@@ -11,7 +11,7 @@
 //!   where the OS can (Linux); elsewhere it wakes that sleeper instead ([`REQUEUE_MOVES`] tells
 //!   which).
 
-use core::sync::atomic::AtomicU32;
+use core::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -44,6 +44,11 @@ pub const REQUEUE_MOVES: bool = imp::REQUEUE_MOVES;
 /// ```
 #[inline]
 pub fn wait(atom: &AtomicU32, expected: u32, deadline: Option<Instant>) -> bool {
+    // A stale value needs no syscall. (Relaxed: callers re-read their state with the
+    // ordering they need; the OS compares again under its own lock anyway.)
+    if atom.load(Ordering::Relaxed) != expected {
+        return true;
+    }
     imp::wait(atom, expected, deadline)
 }
 
