@@ -30,6 +30,7 @@ pub(crate) fn deadline_after(timeout: Duration) -> Option<Instant> {
 
 #[cfg(not(loom))]
 mod real {
+    #[allow(unused_imports)]
     pub(crate) use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
     use std::time::Instant;
 
