@@ -38,7 +38,11 @@ pub(crate) fn wait(atom: &AtomicU32, expected: u32, deadline: Option<Instant>) -
     }
     let ticket = t.next_ticket;
     t.next_ticket += 1;
-    t.sleepers.push(Sleeper { addr: atom as *const AtomicU32 as usize, ticket, woken: false });
+    t.sleepers.push(Sleeper {
+        addr: atom as *const AtomicU32 as usize,
+        ticket,
+        woken: false,
+    });
     let woken = |t: &Table| t.sleepers.iter().any(|s| s.ticket == ticket && s.woken);
     if deadline.is_some() {
         drop(t);
@@ -86,7 +90,11 @@ pub(crate) unsafe fn requeue_one(from: *const AtomicU32, expected: u32, to: *con
     // SAFETY: the caller guarantees `from` is live for the call.
     let value = unsafe { (*from).load(SeqCst) };
     let from_addr = from as usize;
-    if let Some(s) = t.sleepers.iter_mut().find(|s| s.addr == from_addr && !s.woken) {
+    if let Some(s) = t
+        .sleepers
+        .iter_mut()
+        .find(|s| s.addr == from_addr && !s.woken)
+    {
         if value == expected {
             s.addr = to as usize;
         } else {
