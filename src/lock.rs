@@ -398,3 +398,7 @@ impl fmt::Debug for Lock {
             .finish()
     }
 }
+
+#[cfg(all(test, loom))]
+#[path = "lock_loom_tests.rs"]
+mod loom_tests;
