@@ -10,7 +10,10 @@ use threadkit::{Acquire, Error, Lock, TIMEOUT_MAX};
 fn wait_until(mut cond: impl FnMut() -> bool) {
     let start = Instant::now();
     while !cond() {
-        assert!(start.elapsed() < Duration::from_secs(10), "condition never became true");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "condition never became true"
+        );
         thread::sleep(Duration::from_millis(1));
     }
 }
@@ -98,7 +101,10 @@ fn with_guard_releases_even_on_panic() {
         panic!("inside the with block");
     });
     assert!(r.is_err());
-    assert!(!lock.locked(), "the guard released the lock during unwinding");
+    assert!(
+        !lock.locked(),
+        "the guard released the lock during unwinding"
+    );
     assert!(lock.try_acquire());
 }
 
@@ -122,7 +128,10 @@ fn timeout_rules() {
     .join()
     .unwrap();
     assert!(!got);
-    assert!(waited >= Duration::from_millis(100), "returned early after {waited:?}");
+    assert!(
+        waited >= Duration::from_millis(100),
+        "returned early after {waited:?}"
+    );
     assert!(waited < Duration::from_secs(10));
     // acquire_until with a past deadline is a try.
     assert!(!lock.acquire_until(Instant::now()));
