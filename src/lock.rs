@@ -40,7 +40,7 @@
 use crate::Error;
 use crate::acquire::impl_acquire;
 use crate::wait::{
-    self, AtomicU32, deadline_after, loom_const_fn, may_spin, spin_hint, spin_limit,
+    self, AtomicU32, Stopwatch, deadline_after, loom_const_fn, may_spin, spin_hint, spin_limit,
 };
 use core::fmt;
 use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
@@ -239,7 +239,7 @@ impl Lock {
             // Transition: count ourselves as a waiter (the lock is held, or we give up spinning).
             self.state.fetch_add(ONE_WAITER, Relaxed);
         }
-        let mut since: Option<Instant> = None;
+        let mut starving = Stopwatch::default();
         loop {
             let s = self.state.load(Relaxed);
             if self.try_take_as_waiter(s) {
@@ -249,8 +249,7 @@ impl Lock {
                 continue; // The word moved under us; look again.
             }
             if s & HANDOFF == 0 {
-                let waited = *since.get_or_insert_with(Instant::now);
-                if waited.elapsed() >= STARVATION_LIMIT {
+                if starving.exceeded(STARVATION_LIMIT) {
                     // Transition: a starving waiter asks for the next unlock to hand over.
                     let _ = self
                         .state

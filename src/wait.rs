@@ -95,6 +95,19 @@ mod real {
         n
     }
 
+    /// Measures how long a slow path has been waiting (for starvation limits). Under loom it
+    /// counts rounds instead of reading the clock, so the model stays deterministic.
+    #[derive(Debug, Default)]
+    pub(crate) struct Stopwatch(Option<Instant>);
+
+    impl Stopwatch {
+        /// Whether at least `limit` has passed since the first call.
+        #[inline]
+        pub(crate) fn exceeded(&mut self, limit: std::time::Duration) -> bool {
+            self.0.get_or_insert_with(Instant::now).elapsed() >= limit
+        }
+    }
+
     /// `UnsafeCell` with loom's closure API, so the same code runs under the model.
     #[derive(Debug, Default)]
     pub(crate) struct UnsafeCell<T>(core::cell::UnsafeCell<T>);
