@@ -260,10 +260,13 @@ fn no_spurious_return_stress() {
             done.store(true, SeqCst);
         });
         while !done.load(SeqCst) {
-            let _g = cond.guard();
+            let g = cond.guard();
             if waiting.load(SeqCst) && notifies.load(SeqCst) == 0 {
                 notifies.store(1, SeqCst);
                 cond.notify(1).unwrap();
+            } else {
+                drop(g);
+                thread::yield_now();
             }
         }
     });
