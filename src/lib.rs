@@ -46,6 +46,7 @@ mod spawn;
 mod thread;
 mod timer;
 mod wait;
+mod waitqueue;
 
 pub use acquire::{Acquire, Guard};
 pub use barrier::*;
