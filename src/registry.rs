@@ -245,7 +245,7 @@ mod main_ctor {
 /// The "MainThread" handle, created and registered on first use; its ids are filled in when
 /// `on_main` (the caller is the main thread).
 fn main_handle(on_main: bool) -> Thread {
-    let t = REGISTRY.with(|r| {
+    REGISTRY.with(|r| {
         let t = match &r.main {
             Some(t) => t.clone(),
             None => {
@@ -261,8 +261,7 @@ fn main_handle(on_main: bool) -> Thread {
             t.inner.ident.store(threadkit_sys::current_id(), Relaxed);
         }
         t
-    });
-    t
+    })
 }
 
 fn store_ids(ident: &AtomicU64, native: &AtomicU64) {

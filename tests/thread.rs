@@ -471,7 +471,9 @@ fn thread_limit() -> Option<u64> {
         if unsafe { libc::getrlimit(libc::RLIMIT_NPROC, &mut r) } == 0
             && r.rlim_cur != libc::RLIM_INFINITY
         {
-            limit = limit.min(r.rlim_cur as u64);
+            #[allow(clippy::unnecessary_cast)] // rlim_t is not u64 everywhere
+            let cur = r.rlim_cur as u64;
+            limit = limit.min(cur);
         }
     }
     Some(limit)
