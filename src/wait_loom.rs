@@ -9,6 +9,7 @@
 //! gives up unless it was woken meanwhile.
 
 pub(crate) use loom::cell::UnsafeCell;
+#[allow(unused_imports)]
 pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
 use loom::sync::{Condvar, Mutex};
 use std::sync::atomic::Ordering::SeqCst;
@@ -105,7 +106,7 @@ pub(crate) unsafe fn requeue_one(from: *const AtomicU32, expected: u32, to: *con
 }
 
 loom::thread_local! {
-    static ID_ANCHOR: u8 = const { 0 };
+    static ID_ANCHOR: u8 = 0;
 }
 
 /// Each loom thread has its own thread-local, so its address is a per-thread id.
@@ -124,4 +125,16 @@ pub(crate) fn may_spin() -> bool {
 /// Loom explores one busy-wait step, not a hundred.
 pub(crate) const fn spin_limit(n: u32) -> u32 {
     if n > 0 { 1 } else { 0 }
+}
+
+/// The model's stopwatch: the limit counts as exceeded from the second look on, so loom
+/// explores both sides of every starvation check without reading the real clock.
+#[derive(Debug, Default)]
+pub(crate) struct Stopwatch(u32);
+
+impl Stopwatch {
+    pub(crate) fn exceeded(&mut self, _limit: std::time::Duration) -> bool {
+        self.0 += 1;
+        self.0 > 1
+    }
 }
