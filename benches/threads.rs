@@ -7,7 +7,7 @@
 //!
 //! Smoke run: `cargo bench --bench threads -- --quick`.
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{Criterion, criterion_group, criterion_main};
 use std::cell::Cell;
 use std::hint::black_box;
 
@@ -17,7 +17,11 @@ fn tk_spawn_join(stack: usize) {
     let t = threadkit::Thread::new(|| {
         black_box(1);
     });
-    let t = if stack == 0 { t } else { t.with_stack_size(stack) };
+    let t = if stack == 0 {
+        t
+    } else {
+        t.with_stack_size(stack)
+    };
     t.start().unwrap();
     t.join().unwrap();
 }
@@ -50,7 +54,10 @@ fn pthread_spawn_join(stack: usize) {
         let r = libc::pthread_create(id.as_mut_ptr(), attr.as_ptr(), body, std::ptr::null_mut());
         assert_eq!(r, 0);
         libc::pthread_attr_destroy(attr.as_mut_ptr());
-        assert_eq!(libc::pthread_join(id.assume_init(), std::ptr::null_mut()), 0);
+        assert_eq!(
+            libc::pthread_join(id.assume_init(), std::ptr::null_mut()),
+            0
+        );
     }
 }
 
