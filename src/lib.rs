@@ -43,7 +43,9 @@ mod registry;
 mod rlock;
 mod semaphore;
 mod spawn;
+mod stack;
 mod thread;
+mod thread_entry;
 mod timer;
 mod wait;
 
@@ -61,6 +63,7 @@ pub use registry::*;
 pub use rlock::*;
 pub use semaphore::*;
 pub use spawn::*;
+pub use stack::*;
 pub use thread::*;
 pub use timer::*;
 pub use wait::TIMEOUT_MAX;

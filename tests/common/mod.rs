@@ -1,7 +1,6 @@
 //! Helpers shared by the thread-layer tests.
 #![allow(dead_code)]
 
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 /// Tests that read process-wide state (hooks, counts, names) take this lock.
@@ -10,22 +9,19 @@ pub fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A one-shot gate that threads can block on (a futex word, via the atomic-wait crate).
+/// A one-shot gate that threads can block on (threadkit's `Event`).
 #[derive(Default)]
-pub struct Gate(AtomicU32);
+pub struct Gate(threadkit::Event);
 
 impl Gate {
     pub const fn new() -> Gate {
-        Gate(AtomicU32::new(0))
+        Gate(threadkit::Event::new())
     }
     pub fn wait(&self) {
-        while self.0.load(Ordering::Acquire) == 0 {
-            atomic_wait::wait(&self.0, 0);
-        }
+        self.0.wait();
     }
     pub fn open(&self) {
-        self.0.store(1, Ordering::Release);
-        atomic_wait::wake_all(&self.0);
+        self.0.set();
     }
 }
 
