@@ -206,3 +206,31 @@ fn ten_thousand_short_threads_keep_memory_bounded() {
     eprintln!("live heap growth over 10,000 threads: {grown} bytes");
     assert!(grown < 64 * 1024, "memory grew by {grown} bytes");
 }
+
+#[test]
+fn local_drop_races_with_thread_exits() {
+    let rounds = if cfg!(miri) { 2 } else { 50 };
+    for _ in 0..rounds {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let d = drops.clone();
+        let local = Arc::new(Local::new(move || Tracked(d.clone())));
+        let hs: Vec<_> = (0..N.min(4))
+            .map(|_| {
+                let l = local.clone();
+                threadkit::spawn(move || {
+                    l.with(|_| ());
+                    drop(l); // the last owner may drop the Local while others exit
+                })
+            })
+            .collect();
+        drop(local);
+        for h in hs {
+            h.join().unwrap();
+        }
+        assert_eq!(
+            drops.load(SeqCst),
+            N.min(4),
+            "each value dropped exactly once"
+        );
+    }
+}
