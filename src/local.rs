@@ -13,8 +13,8 @@
 //! |--------------------------|-------------------------------------|-----------------------|
 //! | bucket pointer           | first thread needing it (CAS null→p)| atomic                |
 //! | entry `present`/`value`  | the thread owning that index, and the `Local`'s drop | ownership |
-//! | `LOCALS` (live Locals)   | `Local::new`/`drop`, thread exit    | small lock            |
-//! | `IDS` (free indexes)     | first use / thread exit             | small lock            |
+//! | `TABLES.locals` (live)   | `Local::new`/`drop`, thread exit    | `Lock`                |
+//! | `TABLES` (free indexes)  | first use / thread exit             | `Lock`                |
 //! | `Shared::exiting`        | exiting threads (futex word)        | atomic                |
 //!
 //! ```text
@@ -22,10 +22,11 @@
 //! ```
 //!
 //! A thread's exit (its `thread_local!` destructor, or explicitly at the end of a threadkit
-//! thread, before `join` returns) takes its index out of the `thread_local!` first, then, for
-//! every live `Local` holding a value for it, increments that `Local`'s `exiting` count under
-//! the `LOCALS` lock, drops the value outside the lock (user `Drop` code may use threadkit),
-//! decrements `exiting`, and finally frees the index. `Local::drop` unlinks itself under the
+//! thread, before `join` returns) takes its index out of the `thread_local!` first, then, one
+//! live `Local` at a time, increments that `Local`'s `exiting` count under the `TABLES` lock,
+//! drops the value outside the lock (user `Drop` code may use threadkit), decrements
+//! `exiting`, and finally frees the index. Limitation: a value that owns the last handle to
+//! its own `Local` (a reference cycle through the `Local`) deadlocks that thread's exit. `Local::drop` unlinks itself under the
 //! same lock and waits for `exiting` to reach 0 before dropping the remaining values, so the
 //! two never drop the same value and the table outlives every exiting thread using it.
 //!
@@ -76,7 +77,7 @@ impl<T> Init<T> {
     }
 }
 
-/// A type-erased pointer to a live `Shared<T>` in the `LOCALS` table.
+/// A type-erased pointer to a live `Shared<T>` in the `TABLES` table.
 #[derive(Clone, Copy)]
 struct Erased {
     shared: *const (),
@@ -146,20 +147,27 @@ pub(crate) fn thread_exit() {
 }
 
 fn release(idx: usize) {
-    let pending: Vec<Erased> = TABLES.with(|t| {
-        let mut v = Vec::new();
-        for e in t.locals.iter().flatten() {
-            // SAFETY: `e.shared` is live while it is in the table (we hold the lock), and
-            // this thread owns `idx`.
-            if unsafe { (e.has)(e.shared, idx) } {
-                // SAFETY: same; the count keeps the `Shared` alive after the lock is released.
-                unsafe { (*e.exiting).fetch_add(1, Relaxed) };
-                v.push(*e);
+    // One `Local` at a time, so that a value whose `Drop` drops another `Local` never waits
+    // for this thread's own count there. No new value for `idx` can appear meanwhile: the
+    // thread's `INDEX` no longer holds `idx`.
+    let mut cursor = 0;
+    loop {
+        let next = TABLES.with(|t| {
+            for (i, e) in t.locals.iter().enumerate().skip(cursor) {
+                let Some(e) = e else { continue };
+                // SAFETY: `e.shared` is live while it is in the table (we hold the lock), and
+                // this thread owns `idx`.
+                if unsafe { (e.has)(e.shared, idx) } {
+                    // SAFETY: same; the count keeps the `Shared` alive after the lock is
+                    // released.
+                    unsafe { (*e.exiting).fetch_add(1, Relaxed) };
+                    return Some((i, *e));
+                }
             }
-        }
-        v
-    });
-    for e in pending {
+            None
+        });
+        let Some((i, e)) = next else { break };
+        cursor = i + 1;
         // SAFETY: the `exiting` count taken above keeps `e.shared` alive; this thread owns
         // `idx`, so no one else touches its entry.
         unsafe { (e.drop_value)(e.shared, idx) };

@@ -234,3 +234,27 @@ fn local_drop_races_with_thread_exits() {
         );
     }
 }
+
+#[test]
+fn a_value_may_own_the_last_handle_to_another_local() {
+    // Thread exit drops its value in `a`, which drops the last handle to `b`, in which the same
+    // thread also has a value: no deadlock, everything dropped once.
+    // `a` first, so that it usually sits before `b` in the table and is visited first.
+    let a: Arc<Local<RefCell<Option<Arc<Local<Tracked>>>>>> =
+        Arc::new(Local::new(|| RefCell::new(None)));
+    let drops = Arc::new(AtomicUsize::new(0));
+    let d = drops.clone();
+    let b = Arc::new(Local::new(move || Tracked(d.clone())));
+    let b2 = b.clone();
+    let a2 = a.clone();
+    let t = Thread::new(move || {
+        b2.with(|_| ());
+        a2.with(|slot| *slot.borrow_mut() = Some(b2.clone()));
+        drop(b2);
+    });
+    drop(b);
+    t.start().unwrap();
+    t.join().unwrap();
+    assert!(!t.panicked());
+    assert_eq!(drops.load(SeqCst), 1);
+}
