@@ -240,8 +240,8 @@ fn a_value_may_own_the_last_handle_to_another_local() {
     // Thread exit drops its value in `a`, which drops the last handle to `b`, in which the same
     // thread also has a value: no deadlock, everything dropped once.
     // `a` first, so that it usually sits before `b` in the table and is visited first.
-    let a: Arc<Local<RefCell<Option<Arc<Local<Tracked>>>>>> =
-        Arc::new(Local::new(|| RefCell::new(None)));
+    type Holder = RefCell<Option<Arc<Local<Tracked>>>>;
+    let a: Arc<Local<Holder>> = Arc::new(Local::new(|| RefCell::new(None)));
     let drops = Arc::new(AtomicUsize::new(0));
     let d = drops.clone();
     let b = Arc::new(Local::new(move || Tracked(d.clone())));
