@@ -3,7 +3,7 @@
 source ci/lib.sh
 status=0
 
-run cargo fmt --all --check || { status=1; note "cargo fmt --check failed (run cargo fmt)"; }
+run cargo fmt --all --check -- --color=never || { status=1; note "cargo fmt --check failed (run cargo fmt)"; }
 run cargo clippy --workspace --all-targets -- -D warnings || { status=1; note "clippy failed"; }
 RUSTDOCFLAGS=-Dwarnings run cargo doc --workspace --no-deps || { status=1; note "rustdoc failed"; }
 run python3 ci/house_rules.py || { status=1; note "house rules failed"; }
