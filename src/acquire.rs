@@ -36,7 +36,10 @@ pub trait Acquire {
         Self: Sized,
     {
         self.acquire();
-        Guard { inner: self, _not_send: PhantomData }
+        Guard {
+            inner: self,
+            _not_send: PhantomData,
+        }
     }
 }
 

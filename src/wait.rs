@@ -30,6 +30,7 @@ pub(crate) fn deadline_after(timeout: Duration) -> Option<Instant> {
 
 #[cfg(not(loom))]
 mod real {
+    #[allow(unused_imports)]
     pub(crate) use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
     use std::time::Instant;
 
@@ -92,6 +93,19 @@ mod real {
     #[inline]
     pub(crate) const fn spin_limit(n: u32) -> u32 {
         n
+    }
+
+    /// Measures how long a slow path has been waiting (for starvation limits). Under loom it
+    /// counts rounds instead of reading the clock, so the model stays deterministic.
+    #[derive(Debug, Default)]
+    pub(crate) struct Stopwatch(Option<Instant>);
+
+    impl Stopwatch {
+        /// Whether at least `limit` has passed since the first call.
+        #[inline]
+        pub(crate) fn exceeded(&mut self, limit: std::time::Duration) -> bool {
+            self.0.get_or_insert_with(Instant::now).elapsed() >= limit
+        }
     }
 
     /// `UnsafeCell` with loom's closure API, so the same code runs under the model.

@@ -9,6 +9,7 @@
 //! gives up unless it was woken meanwhile.
 
 pub(crate) use loom::cell::UnsafeCell;
+#[allow(unused_imports)]
 pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
 use loom::sync::{Condvar, Mutex};
 use std::sync::atomic::Ordering::SeqCst;
@@ -38,7 +39,11 @@ pub(crate) fn wait(atom: &AtomicU32, expected: u32, deadline: Option<Instant>) -
     }
     let ticket = t.next_ticket;
     t.next_ticket += 1;
-    t.sleepers.push(Sleeper { addr: atom as *const AtomicU32 as usize, ticket, woken: false });
+    t.sleepers.push(Sleeper {
+        addr: atom as *const AtomicU32 as usize,
+        ticket,
+        woken: false,
+    });
     let woken = |t: &Table| t.sleepers.iter().any(|s| s.ticket == ticket && s.woken);
     if deadline.is_some() {
         drop(t);
@@ -86,7 +91,11 @@ pub(crate) unsafe fn requeue_one(from: *const AtomicU32, expected: u32, to: *con
     // SAFETY: the caller guarantees `from` is live for the call.
     let value = unsafe { (*from).load(SeqCst) };
     let from_addr = from as usize;
-    if let Some(s) = t.sleepers.iter_mut().find(|s| s.addr == from_addr && !s.woken) {
+    if let Some(s) = t
+        .sleepers
+        .iter_mut()
+        .find(|s| s.addr == from_addr && !s.woken)
+    {
         if value == expected {
             s.addr = to as usize;
         } else {
@@ -97,7 +106,7 @@ pub(crate) unsafe fn requeue_one(from: *const AtomicU32, expected: u32, to: *con
 }
 
 loom::thread_local! {
-    static ID_ANCHOR: u8 = const { 0 };
+    static ID_ANCHOR: u8 = 0;
 }
 
 /// Each loom thread has its own thread-local, so its address is a per-thread id.
@@ -116,4 +125,16 @@ pub(crate) fn may_spin() -> bool {
 /// Loom explores one busy-wait step, not a hundred.
 pub(crate) const fn spin_limit(n: u32) -> u32 {
     if n > 0 { 1 } else { 0 }
+}
+
+/// The model's stopwatch: the limit counts as exceeded from the second look on, so loom
+/// explores both sides of every starvation check without reading the real clock.
+#[derive(Debug, Default)]
+pub(crate) struct Stopwatch(u32);
+
+impl Stopwatch {
+    pub(crate) fn exceeded(&mut self, _limit: std::time::Duration) -> bool {
+        self.0 += 1;
+        self.0 > 1
+    }
 }

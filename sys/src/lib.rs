@@ -2,7 +2,7 @@
 //!
 //! Two small, portable surfaces, each implemented once per OS in its own file:
 //!
-//! * **Futex-style wait/wake** on an [`AtomicU32`] ([`wait`], [`wake_one`], [`wake_all`],
+//! * **Futex-style wait/wake** on an [`AtomicU32`](core::sync::atomic::AtomicU32) ([`wait`], [`wake_one`], [`wake_all`],
 //!   [`requeue_one`]). Linux/Android use `futex(2)`, Windows `WaitOnAddress`, macOS
 //!   `os_sync_wait_on_address` (14.4+) with a `__ulock_wait2`/`__ulock_wait` fallback, FreeBSD
 //!   `_umtx_op`. See `README.md` for the per-OS table of syscalls, versions and limits.
@@ -28,8 +28,8 @@ compile_error!(
 mod futex;
 mod thread;
 
-pub use futex::{requeue_one, wait, wake_all, wake_one, REQUEUE_MOVES};
+pub use futex::{REQUEUE_MOVES, requeue_one, wait, wake_all, wake_one};
 pub use thread::{
-    cpu_count, current_id, min_stack_size, native_id, page_size, set_current_name, sleep, spawn,
-    thread_cpu_time, yield_now, RawThread, MAX_NAME_LEN,
+    MAX_NAME_LEN, RawThread, at_exit, cpu_count, current_id, min_stack_size, native_id, page_size,
+    set_current_name, sleep, spawn, thread_cpu_time, yield_now,
 };

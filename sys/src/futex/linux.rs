@@ -13,7 +13,10 @@ pub const REQUEUE_MOVES: bool = !cfg!(miri);
 /// The absolute `CLOCK_MONOTONIC` time of `deadline`, or `None` if it does not fit.
 fn to_timespec(deadline: Instant) -> Option<libc::timespec> {
     let now = Instant::now();
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC always exists on Linux.
     let r = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     debug_assert_eq!(r, 0);
@@ -25,7 +28,10 @@ fn to_timespec(deadline: Instant) -> Option<libc::timespec> {
         nsec -= 1_000_000_000;
         sec = sec.checked_add(1)?;
     }
-    Some(libc::timespec { tv_sec: sec, tv_nsec: nsec })
+    Some(libc::timespec {
+        tv_sec: sec,
+        tv_nsec: nsec,
+    })
 }
 
 pub fn wait(atom: &AtomicU32, expected: u32, deadline: Option<Instant>) -> bool {
@@ -38,7 +44,9 @@ pub fn wait(atom: &AtomicU32, expected: u32, deadline: Option<Instant>) -> bool 
         }
         None => None,
     };
-    let ts_ptr = ts.as_ref().map_or(core::ptr::null(), |t| t as *const libc::timespec);
+    let ts_ptr = ts
+        .as_ref()
+        .map_or(core::ptr::null(), |t| t as *const libc::timespec);
     loop {
         // SAFETY: `atom` is a live AtomicU32 (a reference); `ts_ptr` is null or points to a
         // timespec that outlives the call; the other arguments are plain integers.
@@ -78,7 +86,7 @@ fn wake(atom: *const AtomicU32, n: i32) {
     unsafe {
         libc::syscall(
             libc::SYS_futex,
-            atom,
+            atom.cast::<u32>().cast_mut(),
             libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
             n,
         );

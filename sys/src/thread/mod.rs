@@ -99,3 +99,18 @@ pub fn page_size() -> usize {
 pub fn cpu_count() -> usize {
     imp::cpu_count()
 }
+
+/// Registers `f` to run when the process exits normally (when `main` returns or
+/// `std::process::exit` is called), after the Rust `main` has finished: C's `atexit`. Hooks
+/// run in the reverse order of registration. This is how Python's "the interpreter waits for
+/// non-daemon threads at exit" rule is implemented (`threading._shutdown`).
+///
+/// ```no_run
+/// extern "C" fn bye() {
+///     // Runs once `main` has returned.
+/// }
+/// threadkit_sys::at_exit(bye);
+/// ```
+pub fn at_exit(f: extern "C" fn()) {
+    imp::at_exit(f)
+}

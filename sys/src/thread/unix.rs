@@ -1,17 +1,324 @@
-//! PLACEHOLDER until the sys backend lands: do not ship.
+//! Unix threads (Linux, Android, macOS, FreeBSD): `pthread_create` with an explicit stack size.
+//!
+//! * spawn: the closure is boxed twice so that a thin pointer crosses `pthread_create`; if the
+//!   call fails, the box is taken back and dropped here, so a failed spawn leaks nothing.
+//! * stack size: rounded up to the page size and to the real minimum. On glibc that minimum is
+//!   `__pthread_get_minstack(attr)` (it includes the static TLS block and the guard page), found
+//!   at run time with `dlsym` because it is a private symbol; elsewhere `PTHREAD_STACK_MIN`.
+//! * Under Miri, `pthread_create` gets a null attr (the only form Miri supports).
+
+use core::ffi::{c_char, c_void};
+use core::sync::atomic::{AtomicUsize, Ordering};
 use std::io;
 use std::time::Duration;
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
 pub const MAX_NAME_LEN: usize = 15;
+#[cfg(target_os = "macos")]
+pub const MAX_NAME_LEN: usize = 63;
+#[cfg(target_os = "freebsd")]
+pub const MAX_NAME_LEN: usize = 19;
+
+/// A joinable pthread. Dropping it detaches the thread.
 #[derive(Debug)]
-pub struct Handle;
-pub fn spawn(_s: usize, _m: Box<dyn FnOnce() + Send + 'static>) -> io::Result<Handle> { todo!() }
-pub fn join(_h: Handle) -> io::Result<()> { todo!() }
-pub fn current_id() -> u64 { todo!() }
-pub fn native_id() -> u64 { todo!() }
-pub fn set_current_name(_n: &str) { todo!() }
-pub fn yield_now() { todo!() }
-pub fn sleep(_d: Duration) { todo!() }
-pub fn thread_cpu_time() -> Duration { todo!() }
-pub fn min_stack_size() -> usize { todo!() }
-pub fn page_size() -> usize { todo!() }
-pub fn cpu_count() -> usize { todo!() }
+pub struct Handle {
+    /// `None` once joined (so that `Drop` does not detach a joined thread).
+    id: Option<libc::pthread_t>,
+}
+
+// SAFETY: a pthread_t (an integer or an opaque pointer, depending on the OS) may be joined or
+// detached from any thread.
+unsafe impl Send for Handle {}
+// SAFETY: `Handle` offers no `&self` operation at all.
+unsafe impl Sync for Handle {}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        if let Some(id) = self.id.take() {
+            // SAFETY: `id` is a thread that was started joinable and was neither joined nor
+            // detached (both take the id out of `self.id`).
+            unsafe { libc::pthread_detach(id) };
+        }
+    }
+}
+
+/// What crosses `pthread_create`: a thin pointer to the fat closure box.
+type Main = Box<dyn FnOnce() + Send + 'static>;
+
+extern "C" fn thread_start(arg: *mut c_void) -> *mut c_void {
+    // SAFETY: `arg` is the pointer produced by `Box::into_raw` in `spawn`, handed over to this
+    // thread by a successful `pthread_create`; nobody else uses it after that.
+    let main = unsafe { Box::from_raw(arg.cast::<Main>()) };
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || (*main)())).is_err() {
+        // Never unwind into the OS entry point.
+        std::process::abort();
+    }
+    core::ptr::null_mut()
+}
+
+/// Rounds `n` up to a multiple of `page` (a power of two), or `None` on overflow.
+fn round_up(n: usize, page: usize) -> Option<usize> {
+    Some(n.checked_add(page - 1)? & !(page - 1))
+}
+
+fn err(code: i32) -> io::Error {
+    io::Error::from_raw_os_error(code)
+}
+
+pub fn spawn(stack_size: usize, main: Main) -> io::Result<Handle> {
+    let page = page_size();
+    let stack = if stack_size == 0 {
+        0
+    } else {
+        round_up(stack_size.max(min_stack_size()), page).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "stack size overflows when rounded",
+            )
+        })?
+    };
+    let arg = Box::into_raw(Box::new(main));
+    let mut id = core::mem::MaybeUninit::<libc::pthread_t>::uninit();
+    let r = if cfg!(miri) {
+        // SAFETY: `id` is writable; a null attr asks for the defaults; `thread_start` has the
+        // right ABI and takes ownership of `arg` only if the call succeeds.
+        unsafe {
+            libc::pthread_create(id.as_mut_ptr(), core::ptr::null(), thread_start, arg.cast())
+        }
+    } else {
+        create_with_stack(id.as_mut_ptr(), stack, arg.cast())
+    };
+    if r != 0 {
+        // SAFETY: pthread_create failed, so no thread received `arg`: it is still ours.
+        drop(unsafe { Box::from_raw(arg) });
+        return Err(err(r));
+    }
+    // SAFETY: pthread_create succeeded, so it wrote the new thread's id.
+    let id = unsafe { id.assume_init() };
+    Ok(Handle { id: Some(id) })
+}
+
+/// `pthread_create` with an attr carrying `stack` (0: leave the default). Returns the error code.
+fn create_with_stack(id: *mut libc::pthread_t, stack: usize, arg: *mut c_void) -> i32 {
+    let mut attr = core::mem::MaybeUninit::<libc::pthread_attr_t>::uninit();
+    // SAFETY: `attr` is writable storage for an attr object.
+    let r = unsafe { libc::pthread_attr_init(attr.as_mut_ptr()) };
+    if r != 0 {
+        return r;
+    }
+    let attr = attr.as_mut_ptr();
+    let mut r = 0;
+    if stack != 0 {
+        // SAFETY: `attr` was initialised above.
+        r = unsafe { libc::pthread_attr_setstacksize(attr, stack) };
+    }
+    if r == 0 {
+        // SAFETY: `id` is writable (caller), `attr` is initialised, `thread_start` has the
+        // pthread ABI and takes ownership of `arg` only if the call succeeds.
+        r = unsafe { libc::pthread_create(id, attr, thread_start, arg) };
+    }
+    // SAFETY: `attr` was initialised and is destroyed exactly once.
+    unsafe { libc::pthread_attr_destroy(attr) };
+    r
+}
+
+pub fn join(mut h: Handle) -> io::Result<()> {
+    let Some(id) = h.id.take() else {
+        return Ok(());
+    };
+    // SAFETY: `id` is a joinable thread not yet joined or detached (taken out of the handle,
+    // so `Drop` will not detach it).
+    let r = unsafe { libc::pthread_join(id, core::ptr::null_mut()) };
+    if r == 0 { Ok(()) } else { Err(err(r)) }
+}
+
+#[inline]
+pub fn current_id() -> u64 {
+    // SAFETY: pthread_self has no preconditions.
+    let id = unsafe { libc::pthread_self() } as usize as u64;
+    // Real pthread_t values are addresses (never 0); Miri numbers threads from 0.
+    if cfg!(miri) { id + 1 } else { id }
+}
+
+pub fn native_id() -> u64 {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        // SAFETY: gettid has no preconditions.
+        (unsafe { libc::gettid() }) as u64
+    }
+    #[cfg(target_os = "macos")]
+    {
+        let mut tid = 0u64;
+        // SAFETY: a null thread means the calling thread; `tid` is writable.
+        unsafe { libc::pthread_threadid_np(0 as libc::pthread_t, &mut tid) };
+        tid
+    }
+    #[cfg(target_os = "freebsd")]
+    {
+        // SAFETY: pthread_getthreadid_np has no preconditions (FreeBSD 9+).
+        (unsafe { libc::pthread_getthreadid_np() }) as u64
+    }
+}
+
+/// Copies `name` into a NUL-terminated buffer: cut at an interior NUL, then truncated to
+/// `MAX_NAME_LEN` bytes on a char boundary.
+fn name_buf(name: &str) -> [u8; MAX_NAME_LEN + 1] {
+    let name = name.split('\0').next().unwrap_or("");
+    let mut end = name.len().min(MAX_NAME_LEN);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut buf = [0u8; MAX_NAME_LEN + 1];
+    buf[..end].copy_from_slice(&name.as_bytes()[..end]);
+    buf
+}
+
+pub fn set_current_name(name: &str) {
+    let buf = name_buf(name);
+    let p = buf.as_ptr().cast::<c_char>();
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    // SAFETY: `p` is a NUL-terminated string of at most 15 bytes + NUL; pthread_self is live.
+    unsafe {
+        libc::pthread_setname_np(libc::pthread_self(), p);
+    }
+    #[cfg(target_os = "macos")]
+    // SAFETY: `p` is a NUL-terminated string of at most 63 bytes + NUL (macOS names only the
+    // calling thread).
+    unsafe {
+        libc::pthread_setname_np(p);
+    }
+    #[cfg(target_os = "freebsd")]
+    // SAFETY: `p` is a NUL-terminated string; pthread_self is live. (pthread_set_name_np
+    // exists on every FreeBSD; it truncates to MAXCOMLEN = 19 bytes itself.)
+    unsafe {
+        libc::pthread_set_name_np(libc::pthread_self(), p);
+    }
+}
+
+pub fn yield_now() {
+    // SAFETY: sched_yield has no preconditions.
+    unsafe { libc::sched_yield() };
+}
+
+pub fn sleep(dur: Duration) {
+    let mut secs = dur.as_secs();
+    let mut nsecs = dur.subsec_nanos() as libc::c_long;
+    while secs > 0 || nsecs > 0 {
+        // time_t may be 32 bits: sleep in chunks that fit.
+        let chunk = secs.min(libc::time_t::MAX as u64);
+        let mut ts = libc::timespec {
+            tv_sec: chunk as libc::time_t,
+            tv_nsec: nsecs,
+        };
+        secs -= chunk;
+        nsecs = 0;
+        loop {
+            let mut rest = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            // SAFETY: `ts` and `rest` are valid timespecs.
+            let r = unsafe { libc::nanosleep(&ts, &mut rest) };
+            if r == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+                break;
+            }
+            // Interrupted by a signal: sleep for what remains.
+            ts = rest;
+        }
+    }
+}
+
+pub fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is writable; CLOCK_THREAD_CPUTIME_ID exists on every supported unix.
+    let r = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if r != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// Cached results (0: not computed yet).
+static PAGE_SIZE: AtomicUsize = AtomicUsize::new(0);
+static MIN_STACK: AtomicUsize = AtomicUsize::new(0);
+
+pub fn page_size() -> usize {
+    let cached = PAGE_SIZE.load(Ordering::Relaxed);
+    if cached != 0 {
+        return cached;
+    }
+    // SAFETY: sysconf has no preconditions.
+    let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    let n = if n > 0 { n as usize } else { 4096 };
+    PAGE_SIZE.store(n, Ordering::Relaxed);
+    n
+}
+
+pub fn min_stack_size() -> usize {
+    let cached = MIN_STACK.load(Ordering::Relaxed);
+    if cached != 0 {
+        return cached;
+    }
+    let n = round_up(os_min_stack().max(libc::PTHREAD_STACK_MIN), page_size())
+        .unwrap_or(libc::PTHREAD_STACK_MIN);
+    MIN_STACK.store(n, Ordering::Relaxed);
+    n
+}
+
+/// glibc: `__pthread_get_minstack(attr)` = PTHREAD_STACK_MIN + static TLS + guard page. It is a
+/// GLIBC_PRIVATE symbol, so it is looked up at run time and may be missing (musl, old glibc).
+#[cfg(all(target_os = "linux", target_env = "gnu", not(miri)))]
+fn os_min_stack() -> usize {
+    type GetMinStack = unsafe extern "C" fn(*const libc::pthread_attr_t) -> libc::size_t;
+    // SAFETY: RTLD_DEFAULT searches the loaded objects; the name is NUL-terminated.
+    let f = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"__pthread_get_minstack".as_ptr()) };
+    if f.is_null() {
+        return 0;
+    }
+    // SAFETY: glibc defines `size_t __pthread_get_minstack(const pthread_attr_t *)`.
+    let f: GetMinStack = unsafe { core::mem::transmute::<*mut c_void, GetMinStack>(f) };
+    let mut attr = core::mem::MaybeUninit::<libc::pthread_attr_t>::uninit();
+    // SAFETY: `attr` is writable storage for an attr object.
+    if unsafe { libc::pthread_attr_init(attr.as_mut_ptr()) } != 0 {
+        return 0;
+    }
+    // SAFETY: `attr` is initialised; `f` has the declared signature.
+    let n = unsafe { f(attr.as_ptr()) };
+    // SAFETY: `attr` was initialised and is destroyed once.
+    unsafe { libc::pthread_attr_destroy(attr.as_mut_ptr()) };
+    n
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu", not(miri))))]
+fn os_min_stack() -> usize {
+    0
+}
+
+pub fn cpu_count() -> usize {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        // SAFETY: an all-zero cpu_set_t is a valid (empty) set.
+        let mut set: libc::cpu_set_t = unsafe { core::mem::zeroed() };
+        // SAFETY: `set` is writable and its size is passed; pid 0 is the calling thread.
+        let r = unsafe { libc::sched_getaffinity(0, size_of::<libc::cpu_set_t>(), &mut set) };
+        if r == 0 {
+            // SAFETY: `set` was filled by sched_getaffinity.
+            let n = unsafe { libc::CPU_COUNT(&set) };
+            if n > 0 {
+                return n as usize;
+            }
+        }
+    }
+    // SAFETY: sysconf has no preconditions.
+    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    if n > 0 { n as usize } else { 1 }
+}
+
+pub fn at_exit(f: extern "C" fn()) {
+    // SAFETY: `f` is a plain `extern "C" fn()` that lives for the whole program. atexit only
+    // fails when out of memory for its table; nothing useful can be done about that here.
+    unsafe { libc::atexit(f) };
+}
