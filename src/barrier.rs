@@ -41,8 +41,8 @@
 //! change and read with `Acquire` before `state`, so a sleeper that sees the new `gen` also
 //! sees the new phase.
 
-use crate::wait::{AtomicU32, deadline_after, may_spin, spin_hint, spin_limit, wait, wake_all};
 use crate::Error;
+use crate::wait::{AtomicU32, deadline_after, may_spin, spin_hint, spin_limit, wait, wake_all};
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
@@ -127,7 +127,10 @@ impl Barrier {
     /// ```
     pub fn new(parties: usize) -> Barrier {
         assert!(parties > 0, "Barrier::new: parties must be > 0");
-        assert!(parties <= Self::MAX_PARTIES, "Barrier::new: too many parties");
+        assert!(
+            parties <= Self::MAX_PARTIES,
+            "Barrier::new: too many parties"
+        );
         Barrier {
             state: AtomicU32::new(make(FILLING, 0)),
             generation: AtomicU32::new(0),
@@ -172,7 +175,12 @@ impl Barrier {
     }
 
     fn extra_mut(&mut self) -> &mut Extra {
-        self.extra.get_or_insert_with(|| Box::new(Extra { action: None, timeout: None }))
+        self.extra.get_or_insert_with(|| {
+            Box::new(Extra {
+                action: None,
+                timeout: None,
+            })
+        })
     }
 
     /// Waits until all parties have called `wait`; returns this thread's index in
@@ -226,7 +234,11 @@ impl Barrier {
                 BROKEN => return Err(Error::BrokenBarrier),
                 FILLING if (count(s) as usize) < self.parties => {
                     // FILLING,c -> FILLING,c+1: join the round with index c.
-                    if self.state.compare_exchange_weak(s, s + 1, AcqRel, Relaxed).is_ok() {
+                    if self
+                        .state
+                        .compare_exchange_weak(s, s + 1, AcqRel, Relaxed)
+                        .is_ok()
+                    {
                         return Ok(count(s) as usize);
                     }
                 }
@@ -260,7 +272,11 @@ impl Barrier {
     /// A non-last arrival: wait until the round is released or broken.
     fn await_round(&self, deadline: Option<Instant>) -> Result<(), Error> {
         let mut deadline = deadline;
-        let mut spins = if may_spin() { spin_limit(SPIN_LIMIT) } else { 0 };
+        let mut spins = if may_spin() {
+            spin_limit(SPIN_LIMIT)
+        } else {
+            0
+        };
         loop {
             let g = self.generation.load(Acquire);
             let s = self.state.load(Acquire);
@@ -292,7 +308,10 @@ impl Barrier {
         let mut s = self.state.load(Acquire);
         while phase(s) == FILLING && (count(s) as usize) < self.parties {
             // FILLING,c -> BROKEN,c: the timeout breaks the round.
-            match self.state.compare_exchange_weak(s, make(BROKEN, count(s)), AcqRel, Acquire) {
+            match self
+                .state
+                .compare_exchange_weak(s, make(BROKEN, count(s)), AcqRel, Acquire)
+            {
                 Ok(_) => {
                     self.bump();
                     return true;
@@ -340,7 +359,11 @@ impl Barrier {
                 continue;
             }
             // (any) -> f(any): abort or reset, see the diagram.
-            if self.state.compare_exchange(s, f(s), AcqRel, Relaxed).is_ok() {
+            if self
+                .state
+                .compare_exchange(s, f(s), AcqRel, Relaxed)
+                .is_ok()
+            {
                 self.bump();
                 return;
             }
@@ -394,7 +417,11 @@ impl Barrier {
     pub fn n_waiting(&self) -> usize {
         let s = self.state.load(Acquire);
         let c = count(s) as usize;
-        if phase(s) == FILLING && c < self.parties { c } else { 0 }
+        if phase(s) == FILLING && c < self.parties {
+            c
+        } else {
+            0
+        }
     }
 
     /// Whether the barrier is broken. Python: `barrier.broken`.
@@ -418,7 +445,10 @@ impl fmt::Debug for Barrier {
             .field("parties", &self.parties)
             .field("phase", &phase)
             .field("count", &count(s))
-            .field("has_action", &self.extra.as_ref().is_some_and(|e| e.action.is_some()))
+            .field(
+                "has_action",
+                &self.extra.as_ref().is_some_and(|e| e.action.is_some()),
+            )
             .finish()
     }
 }

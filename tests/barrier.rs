@@ -79,7 +79,9 @@ fn wait_return_indexes_unique() {
     });
     let mut r = results.into_inner().unwrap();
     r.sort();
-    let mut want: Vec<usize> = (0..N).flat_map(|i| std::iter::repeat_n(i, rounds)).collect();
+    let mut want: Vec<usize> = (0..N)
+        .flat_map(|i| std::iter::repeat_n(i, rounds))
+        .collect();
     want.sort();
     assert_eq!(r, want);
 }
@@ -144,7 +146,11 @@ fn abort_breaks() {
 #[test]
 fn reset_frees_waiters() {
     let b = barrier();
-    let (r1, r2, r3) = (AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0));
+    let (r1, r2, r3) = (
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+    );
     run_threads(N, || {
         let i = b.wait().unwrap();
         if i == N / 2 {
@@ -172,7 +178,11 @@ fn reset_frees_waiters() {
 fn abort_and_reset() {
     let b = barrier();
     let b2 = Barrier::new(N);
-    let (r1, r2, r3) = (AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0));
+    let (r1, r2, r3) = (
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+    );
     run_threads(N, || {
         match b.wait() {
             Ok(i) if i == N / 2 => b.abort(),
