@@ -15,6 +15,7 @@ set -uo pipefail
 NIGHTLY="${TK_NIGHTLY:-nightly-2026-10-29}"
 
 : "${CI_OUT:?run stages through .ci/run}"
+: "${CI_ROOT:?run stages through .ci/run}"
 : "${CI_STAGE:?run stages through .ci/run}"
 
 # Print a command, then run it.
@@ -49,28 +50,22 @@ add_counts() {
 
 # Sum the libtest closing lines ("test result: ok. 5 passed; 1 failed; ...") of a log file.
 sum_results() {
-    awk '
-        /test result: (ok|FAILED)\. [0-9]+ passed; [0-9]+ failed;/ {
-            for (i = 1; i <= NF; i++) {
-                if ($(i) ~ /^passed;?$/) p += $(i - 1)
-                if ($(i) ~ /^failed;?$/) f += $(i - 1)
-            }
-        }
-        END { printf "%d %d\n", p, f }
-    ' "$1"
+    awk -f "$CI_ROOT/ci/sum_results.awk" "$1"
 }
 
 # Run a test command (printing its output) and add its libtest totals to this stage's counts.
 # Returns the command's exit status.
 counted() {
     local tmp rc p f
-    tmp=$(mktemp "$CI_OUT/out.XXXXXX")
+    # Named after the stage: if the stage is killed by its timeout, .ci/run still reads it.
+    tmp=$(mktemp "$CI_OUT/out.$CI_STAGE.XXXXXX")
     echo "+ $*"
     "$@" 2>&1 | tee "$tmp"
     rc=${PIPESTATUS[0]}
     read -r p f < <(sum_results "$tmp")
     add_counts "$p" "$f"
     echo "ci: that command: exit $rc, $p passed, $f failed"
+    failed_names "$tmp"
     rm -f "$tmp"
     return "$rc"
 }
@@ -86,6 +81,14 @@ existing_tests() {
         note "not yet present: ${missing[*]}"
     fi
     echo "${have[*]}"
+}
+
+# Note the names of the tests a libtest log reports as FAILED (at most 6).
+failed_names() {
+    local names
+    names=$(sed -n 's/^test \(.*\) \.\.\. FAILED$/\1/p' "$1" | sort -u)
+    [[ -z $names ]] && return 0
+    note "FAILED: $(head -n 6 <<<"$names" | paste -sd' ')$( (($(wc -l <<<"$names") > 6)) && echo ' ...')"
 }
 
 # "--test a --test b" for a list of names.

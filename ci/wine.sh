@@ -9,7 +9,7 @@
 source ci/lib.sh
 
 T=x86_64-pc-windows-gnu
-PER_EXE_TIMEOUT=${TK_WINE_EXE_TIMEOUT:-300}
+PER_EXE_TIMEOUT=${TK_WINE_EXE_TIMEOUT:-180}
 export WINEPREFIX="$PWD/target/wine" WINEARCH=win64 WINEDEBUG=-all
 export WINEDLLOVERRIDES="mscoree,mshtml=;bcryptprimitives=n"
 status=0
@@ -62,12 +62,17 @@ crashed=()
 for entry in "${exes[@]}"; do
     dir=${entry%%$'\t'*}
     exe=${entry#*$'\t'}
-    echo "---- $(basename "$exe") (in ${dir#"$PWD"/})"
-    (cd "$dir" && counted timeout -k 10 "$PER_EXE_TIMEOUT" wine "$exe") || {
+    rel=${dir#"$PWD"}; echo "---- $(basename "$exe") (in ./${rel#/})"
+    (cd "$dir" && counted timeout -k 10 "$PER_EXE_TIMEOUT" wine "$exe")
+    rc=$?
+    if ((rc == 124 || rc == 137)); then
         status=1
-        crashed+=("$(basename "$exe")")
-    }
+        crashed+=("$(basename "${exe%-*}") (timeout ${PER_EXE_TIMEOUT} s)")
+    elif ((rc != 0)); then
+        status=1
+        crashed+=("$(basename "${exe%-*}") (exit $rc)")
+    fi
 done
-((${#crashed[@]})) && note "failed: ${crashed[*]}"
+((${#crashed[@]})) && note "failed executables: ${crashed[*]}"
 note "${#exes[@]} executables"
 exit "$status"
