@@ -1,1 +1,424 @@
-//! (in progress)
+//! [`Barrier`]: Python's `threading.Barrier`, on two futex words and no lock.
+//!
+//! # State word (`state: AtomicU32`)
+//!
+//! | bits   | meaning                                                                 |
+//! |--------|-------------------------------------------------------------------------|
+//! | 0..=29 | `count`: threads inside `wait` of the current round (arrived, not left) |
+//! | 30..=31| phase: `FILLING` 0, `DRAINING` 1, `RESETTING` 2, `BROKEN` 3            |
+//!
+//! `FILLING` with `count == parties` is the *releasing* sub-state: the last arrival is running
+//! the action. Nothing else changes the word then (arrivals, `reset`, `abort` and timed-out
+//! waiters wait for it to end), exactly as in CPython, where the action runs under the lock.
+//!
+//! ```text
+//!            arrive (CAS count+1)            last arrival: action ok
+//!  FILLING,c ---------------------> FILLING,parties ---------------> DRAINING,parties
+//!     ^  |                                  | action panicked                 | leave (count-1)
+//!     |  | timeout / abort                  v                                 v
+//!     |  +--------------------------> BROKEN,c <------------- abort ----- DRAINING,c
+//!     |                                 | reset, c > 0                        | last leaves
+//!     |  reset with c > 0 (FILLING)     v                                     |
+//!     |  ---------------------->   RESETTING,c --- last leaves --+            |
+//!     +---------------------------------------------------------+------------+
+//!            (reset with c == 0 from any phase also goes straight to FILLING,0)
+//! ```
+//!
+//! # Generation word (`generation: AtomicU32`)
+//!
+//! Every phase change bumps `gen` and wakes every sleeper on it; threads sleep on `gen`, never
+//! on `state`, so arrivals (which only change `count`) wake nobody. A sleeper reads `gen`
+//! before `state` and sleeps only while `gen` still holds that value, so a phase change between
+//! its check and its sleep is never missed (the usual futex protocol; `gen` wraps after 2^32
+//! changes, which a sleeper would have to miss entirely).
+//!
+//! # Memory ordering
+//!
+//! Arrivals are `AcqRel` read-modify-writes on `state`, a release sequence that the last
+//! arrival reads; it publishes the `DRAINING` phase with `Release` after running the action,
+//! and waiters load `state` with `Acquire`: everything each party did before `wait`, and the
+//! action, happens before every party returns. `gen` is bumped with `Release` after the state
+//! change and read with `Acquire` before `state`, so a sleeper that sees the new `gen` also
+//! sees the new phase.
+
+use crate::wait::{AtomicU32, deadline_after, may_spin, spin_hint, spin_limit, wait, wake_all};
+use crate::Error;
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+use std::time::{Duration, Instant};
+
+const COUNT_MASK: u32 = (1 << 30) - 1;
+const PHASE_SHIFT: u32 = 30;
+const FILLING: u32 = 0;
+const DRAINING: u32 = 1;
+const RESETTING: u32 = 2;
+const BROKEN: u32 = 3;
+
+/// Busy-wait steps on `gen` before a waiter of a round sleeps (a round trip on another CPU
+/// is usually shorter than a futex sleep + wake).
+const SPIN_LIMIT: u32 = 100;
+
+#[inline]
+const fn phase(s: u32) -> u32 {
+    s >> PHASE_SHIFT
+}
+
+#[inline]
+const fn count(s: u32) -> u32 {
+    s & COUNT_MASK
+}
+
+#[inline]
+const fn make(phase: u32, count: u32) -> u32 {
+    (phase << PHASE_SHIFT) | count
+}
+
+type Action = Box<dyn Fn() + Send + Sync>;
+
+/// The rarely used parts, boxed so that a plain barrier stays at 24 bytes.
+struct Extra {
+    action: Option<Action>,
+    timeout: Option<Duration>,
+}
+
+/// A rendezvous point for a fixed number of threads, reusable for any number of rounds.
+/// Python: `threading.Barrier(parties, action=None, timeout=None)`.
+///
+/// Each `wait` returns an index in `0..parties`, unique within the round; the last arrival gets
+/// `parties - 1` and runs the action (if any) before anyone is released. A timeout, an
+/// [`abort`](Barrier::abort), a [`reset`](Barrier::reset) or a panicking action *breaks* the
+/// round: its waiters get [`Error::BrokenBarrier`]. The type is 24 bytes on 64-bit targets
+/// (std's `Barrier` is 40); an action or a default timeout adds one heap block at construction.
+///
+/// ```
+/// use threadkit::{spawn, Barrier};
+/// use std::sync::Arc;
+/// let barrier = Arc::new(Barrier::new(3)); // Python: threading.Barrier(3)
+/// let handles: Vec<_> = (0..3)
+///     .map(|_| {
+///         let b = Arc::clone(&barrier);
+///         spawn(move || b.wait().unwrap())
+///     })
+///     .collect();
+/// let mut indexes: Vec<usize> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+/// indexes.sort();
+/// assert_eq!(indexes, [0, 1, 2]);
+/// ```
+pub struct Barrier {
+    state: AtomicU32,
+    generation: AtomicU32,
+    parties: usize,
+    extra: Option<Box<Extra>>,
+}
+
+impl Barrier {
+    /// The largest supported number of parties.
+    pub const MAX_PARTIES: usize = COUNT_MASK as usize;
+
+    /// A barrier for `parties` threads. Python: `threading.Barrier(parties)`.
+    ///
+    /// # Panics
+    /// If `parties` is 0 (Python raises `ValueError`) or above [`Barrier::MAX_PARTIES`].
+    ///
+    /// ```
+    /// let b = threadkit::Barrier::new(1);
+    /// assert_eq!(b.wait().unwrap(), 0); // a barrier of one never blocks
+    /// ```
+    pub fn new(parties: usize) -> Barrier {
+        assert!(parties > 0, "Barrier::new: parties must be > 0");
+        assert!(parties <= Self::MAX_PARTIES, "Barrier::new: too many parties");
+        Barrier {
+            state: AtomicU32::new(make(FILLING, 0)),
+            generation: AtomicU32::new(0),
+            parties,
+            extra: None,
+        }
+    }
+
+    /// A barrier whose last arrival runs `action` once per round, before the others are
+    /// released. Python: `threading.Barrier(parties, action=f)`.
+    ///
+    /// If `action` panics, the barrier breaks: the other waiters get
+    /// [`Error::BrokenBarrier`] and the panic continues in the thread that ran it.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// static ROUNDS: AtomicUsize = AtomicUsize::new(0);
+    /// let b = threadkit::Barrier::with_action(1, || {
+    ///     ROUNDS.fetch_add(1, Ordering::Relaxed);
+    /// });
+    /// b.wait().unwrap();
+    /// b.wait().unwrap();
+    /// assert_eq!(ROUNDS.load(Ordering::Relaxed), 2);
+    /// ```
+    pub fn with_action(parties: usize, action: impl Fn() + Send + Sync + 'static) -> Barrier {
+        let mut b = Barrier::new(parties);
+        b.extra_mut().action = Some(Box::new(action));
+        b
+    }
+
+    /// Sets the timeout that [`wait`](Barrier::wait) uses. Python: `Barrier(n, timeout=t)`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let b = threadkit::Barrier::new(2).default_timeout(Duration::from_millis(10));
+    /// assert!(b.wait().is_err()); // nobody came: the wait timed out and broke the barrier
+    /// assert!(b.broken());
+    /// ```
+    pub fn default_timeout(mut self, timeout: Duration) -> Barrier {
+        self.extra_mut().timeout = Some(timeout);
+        self
+    }
+
+    fn extra_mut(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(|| Box::new(Extra { action: None, timeout: None }))
+    }
+
+    /// Waits until all parties have called `wait`; returns this thread's index in
+    /// `0..parties`. Uses the default timeout, if one was set. Python: `barrier.wait()`.
+    ///
+    /// ```
+    /// let b = threadkit::Barrier::new(1);
+    /// assert_eq!(b.wait().unwrap(), 0);
+    /// ```
+    #[inline]
+    pub fn wait(&self) -> Result<usize, Error> {
+        let deadline = match self.extra.as_ref().and_then(|e| e.timeout) {
+            Some(t) => deadline_after(t),
+            None => None,
+        };
+        self.wait_deadline(deadline)
+    }
+
+    /// Like [`wait`](Barrier::wait) with a timeout; when it expires the barrier breaks and
+    /// every waiter gets [`Error::BrokenBarrier`]. Python: `barrier.wait(timeout=t)`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let b = threadkit::Barrier::new(2);
+    /// assert!(b.wait_timeout(Duration::from_millis(1)).is_err());
+    /// assert!(b.broken());
+    /// ```
+    pub fn wait_timeout(&self, timeout: Duration) -> Result<usize, Error> {
+        self.wait_deadline(deadline_after(timeout))
+    }
+
+    fn wait_deadline(&self, deadline: Option<Instant>) -> Result<usize, Error> {
+        let index = self.arrive()?;
+        let result = if index + 1 == self.parties {
+            self.release_round()
+        } else {
+            self.await_round(deadline)
+        };
+        self.leave();
+        result.map(|()| index)
+    }
+
+    /// Enters the current round (waiting while the previous one drains or resets) and
+    /// returns this thread's index. Python: `_enter` + `index = count; count += 1`.
+    #[inline]
+    fn arrive(&self) -> Result<usize, Error> {
+        loop {
+            let g = self.generation.load(Acquire);
+            let s = self.state.load(Acquire);
+            match phase(s) {
+                BROKEN => return Err(Error::BrokenBarrier),
+                FILLING if (count(s) as usize) < self.parties => {
+                    // FILLING,c -> FILLING,c+1: join the round with index c.
+                    if self.state.compare_exchange_weak(s, s + 1, AcqRel, Relaxed).is_ok() {
+                        return Ok(count(s) as usize);
+                    }
+                }
+                // Draining, resetting or running the action: wait for the next phase.
+                _ => {
+                    wait(&self.generation, g, None);
+                }
+            }
+        }
+    }
+
+    /// The last arrival: run the action, then release the round (or break it on a panic).
+    #[cold]
+    fn release_round(&self) -> Result<(), Error> {
+        let outcome = match self.extra.as_ref().and_then(|e| e.action.as_ref()) {
+            Some(action) => catch_unwind(AssertUnwindSafe(|| action())),
+            None => Ok(()),
+        };
+        let next = if outcome.is_ok() { DRAINING } else { BROKEN };
+        // FILLING,parties -> DRAINING,parties (or BROKEN,parties): nobody else changes the
+        // word while the action runs, so a plain store is exact.
+        self.state.store(make(next, self.parties as u32), Release);
+        self.bump();
+        if let Err(payload) = outcome {
+            self.leave();
+            resume_unwind(payload);
+        }
+        Ok(())
+    }
+
+    /// A non-last arrival: wait until the round is released or broken.
+    fn await_round(&self, deadline: Option<Instant>) -> Result<(), Error> {
+        let mut deadline = deadline;
+        let mut spins = if may_spin() { spin_limit(SPIN_LIMIT) } else { 0 };
+        loop {
+            let g = self.generation.load(Acquire);
+            let s = self.state.load(Acquire);
+            match phase(s) {
+                DRAINING => return Ok(()),
+                BROKEN | RESETTING => return Err(Error::BrokenBarrier),
+                _ => {}
+            }
+            if spins > 0 {
+                spins -= 1;
+                spin_hint();
+                continue;
+            }
+            if !wait(&self.generation, g, deadline) && self.try_break_on_timeout() {
+                return Err(Error::BrokenBarrier);
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                // The action is running: its outcome decides (as in CPython, where the
+                // timed-out waiter re-checks the state after the action released the lock).
+                deadline = None;
+            }
+        }
+    }
+
+    /// On a timeout: FILLING,c (c < parties) -> BROKEN,c. False if the round was released,
+    /// broken, or is running its action meanwhile.
+    #[cold]
+    fn try_break_on_timeout(&self) -> bool {
+        let mut s = self.state.load(Acquire);
+        while phase(s) == FILLING && (count(s) as usize) < self.parties {
+            // FILLING,c -> BROKEN,c: the timeout breaks the round.
+            match self.state.compare_exchange_weak(s, make(BROKEN, count(s)), AcqRel, Acquire) {
+                Ok(_) => {
+                    self.bump();
+                    return true;
+                }
+                Err(now) => s = now,
+            }
+        }
+        false
+    }
+
+    /// Leaves `wait` (Python: `count -= 1; _exit()`): the last thread out of a draining or
+    /// resetting round opens the next one.
+    #[inline]
+    fn leave(&self) {
+        let mut s = self.state.load(Relaxed);
+        loop {
+            let reopen = count(s) == 1 && matches!(phase(s), DRAINING | RESETTING);
+            // DRAINING/RESETTING,1 -> FILLING,0 (reopen), or P,c -> P,c-1.
+            let new = if reopen { make(FILLING, 0) } else { s - 1 };
+            match self.state.compare_exchange_weak(s, new, AcqRel, Relaxed) {
+                Ok(_) => {
+                    if reopen {
+                        self.bump();
+                    }
+                    return;
+                }
+                Err(now) => s = now,
+            }
+        }
+    }
+
+    /// Publishes a phase change to every sleeper.
+    fn bump(&self) {
+        self.generation.fetch_add(1, Release);
+        wake_all(&self.generation);
+    }
+
+    /// Applies `f` to the state once no action is running; bumps `gen` if it changed.
+    fn change(&self, f: impl Fn(u32) -> u32) {
+        loop {
+            let g = self.generation.load(Acquire);
+            let s = self.state.load(Acquire);
+            if phase(s) == FILLING && count(s) as usize == self.parties {
+                wait(&self.generation, g, None); // the action is running: CPython holds the lock
+                continue;
+            }
+            // (any) -> f(any): abort or reset, see the diagram.
+            if self.state.compare_exchange(s, f(s), AcqRel, Relaxed).is_ok() {
+                self.bump();
+                return;
+            }
+        }
+    }
+
+    /// Returns the barrier to its empty state; threads waiting in the current round get
+    /// [`Error::BrokenBarrier`]. Python: `barrier.reset()`.
+    ///
+    /// ```
+    /// let b = threadkit::Barrier::new(2);
+    /// b.abort();
+    /// assert!(b.broken());
+    /// b.reset();
+    /// assert!(!b.broken());
+    /// ```
+    pub fn reset(&self) {
+        self.change(|s| match (count(s), phase(s)) {
+            (0, _) => make(FILLING, 0),
+            (c, FILLING | BROKEN) => make(RESETTING, c),
+            _ => s,
+        });
+    }
+
+    /// Breaks the barrier: current and future waiters get [`Error::BrokenBarrier`] until
+    /// [`reset`](Barrier::reset). Python: `barrier.abort()`.
+    ///
+    /// ```
+    /// let b = threadkit::Barrier::new(2);
+    /// b.abort();
+    /// assert!(matches!(b.wait(), Err(threadkit::Error::BrokenBarrier)));
+    /// ```
+    pub fn abort(&self) {
+        self.change(|s| make(BROKEN, count(s)));
+    }
+
+    /// The number of threads required to pass the barrier. Python: `barrier.parties`.
+    ///
+    /// ```
+    /// assert_eq!(threadkit::Barrier::new(4).parties(), 4);
+    /// ```
+    pub fn parties(&self) -> usize {
+        self.parties
+    }
+
+    /// The number of threads waiting in the current round. Python: `barrier.n_waiting`.
+    ///
+    /// ```
+    /// assert_eq!(threadkit::Barrier::new(4).n_waiting(), 0);
+    /// ```
+    pub fn n_waiting(&self) -> usize {
+        let s = self.state.load(Acquire);
+        let c = count(s) as usize;
+        if phase(s) == FILLING && c < self.parties { c } else { 0 }
+    }
+
+    /// Whether the barrier is broken. Python: `barrier.broken`.
+    ///
+    /// ```
+    /// let b = threadkit::Barrier::new(2);
+    /// assert!(!b.broken());
+    /// b.abort();
+    /// assert!(b.broken());
+    /// ```
+    pub fn broken(&self) -> bool {
+        phase(self.state.load(Acquire)) == BROKEN
+    }
+}
+
+impl fmt::Debug for Barrier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.state.load(Relaxed);
+        let phase = ["filling", "draining", "resetting", "broken"][phase(s) as usize];
+        f.debug_struct("Barrier")
+            .field("parties", &self.parties)
+            .field("phase", &phase)
+            .field("count", &count(s))
+            .field("has_action", &self.extra.as_ref().is_some_and(|e| e.action.is_some()))
+            .finish()
+    }
+}

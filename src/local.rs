@@ -1,1 +1,408 @@
-//! (in progress)
+//! [`Local`]: per-object thread-local storage, Python's `threading.local`.
+//!
+//! # Design
+//!
+//! Every thread that touches any `Local` gets a small **thread index** (0, 1, 2, ...), held in
+//! a `thread_local!` and given back when the thread exits, so indexes are recycled and stay
+//! below the largest number of threads alive at once. Each `Local` owns a table of buckets:
+//! bucket `b` holds `2^b` entries and is allocated on first need, so index `i` lives in bucket
+//! `log2(i + 1)`. Looking a value up is: read the thread index, load the bucket pointer
+//! (acquire), check the entry's `present` flag: no lock and no read-modify-write.
+//!
+//! | item                     | written by                          | guarded by            |
+//! |--------------------------|-------------------------------------|-----------------------|
+//! | bucket pointer           | first thread needing it (CAS null→p)| atomic                |
+//! | entry `present`/`value`  | the thread owning that index, and the `Local`'s drop | ownership |
+//! | `LOCALS` (live Locals)   | `Local::new`/`drop`, thread exit    | small lock            |
+//! | `IDS` (free indexes)     | first use / thread exit             | small lock            |
+//! | `Shared::exiting`        | exiting threads (futex word)        | atomic                |
+//!
+//! ```text
+//!  entry: absent --first with(): init()--> present --thread exit / Local drop--> absent
+//! ```
+//!
+//! A thread's exit (its `thread_local!` destructor, or explicitly at the end of a threadkit
+//! thread, before `join` returns) takes its index out of the `thread_local!` first, then, for
+//! every live `Local` holding a value for it, increments that `Local`'s `exiting` count under
+//! the `LOCALS` lock, drops the value outside the lock (user `Drop` code may use threadkit),
+//! decrements `exiting`, and finally frees the index. `Local::drop` unlinks itself under the
+//! same lock and waits for `exiting` to reach 0 before dropping the remaining values, so the
+//! two never drop the same value and the table outlives every exiting thread using it.
+//!
+//! The main thread's `thread_local!` destructors do not run when the process exits, so its
+//! values are dropped only when the `Local` is (a `static` one never is).
+//!
+//! Memory ordering: a bucket is published with a release CAS and read with acquire, so its
+//! zeroed entries are visible. An entry is only ever read by its owning thread, or by the
+//! `Local`'s drop, which owns the `Local` (all borrows ended) and waits on `exiting` with
+//! acquire after the exiting threads' release decrements.
+
+use crate::registry::Locked;
+use crate::registry::rt::{AtomicBool, AtomicPtr, AtomicU32, wait, wake_all};
+use core::cell::{Cell, UnsafeCell};
+use core::fmt;
+use core::mem::MaybeUninit;
+use core::ptr;
+use core::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+
+/// Enough buckets for every possible index.
+const BUCKETS: usize = usize::BITS as usize;
+
+struct Entry<T> {
+    present: AtomicBool,
+    value: UnsafeCell<MaybeUninit<T>>,
+}
+
+struct Shared<T> {
+    buckets: [AtomicPtr<Entry<T>>; BUCKETS],
+    init: Init<T>,
+    /// Threads currently dropping their value of this `Local` (futex word).
+    exiting: AtomicU32,
+}
+
+/// How values are made: a user closure, or `T::default` (a plain fn pointer, which needs no
+/// `'static` bound on `T`).
+enum Init<T> {
+    Boxed(Box<dyn Fn() -> T + Send + Sync>),
+    Plain(fn() -> T),
+}
+
+impl<T> Init<T> {
+    fn make(&self) -> T {
+        match self {
+            Init::Boxed(f) => f(),
+            Init::Plain(f) => f(),
+        }
+    }
+}
+
+/// A type-erased pointer to a live `Shared<T>` in the `LOCALS` table.
+#[derive(Clone, Copy)]
+struct Erased {
+    shared: *const (),
+    /// Whether thread index `idx` has a value here. Called only by the owner of `idx`.
+    has: unsafe fn(*const (), usize) -> bool,
+    /// Drops thread index `idx`'s value. Called only by the owner of `idx`.
+    drop_value: unsafe fn(*const (), usize),
+    exiting: *const AtomicU32,
+}
+
+// SAFETY: the pointers are only dereferenced under the protocol in the module docs (the
+// `Shared` outlives every use thanks to the `exiting` count); they are plain addresses.
+unsafe impl Send for Erased {}
+
+struct Tables {
+    locals: Vec<Option<Erased>>,
+    free_locals: Vec<usize>,
+    next_index: usize,
+    free_indexes: Vec<usize>,
+}
+
+static TABLES: Locked<Tables> = Locked::new(Tables {
+    locals: Vec::new(),
+    free_locals: Vec::new(),
+    next_index: 0,
+    free_indexes: Vec::new(),
+});
+
+/// The calling thread's index, released when the thread exits.
+struct ThreadIndex(Cell<Option<usize>>);
+
+impl Drop for ThreadIndex {
+    fn drop(&mut self) {
+        if let Some(idx) = self.0.take() {
+            release(idx);
+        }
+    }
+}
+
+thread_local! {
+    static INDEX: ThreadIndex = const { ThreadIndex(Cell::new(None)) };
+}
+
+/// Drops the calling thread's values in every `Local` and frees its index. Called by a
+/// threadkit thread at the end of its life, so that `join` returns after the values dropped.
+pub(crate) fn thread_exit() {
+    if let Ok(Some(idx)) = INDEX.try_with(|i| i.0.take()) {
+        release(idx);
+    }
+}
+
+fn release(idx: usize) {
+    let pending: Vec<Erased> = TABLES.with(|t| {
+        let mut v = Vec::new();
+        for e in t.locals.iter().flatten() {
+            // SAFETY: `e.shared` is live while it is in the table (we hold the lock), and
+            // this thread owns `idx`.
+            if unsafe { (e.has)(e.shared, idx) } {
+                // SAFETY: same; the count keeps the `Shared` alive after the lock is released.
+                unsafe { (*e.exiting).fetch_add(1, Relaxed) };
+                v.push(*e);
+            }
+        }
+        v
+    });
+    for e in pending {
+        // SAFETY: the `exiting` count taken above keeps `e.shared` alive; this thread owns
+        // `idx`, so no one else touches its entry.
+        unsafe { (e.drop_value)(e.shared, idx) };
+        // SAFETY: `exiting` is live until the count reaches 0, which this decrement may do.
+        let left = unsafe { (*e.exiting).fetch_sub(1, Release) };
+        if left == 1 {
+            wake_all(e.exiting); // may dangle by now: allowed by the seam
+        }
+    }
+    TABLES.with(|t| t.free_indexes.push(idx));
+}
+
+/// The calling thread's index, allocated on first use; `None` while the thread's
+/// `thread_local!`s are being destroyed.
+#[inline]
+fn thread_index() -> Option<usize> {
+    INDEX
+        .try_with(|i| match i.0.get() {
+            Some(idx) => idx,
+            None => {
+                let idx = new_index();
+                i.0.set(Some(idx));
+                idx
+            }
+        })
+        .ok()
+}
+
+#[cold]
+fn new_index() -> usize {
+    TABLES.with(|t| {
+        t.free_indexes.pop().unwrap_or_else(|| {
+            t.next_index += 1;
+            t.next_index - 1
+        })
+    })
+}
+
+/// Bucket and offset of thread index `idx`.
+#[inline]
+fn locate(idx: usize) -> (usize, usize) {
+    let n = idx + 1;
+    let b = (usize::BITS - 1 - n.leading_zeros()) as usize;
+    (b, n - (1 << b))
+}
+
+impl<T> Shared<T> {
+    /// The entry of `idx` if its bucket exists.
+    #[inline]
+    fn entry(&self, idx: usize) -> Option<&Entry<T>> {
+        let (b, off) = locate(idx);
+        let p = self.buckets[b].load(Acquire);
+        // SAFETY: a non-null bucket pointer is an allocation of `1 << b` entries that lives
+        // as long as `self`, and `off < 1 << b`.
+        (!p.is_null()).then(|| unsafe { &*p.add(off) })
+    }
+
+    #[cold]
+    fn entry_or_alloc(&self, idx: usize) -> &Entry<T> {
+        if let Some(e) = self.entry(idx) {
+            return e;
+        }
+        let (b, off) = locate(idx);
+        let fresh: Box<[Entry<T>]> = (0..1usize << b)
+            .map(|_| Entry {
+                present: AtomicBool::new(false),
+                value: UnsafeCell::new(MaybeUninit::uninit()),
+            })
+            .collect();
+        let fresh = Box::into_raw(fresh).cast::<Entry<T>>();
+        // Transition null -> fresh bucket; the loser frees its copy.
+        let p = match self.buckets[b].compare_exchange(ptr::null_mut(), fresh, AcqRel, Acquire) {
+            Ok(_) => fresh,
+            Err(winner) => {
+                // SAFETY: `fresh` came from `Box::into_raw` of a `1 << b` slice just above
+                // and was never published.
+                drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(fresh, 1 << b)) });
+                winner
+            }
+        };
+        // SAFETY: `p` is a published bucket of `1 << b` entries, `off < 1 << b`.
+        unsafe { &*p.add(off) }
+    }
+
+    /// # Safety
+    /// `shared` points to a live `Shared<T>`; the caller owns thread index `idx`.
+    unsafe fn has(shared: *const (), idx: usize) -> bool {
+        // SAFETY: per the contract.
+        let s = unsafe { &*shared.cast::<Shared<T>>() };
+        s.entry(idx).is_some_and(|e| e.present.load(Relaxed))
+    }
+
+    /// # Safety
+    /// `shared` points to a live `Shared<T>`; the caller owns thread index `idx`.
+    unsafe fn drop_value(shared: *const (), idx: usize) {
+        // SAFETY: per the contract.
+        let s = unsafe { &*shared.cast::<Shared<T>>() };
+        if let Some(e) = s.entry(idx) {
+            if e.present.load(Relaxed) {
+                e.present.store(false, Relaxed);
+                // SAFETY: `present` was true, so the value is initialised; clearing the flag
+                // first means nothing reads it again; we move it out before running `Drop`.
+                let v = unsafe { (*e.value.get()).assume_init_read() };
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(v)));
+            }
+        }
+    }
+}
+
+/// Thread-local data attached to an object: each thread sees its own `T`, made by `init` on
+/// that thread's first [`with`](Local::with). Python: `threading.local()`.
+///
+/// ```
+/// use std::cell::Cell;
+/// use std::sync::Arc;
+/// let local = Arc::new(threadkit::Local::new(|| Cell::new(0)));
+/// local.with(|v| v.set(1));
+/// let l = local.clone();
+/// let h = threadkit::spawn(move || l.with(|v| v.get())); // a new thread sees a fresh value
+/// assert_eq!(h.join().unwrap(), 0);
+/// assert_eq!(local.with(|v| v.get()), 1);
+/// ```
+pub struct Local<T: Send> {
+    shared: Box<Shared<T>>,
+    id: usize,
+}
+
+// SAFETY: each thread only reaches its own `T` through `&Local` (so `T: Sync` is not needed),
+// and the `Local`'s drop drops every thread's value on the dropping thread, which needs
+// `T: Send`. The erased table entries are managed by the protocol in the module docs.
+unsafe impl<T: Send> Sync for Local<T> {}
+// SAFETY: as above: moving the `Local` moves ownership of `Send` values only.
+unsafe impl<T: Send> Send for Local<T> {}
+
+impl<T: Send> fmt::Debug for Local<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Local")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: Send + Default> Default for Local<T> {
+    fn default() -> Self {
+        Local::with_init(Init::Plain(T::default))
+    }
+}
+
+impl<T: Send> Local<T> {
+    /// A `Local` whose value in each thread is made by `init` on first use.
+    ///
+    /// ```
+    /// let l = threadkit::Local::new(|| String::from("hi"));
+    /// assert_eq!(l.with(|s| s.len()), 2);
+    /// ```
+    pub fn new(init: impl Fn() -> T + Send + Sync + 'static) -> Local<T> {
+        Local::with_init(Init::Boxed(Box::new(init)))
+    }
+
+    fn with_init(init: Init<T>) -> Local<T> {
+        let shared = Box::new(Shared {
+            buckets: [const { AtomicPtr::new(ptr::null_mut()) }; BUCKETS],
+            init,
+            exiting: AtomicU32::new(0),
+        });
+        let erased = Erased {
+            shared: ptr::from_ref::<Shared<T>>(&shared).cast(),
+            has: Shared::<T>::has,
+            drop_value: Shared::<T>::drop_value,
+            exiting: &shared.exiting,
+        };
+        let id = TABLES.with(|t| match t.free_locals.pop() {
+            Some(id) => {
+                t.locals[id] = Some(erased);
+                id
+            }
+            None => {
+                t.locals.push(Some(erased));
+                t.locals.len() - 1
+            }
+        });
+        Local { shared, id }
+    }
+
+    /// Runs `f` with the calling thread's value, creating it with `init` on first use.
+    /// Lock-free after the first call on each thread.
+    ///
+    /// ```
+    /// let l = threadkit::Local::new(|| std::cell::Cell::new(0u32));
+    /// l.with(|c| c.set(c.get() + 1));
+    /// assert_eq!(l.with(|c| c.get()), 1);
+    /// ```
+    #[inline]
+    pub fn with<R>(&self, f: impl FnOnce(&T) -> R) -> R {
+        let Some(idx) = thread_index() else {
+            return self.with_dying_thread(f);
+        };
+        if let Some(e) = self.shared.entry(idx) {
+            if e.present.load(Relaxed) {
+                // SAFETY: `present` means initialised; only this thread (the owner of `idx`)
+                // can clear it, and it does not while `f` borrows the value; the `Local`
+                // cannot drop while `&self` is held.
+                return f(unsafe { (*e.value.get()).assume_init_ref() });
+            }
+        }
+        self.with_first(idx, f)
+    }
+
+    #[cold]
+    fn with_first<R>(&self, idx: usize, f: impl FnOnce(&T) -> R) -> R {
+        let v = self.shared.init.make();
+        let e = self.shared.entry_or_alloc(idx);
+        if e.present.load(Relaxed) {
+            // `init` itself used this `Local` and stored a value: keep that one.
+            drop(v);
+        } else {
+            // SAFETY: the entry is absent and owned by this thread: nobody else writes it.
+            unsafe { (*e.value.get()).write(v) };
+            e.present.store(true, Relaxed);
+        }
+        // SAFETY: just made present; see `with`.
+        f(unsafe { (*e.value.get()).assume_init_ref() })
+    }
+
+    /// A thread whose `thread_local!`s are being destroyed gets a temporary value.
+    #[cold]
+    fn with_dying_thread<R>(&self, f: impl FnOnce(&T) -> R) -> R {
+        let v = self.shared.init.make();
+        f(&v)
+    }
+}
+
+impl<T: Send> Drop for Local<T> {
+    fn drop(&mut self) {
+        TABLES.with(|t| {
+            t.locals[self.id] = None;
+            t.free_locals.push(self.id);
+        });
+        // Wait for exiting threads still dropping their value here.
+        loop {
+            let n = self.shared.exiting.load(Acquire);
+            if n == 0 {
+                break;
+            }
+            wait(&self.shared.exiting, n, None);
+        }
+        for (b, bucket) in self.shared.buckets.iter().enumerate() {
+            let p = bucket.load(Acquire);
+            if p.is_null() {
+                continue;
+            }
+            // SAFETY: `p` was made by `Box::into_raw` of a `1 << b` slice in `entry_or_alloc`;
+            // we own the `Local` and no exiting thread uses it any more.
+            let mut entries = unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(p, 1 << b)) };
+            for e in entries.iter_mut() {
+                if *e.present.get_mut() {
+                    // SAFETY: present means initialised; dropped once, then freed with the box.
+                    unsafe { e.value.get_mut().assume_init_drop() };
+                }
+            }
+        }
+    }
+}

@@ -16,6 +16,12 @@ fn run(stack: usize, f: impl FnOnce() + Send + 'static) {
 }
 
 #[test]
+fn raw_thread_is_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<sys::RawThread>();
+}
+
+#[test]
 fn spawn_join_runs_the_closure() {
     let hits = Arc::new(AtomicU32::new(0));
     let h = Arc::clone(&hits);
@@ -110,10 +116,20 @@ fn impossible_stack_fails_and_leaks_nothing() {
         1,
         "the closure was dropped on failure"
     );
-    // A size that overflows when rounded up is an error as well.
+}
+
+#[test]
+fn overflowing_stack_size_fails_and_leaks_nothing() {
+    let token = Arc::new(());
     let t = Arc::clone(&token);
-    assert!(sys::spawn(usize::MAX, Box::new(move || drop(t))).is_err());
-    assert_eq!(Arc::strong_count(&token), 1);
+    // Rounding this up to a page overflows: an error, never a panic or a tiny stack.
+    let r = sys::spawn(usize::MAX, Box::new(move || drop(t)));
+    assert!(r.is_err());
+    assert_eq!(
+        Arc::strong_count(&token),
+        1,
+        "the closure was dropped on failure"
+    );
 }
 
 #[test]
@@ -178,6 +194,10 @@ fn name_is_visible_to_the_os() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "Miri has no per-thread CPU clock (CLOCK_THREAD_CPUTIME_ID, GetThreadTimes)"
+)]
 fn cpu_time_increases_with_work() {
     let before = sys::thread_cpu_time();
     let n = if cfg!(miri) { 2_000 } else { 20_000_000 };
@@ -213,4 +233,44 @@ fn yield_and_counts() {
     sys::yield_now();
     assert!(sys::cpu_count() >= 1);
     const { assert!(sys::MAX_NAME_LEN >= 15) };
+}
+
+#[test]
+#[cfg(windows)]
+fn name_is_visible_to_the_os() {
+    use windows_sys::Win32::Foundation::LocalFree;
+    use windows_sys::Win32::System::Threading::{GetCurrentThread, GetThreadDescription};
+
+    fn description() -> String {
+        let mut p: *mut u16 = core::ptr::null_mut();
+        // SAFETY: the pseudo-handle names the calling thread; `p` is writable.
+        let hr = unsafe { GetThreadDescription(GetCurrentThread(), &mut p) };
+        assert!(
+            hr >= 0 && !p.is_null(),
+            "GetThreadDescription failed: {hr:#x}"
+        );
+        let mut len = 0;
+        // SAFETY: `p` is a NUL-terminated UTF-16 string allocated by the OS.
+        while unsafe { *p.add(len) } != 0 {
+            len += 1;
+        }
+        // SAFETY: `p` is valid for `len` units (counted above).
+        let s = String::from_utf16_lossy(unsafe { core::slice::from_raw_parts(p, len) });
+        // SAFETY: `p` was allocated with LocalAlloc by GetThreadDescription; freed once.
+        unsafe { LocalFree(p.cast()) };
+        s
+    }
+
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s = Arc::clone(&seen);
+    run(0, move || {
+        let mut v = s.lock().expect("lock");
+        sys::set_current_name("tk-worker é");
+        v.push(description());
+        sys::set_current_name("ab\0cd");
+        v.push(description());
+    });
+    let v = seen.lock().expect("lock");
+    assert_eq!(v[0], "tk-worker é");
+    assert_eq!(v[1], "ab");
 }

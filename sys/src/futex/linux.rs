@@ -86,7 +86,7 @@ fn wake(atom: *const AtomicU32, n: i32) {
     unsafe {
         libc::syscall(
             libc::SYS_futex,
-            atom,
+            atom.cast::<u32>().cast_mut(),
             libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
             n,
         );

@@ -26,6 +26,12 @@ pub struct Handle {
     id: Option<libc::pthread_t>,
 }
 
+// SAFETY: a pthread_t (an integer or an opaque pointer, depending on the OS) may be joined or
+// detached from any thread.
+unsafe impl Send for Handle {}
+// SAFETY: `Handle` offers no `&self` operation at all.
+unsafe impl Sync for Handle {}
+
 impl Drop for Handle {
     fn drop(&mut self) {
         if let Some(id) = self.id.take() {

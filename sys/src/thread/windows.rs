@@ -1,1 +1,233 @@
-//! Not written yet.
+//! Windows threads: `CreateThread` with a stack *reservation* of the requested size.
+//!
+//! * spawn: the closure is boxed twice so that a thin pointer crosses `CreateThread`; if the
+//!   call fails, the box is taken back and dropped here, so a failed spawn leaks nothing.
+//! * join: `WaitForSingleObject` then `CloseHandle`; detach (and `Drop`): `CloseHandle`.
+//! * names: `SetThreadDescription` (Windows 10 1607+), looked up at run time so that the
+//!   binary still loads on older systems; the name is converted to UTF-16 on the stack.
+
+use core::ffi::c_void;
+use core::sync::atomic::{AtomicUsize, Ordering};
+use std::io;
+use std::time::{Duration, Instant};
+
+use windows_sys::Win32::Foundation::{CloseHandle, FILETIME, HANDLE, WAIT_OBJECT_0};
+use windows_sys::Win32::System::LibraryLoader::{GetModuleHandleW, GetProcAddress};
+use windows_sys::Win32::System::SystemInformation::{GetSystemInfo, SYSTEM_INFO};
+use windows_sys::Win32::System::Threading::{
+    CreateThread, GetCurrentThread, GetCurrentThreadId, GetThreadTimes, INFINITE,
+    STACK_SIZE_PARAM_IS_A_RESERVATION, Sleep, SwitchToThread, WaitForSingleObject,
+};
+
+/// Windows has no short limit on thread descriptions; this bounds the stack buffer.
+pub const MAX_NAME_LEN: usize = 255;
+
+/// A thread handle that has not been joined or closed yet. Dropping it closes the handle
+/// (detaching the thread).
+#[derive(Debug)]
+pub struct Handle {
+    /// Null once joined.
+    h: HANDLE,
+}
+
+// SAFETY: a thread HANDLE is a kernel object reference usable from any thread.
+unsafe impl Send for Handle {}
+// SAFETY: `Handle` offers no `&self` operation at all.
+unsafe impl Sync for Handle {}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        if !self.h.is_null() {
+            // SAFETY: `h` is an open thread handle owned by us, closed exactly once.
+            unsafe { CloseHandle(self.h) };
+        }
+    }
+}
+
+type Main = Box<dyn FnOnce() + Send + 'static>;
+
+unsafe extern "system" fn thread_start(arg: *mut c_void) -> u32 {
+    // SAFETY: `arg` is the pointer made by `Box::into_raw` in `spawn`, handed to this thread
+    // by a successful CreateThread; nobody else uses it after that.
+    let main = unsafe { Box::from_raw(arg.cast::<Main>()) };
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || (*main)())).is_err() {
+        // Never unwind into the OS entry point.
+        std::process::abort();
+    }
+    0
+}
+
+pub fn spawn(stack_size: usize, main: Main) -> io::Result<Handle> {
+    let stack = if stack_size == 0 {
+        0
+    } else {
+        let g = min_stack_size();
+        stack_size
+            .max(g)
+            .checked_next_multiple_of(g)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "stack size too large"))?
+    };
+    let arg = Box::into_raw(Box::new(main));
+    // SAFETY: no security attributes; `thread_start` has the "system" ABI and takes ownership
+    // of `arg` only if the call succeeds; a null thread-id pointer is allowed.
+    let h = unsafe {
+        CreateThread(
+            core::ptr::null(),
+            stack,
+            Some(thread_start),
+            arg.cast::<c_void>(),
+            STACK_SIZE_PARAM_IS_A_RESERVATION,
+            core::ptr::null_mut(),
+        )
+    };
+    if h.is_null() {
+        let e = io::Error::last_os_error();
+        // SAFETY: CreateThread failed, so no thread received `arg`: it is still ours.
+        drop(unsafe { Box::from_raw(arg) });
+        return Err(e);
+    }
+    Ok(Handle { h })
+}
+
+pub fn join(mut h: Handle) -> io::Result<()> {
+    let raw = core::mem::replace(&mut h.h, core::ptr::null_mut());
+    // SAFETY: `raw` is an open thread handle owned by us.
+    let r = unsafe { WaitForSingleObject(raw, INFINITE) };
+    let e = (r != WAIT_OBJECT_0).then(io::Error::last_os_error);
+    // SAFETY: `raw` is open and closed exactly once (the handle now holds null).
+    unsafe { CloseHandle(raw) };
+    e.map_or(Ok(()), Err)
+}
+
+#[inline]
+pub fn current_id() -> u64 {
+    // SAFETY: GetCurrentThreadId has no preconditions; it reads the TEB (no syscall).
+    u64::from(unsafe { GetCurrentThreadId() })
+}
+
+pub fn native_id() -> u64 {
+    current_id()
+}
+
+type SetDescription = unsafe extern "system" fn(HANDLE, *const u16) -> i32;
+
+/// `SetThreadDescription`, or `None` before Windows 10 1607.
+fn set_description() -> Option<SetDescription> {
+    static CACHE: AtomicUsize = AtomicUsize::new(0); // 0: unknown, 1: missing, else the fn
+    let mut p = CACHE.load(Ordering::Acquire);
+    if p == 0 {
+        let kernel32: Vec<u16> = "kernel32.dll\0".encode_utf16().collect();
+        // SAFETY: the module name is NUL-terminated UTF-16; kernel32 is always loaded.
+        let m = unsafe { GetModuleHandleW(kernel32.as_ptr()) };
+        // SAFETY: `m` is null or a loaded module; the name is NUL-terminated.
+        let f = (!m.is_null())
+            .then(|| unsafe { GetProcAddress(m, c"SetThreadDescription".as_ptr().cast()) })
+            .flatten();
+        p = f.map_or(1, |f| f as usize);
+        CACHE.store(p, Ordering::Release);
+    }
+    // SAFETY: `p` (if not 1) came from GetProcAddress("SetThreadDescription"), whose signature
+    // is `HRESULT (HANDLE, PCWSTR)`.
+    (p != 1).then(|| unsafe { core::mem::transmute::<usize, SetDescription>(p) })
+}
+
+pub fn set_current_name(name: &str) {
+    let name = name.split('\0').next().unwrap_or("");
+    let mut end = name.len().min(MAX_NAME_LEN);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut buf = [0u16; MAX_NAME_LEN + 1];
+    for (slot, unit) in buf.iter_mut().zip(name[..end].encode_utf16()) {
+        *slot = unit;
+    }
+    if let Some(f) = set_description() {
+        // SAFETY: the pseudo-handle names the calling thread; `buf` is NUL-terminated (at
+        // most MAX_NAME_LEN UTF-16 units are written, since each unit takes >= 1 byte).
+        unsafe { f(GetCurrentThread(), buf.as_ptr()) };
+    }
+}
+
+pub fn yield_now() {
+    // SAFETY: SwitchToThread has no preconditions.
+    unsafe { SwitchToThread() };
+}
+
+/// `rest` in whole milliseconds, rounded up, at most `INFINITE - 1`.
+fn millis_up(rest: Duration) -> u32 {
+    let ms = rest.as_nanos().div_ceil(1_000_000);
+    u32::try_from(ms).unwrap_or(INFINITE - 1).min(INFINITE - 1)
+}
+
+pub fn sleep(dur: Duration) {
+    let Some(deadline) = Instant::now().checked_add(dur) else {
+        loop {
+            // SAFETY: Sleep has no preconditions.
+            unsafe { Sleep(INFINITE - 1) };
+        }
+    };
+    loop {
+        let now = Instant::now();
+        if now >= deadline {
+            return;
+        }
+        // SAFETY: Sleep has no preconditions.
+        unsafe { Sleep(millis_up(deadline - now)) };
+    }
+}
+
+pub fn thread_cpu_time() -> Duration {
+    let zero = FILETIME {
+        dwLowDateTime: 0,
+        dwHighDateTime: 0,
+    };
+    let (mut c, mut e, mut k, mut u) = (zero, zero, zero, zero);
+    // SAFETY: the pseudo-handle names the calling thread; the four FILETIMEs are writable.
+    let ok = unsafe { GetThreadTimes(GetCurrentThread(), &mut c, &mut e, &mut k, &mut u) };
+    if ok == 0 {
+        return Duration::ZERO;
+    }
+    let ticks = |t: FILETIME| (u64::from(t.dwHighDateTime) << 32) | u64::from(t.dwLowDateTime);
+    let hundred_ns = ticks(k) + ticks(u);
+    Duration::new(
+        hundred_ns / 10_000_000,
+        (hundred_ns % 10_000_000) as u32 * 100,
+    )
+}
+
+fn system_info() -> SYSTEM_INFO {
+    // SAFETY: SYSTEM_INFO is plain data; all-zero is a valid value.
+    let mut si: SYSTEM_INFO = unsafe { core::mem::zeroed() };
+    // SAFETY: `si` is writable.
+    unsafe { GetSystemInfo(&mut si) };
+    si
+}
+
+/// The allocation granularity (64 KiB): stack reservations are rounded to it anyway.
+pub fn min_stack_size() -> usize {
+    (system_info().dwAllocationGranularity as usize).max(page_size())
+}
+
+pub fn page_size() -> usize {
+    static CACHE: AtomicUsize = AtomicUsize::new(0);
+    let mut n = CACHE.load(Ordering::Relaxed);
+    if n == 0 {
+        n = (system_info().dwPageSize as usize).max(4096);
+        CACHE.store(n, Ordering::Relaxed);
+    }
+    n
+}
+
+pub fn cpu_count() -> usize {
+    (system_info().dwNumberOfProcessors as usize).max(1)
+}
+
+unsafe extern "C" {
+    /// The C runtime's exit-hook registration (ucrt / msvcrt).
+    fn atexit(f: extern "C" fn()) -> core::ffi::c_int;
+}
+
+pub fn at_exit(f: extern "C" fn()) {
+    // SAFETY: `f` is a plain `extern "C" fn()` that lives for the whole program.
+    unsafe { atexit(f) };
+}

@@ -1,0 +1,295 @@
+//! Barrier: CPython's `lock_tests.BarrierTests` ported, plus stress and size checks.
+//! Threads come from `std::thread::scope` (tests may use std as the harness).
+
+use std::sync::Arc;
+use std::sync::Mutex as StdMutex;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::thread;
+use std::time::{Duration, Instant};
+use threadkit::{Barrier, Error};
+
+const N: usize = 5;
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+
+fn barrier() -> Barrier {
+    Barrier::new(N).default_timeout(DEFAULT_TIMEOUT)
+}
+
+/// Runs `f` on `n` threads at once (CPython's `Bunch`).
+fn run_threads(n: usize, f: impl Fn() + Sync) {
+    thread::scope(|s| {
+        for _ in 0..n {
+            s.spawn(&f);
+        }
+    });
+}
+
+fn is_broken<T: std::fmt::Debug>(r: Result<T, Error>) -> bool {
+    matches!(r, Err(Error::BrokenBarrier))
+}
+
+#[test]
+#[should_panic(expected = "parties must be > 0")]
+fn constructor_rejects_zero() {
+    let _ = Barrier::new(0);
+}
+
+#[test]
+fn size_is_24_bytes_or_less() {
+    assert!(std::mem::size_of::<Barrier>() <= 3 * std::mem::size_of::<usize>());
+}
+
+fn lockstep(passes: usize) {
+    let b = barrier();
+    let r0 = AtomicUsize::new(0);
+    let r1 = AtomicUsize::new(0);
+    run_threads(N, || {
+        for i in 0..passes {
+            r0.fetch_add(1, SeqCst);
+            assert_eq!(r1.load(SeqCst), i * N);
+            b.wait().unwrap();
+            r1.fetch_add(1, SeqCst);
+            assert_eq!(r0.load(SeqCst), (i + 1) * N);
+            b.wait().unwrap();
+        }
+        assert_eq!(b.n_waiting(), 0);
+        assert!(!b.broken());
+    });
+}
+
+#[test]
+fn barrier_lockstep() {
+    lockstep(1);
+}
+
+#[test]
+fn barrier_lockstep_10() {
+    lockstep(10);
+}
+
+#[test]
+fn wait_return_indexes_unique() {
+    let b = barrier();
+    let results = StdMutex::new(Vec::new());
+    let rounds = if cfg!(miri) { 2 } else { 20 };
+    run_threads(N, || {
+        for _ in 0..rounds {
+            results.lock().unwrap().push(b.wait().unwrap());
+        }
+    });
+    let mut r = results.into_inner().unwrap();
+    r.sort();
+    let mut want: Vec<usize> = (0..N).flat_map(|i| std::iter::repeat_n(i, rounds)).collect();
+    want.sort();
+    assert_eq!(r, want);
+}
+
+#[test]
+fn action_runs_once_per_round_before_release() {
+    let count = Arc::new(AtomicUsize::new(0));
+    let c = Arc::clone(&count);
+    let b = Barrier::with_action(N, move || {
+        c.fetch_add(1, SeqCst);
+    });
+    run_threads(N, || {
+        let i = b.wait().unwrap();
+        assert_eq!(count.load(SeqCst), 1);
+        let _ = i;
+        b.wait().unwrap();
+        assert_eq!(count.load(SeqCst), 2);
+    });
+}
+
+#[test]
+fn last_arrival_runs_action_and_gets_last_index() {
+    let runner = Arc::new(AtomicUsize::new(usize::MAX));
+    let r = Arc::clone(&runner);
+    let b = Barrier::with_action(3, move || {
+        r.store(threadkit_id(), SeqCst);
+    });
+    run_threads(3, || {
+        let i = b.wait().unwrap();
+        if i == 2 {
+            assert_eq!(runner.load(SeqCst), threadkit_id());
+        }
+    });
+}
+
+fn threadkit_id() -> usize {
+    thread_local!(static ANCHOR: u8 = const { 0 });
+    ANCHOR.with(|a| a as *const u8 as usize)
+}
+
+#[test]
+fn abort_breaks() {
+    let b = barrier();
+    let (ok, broken) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    run_threads(N, || match b.wait() {
+        Ok(i) if i == N / 2 => b.abort(),
+        Ok(_) => match b.wait() {
+            Ok(_) => {
+                ok.fetch_add(1, SeqCst);
+            }
+            Err(_) => {
+                broken.fetch_add(1, SeqCst);
+            }
+        },
+        Err(e) => panic!("{e}"),
+    });
+    assert_eq!(ok.load(SeqCst), 0);
+    assert_eq!(broken.load(SeqCst), N - 1);
+    assert!(b.broken());
+}
+
+#[test]
+fn reset_frees_waiters() {
+    let b = barrier();
+    let (r1, r2, r3) = (AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0));
+    run_threads(N, || {
+        let i = b.wait().unwrap();
+        if i == N / 2 {
+            let start = Instant::now();
+            while b.n_waiting() < N - 1 {
+                assert!(start.elapsed() < Duration::from_secs(30));
+                thread::yield_now();
+            }
+            b.reset();
+        } else {
+            match b.wait() {
+                Ok(_) => r1.fetch_add(1, SeqCst),
+                Err(_) => r2.fetch_add(1, SeqCst),
+            };
+        }
+        b.wait().unwrap();
+        r3.fetch_add(1, SeqCst);
+    });
+    assert_eq!(r1.load(SeqCst), 0);
+    assert_eq!(r2.load(SeqCst), N - 1);
+    assert_eq!(r3.load(SeqCst), N);
+}
+
+#[test]
+fn abort_and_reset() {
+    let b = barrier();
+    let b2 = Barrier::new(N);
+    let (r1, r2, r3) = (AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0));
+    run_threads(N, || {
+        match b.wait() {
+            Ok(i) if i == N / 2 => b.abort(),
+            Ok(_) => {
+                match b.wait() {
+                    Ok(_) => r1.fetch_add(1, SeqCst),
+                    Err(_) => r2.fetch_add(1, SeqCst),
+                };
+            }
+            Err(e) => panic!("{e}"),
+        }
+        if b2.wait().unwrap() == N / 2 {
+            b.reset();
+        }
+        b2.wait().unwrap();
+        b.wait().unwrap();
+        r3.fetch_add(1, SeqCst);
+    });
+    assert_eq!(r1.load(SeqCst), 0);
+    assert_eq!(r2.load(SeqCst), N - 1);
+    assert_eq!(r3.load(SeqCst), N);
+}
+
+#[test]
+fn timeout_breaks() {
+    let b = barrier();
+    run_threads(N, || {
+        let i = b.wait().unwrap();
+        if i == N / 2 {
+            thread::sleep(DEFAULT_TIMEOUT / 8); // one thread is late
+        }
+        assert!(is_broken(b.wait_timeout(DEFAULT_TIMEOUT / 32)));
+    });
+    assert!(b.broken());
+}
+
+#[test]
+fn default_timeout_breaks_not_early() {
+    let timeout = Duration::from_millis(100);
+    let b = Barrier::new(2).default_timeout(timeout);
+    let start = Instant::now();
+    assert!(is_broken(b.wait()));
+    assert!(start.elapsed() >= timeout);
+    assert!(b.broken());
+    assert!(is_broken(b.wait()), "a broken barrier fails at once");
+    b.reset();
+    assert!(!b.broken());
+}
+
+#[test]
+fn zero_timeout_breaks_at_once() {
+    let b = Barrier::new(2);
+    assert!(is_broken(b.wait_timeout(Duration::ZERO)));
+    assert!(b.broken());
+}
+
+#[test]
+fn single_thread() {
+    let b = Barrier::new(1);
+    assert_eq!(b.wait().unwrap(), 0);
+    assert_eq!(b.wait().unwrap(), 0);
+}
+
+#[test]
+fn n_waiting_and_debug() {
+    let b = Barrier::new(3);
+    assert!(format!("{b:?}").contains("parties: 3"));
+    thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| b.wait_timeout(Duration::from_secs(60)).unwrap());
+        }
+        let start = Instant::now();
+        while b.n_waiting() < 2 {
+            assert!(start.elapsed() < Duration::from_secs(30));
+            thread::yield_now();
+        }
+        assert_eq!(b.n_waiting(), 2);
+        assert_eq!(b.wait().unwrap(), 2);
+    });
+    assert_eq!(b.n_waiting(), 0);
+    b.abort();
+    assert!(format!("{b:?}").contains("broken"));
+}
+
+#[test]
+fn panicking_action_breaks_and_propagates() {
+    let b = Barrier::with_action(2, || panic!("action failed"));
+    thread::scope(|s| {
+        let other = s.spawn(|| b.wait());
+        let mine = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| b.wait()));
+        let theirs = other.join();
+        // Exactly one of the two ran the action and panicked; the other got BrokenBarrier.
+        let (panicked, broken) = match (mine, theirs) {
+            (Err(_), Ok(r)) | (Ok(r), Err(_)) => (1, is_broken(r)),
+            _ => (0, false),
+        };
+        assert_eq!(panicked, 1);
+        assert!(broken);
+    });
+    assert!(b.broken());
+    b.reset();
+    assert!(!b.broken());
+}
+
+#[test]
+fn arrivals_wait_while_draining() {
+    // More threads than parties: later arrivals must wait for the round to drain; every
+    // round still hands out 0..parties exactly once.
+    let parties = 2;
+    let per_thread = if cfg!(miri) { 3 } else { 500 };
+    let b = Barrier::new(parties);
+    let seen = StdMutex::new(vec![0usize; parties]);
+    run_threads(4, || {
+        for _ in 0..per_thread {
+            let i = b.wait().unwrap();
+            seen.lock().unwrap()[i] += 1;
+        }
+    });
+    assert_eq!(*seen.lock().unwrap(), vec![4 * per_thread / 2; parties]);
+}
