@@ -49,8 +49,16 @@ fn rounds<B: Rendezvous>(parties: usize) -> RunFn {
 fn row(name: &'static str, parties: usize) -> Scenario {
     #[allow(unused_mut)]
     let mut contenders = vec![
-        Contender { family: Family::Threadkit, what: "Barrier", run: rounds::<threadkit::Barrier>(parties) },
-        Contender { family: Family::Std, what: "Barrier", run: rounds::<std::sync::Barrier>(parties) },
+        Contender {
+            family: Family::Threadkit,
+            what: "Barrier",
+            run: rounds::<threadkit::Barrier>(parties),
+        },
+        Contender {
+            family: Family::Std,
+            what: "Barrier",
+            run: rounds::<std::sync::Barrier>(parties),
+        },
     ];
     #[cfg(target_os = "linux")]
     contenders.push(Contender {

@@ -6,9 +6,17 @@ use std::mem::size_of;
 fn row(scenario: &'static str, cells: &[(Family, &'static str, usize)]) -> Row {
     let outcomes = cells
         .iter()
-        .map(|&(family, what, bytes)| Outcome { family, what, median_ns: bytes as f64 })
+        .map(|&(family, what, bytes)| Outcome {
+            family,
+            what,
+            median_ns: bytes as f64,
+        })
         .collect();
-    Row { scenario, unit: "bytes", outcomes }
+    Row {
+        scenario,
+        unit: "bytes",
+        outcomes,
+    }
 }
 
 /// The libc counterpart of a row, where the target has one.
@@ -45,7 +53,11 @@ pub fn rows() -> Vec<Row> {
         row(
             "size_of Lock",
             &with(
-                &[(Tk, "Lock", size_of::<threadkit::Lock>()), (Std, "Mutex<()>", size_of::<std::sync::Mutex<()>>()), (Pl, "Mutex<()>", size_of::<parking_lot::Mutex<()>>())],
+                &[
+                    (Tk, "Lock", size_of::<threadkit::Lock>()),
+                    (Std, "Mutex<()>", size_of::<std::sync::Mutex<()>>()),
+                    (Pl, "Mutex<()>", size_of::<parking_lot::Mutex<()>>()),
+                ],
                 &extra[0],
             ),
         ),
@@ -59,62 +71,87 @@ pub fn rows() -> Vec<Row> {
         ),
         row(
             "size_of RLock",
-            &[(Tk, "RLock", size_of::<threadkit::RLock>()), (Pl, "ReentrantMutex<()>", size_of::<parking_lot::ReentrantMutex<()>>())],
+            &[
+                (Tk, "RLock", size_of::<threadkit::RLock>()),
+                (
+                    Pl,
+                    "ReentrantMutex<()>",
+                    size_of::<parking_lot::ReentrantMutex<()>>(),
+                ),
+            ],
         ),
         row(
-            "size_of Condition<Lock>",
+            "size_of Semaphore",
             &with(
-                &[
-                    (Tk, "Condition<Lock>", size_of::<threadkit::Condition<threadkit::Lock>>()),
-                    (Std, "Mutex<()>+Condvar", size_of::<std::sync::Mutex<()>>() + size_of::<std::sync::Condvar>()),
-                    (Pl, "Mutex<()>+Condvar", size_of::<parking_lot::Mutex<()>>() + size_of::<parking_lot::Condvar>()),
-                ],
-                &extra[1],
+                &[(Tk, "Semaphore", size_of::<threadkit::Semaphore>())],
+                &extra[3],
             ),
         ),
-        row(
-            "size_of Condition (RLock)",
-            &[(Tk, "Condition", size_of::<threadkit::Condition>())],
-        ),
-        row(
-            "size_of Condvar",
-            &with(
-                &[
-                    (Tk, "Condvar", size_of::<threadkit::Condvar>()),
-                    (Std, "Condvar", size_of::<std::sync::Condvar>()),
-                    (Pl, "Condvar", size_of::<parking_lot::Condvar>()),
-                ],
-                &extra[2],
-            ),
-        ),
-        row("size_of Semaphore", &with(&[(Tk, "Semaphore", size_of::<threadkit::Semaphore>())], &extra[3])),
         row(
             "size_of BoundedSemaphore",
-            &with(&[(Tk, "BoundedSemaphore", size_of::<threadkit::BoundedSemaphore>())], &extra[3]),
+            &with(
+                &[(
+                    Tk,
+                    "BoundedSemaphore",
+                    size_of::<threadkit::BoundedSemaphore>(),
+                )],
+                &extra[3],
+            ),
         ),
         row(
             "size_of Event",
             &[
                 (Tk, "Event", size_of::<threadkit::Event>()),
-                (Std, "Mutex<bool>+Condvar", size_of::<crate::baselines::StdEvent>()),
-                (Pl, "Mutex<bool>+Condvar", size_of::<crate::baselines::PlEvent>()),
+                (
+                    Std,
+                    "Mutex<bool>+Condvar",
+                    size_of::<crate::baselines::StdEvent>(),
+                ),
+                (
+                    Pl,
+                    "Mutex<bool>+Condvar",
+                    size_of::<crate::baselines::PlEvent>(),
+                ),
             ],
         ),
         row(
             "size_of Barrier",
-            &with(&[(Tk, "Barrier", size_of::<threadkit::Barrier>()), (Std, "Barrier", size_of::<std::sync::Barrier>())], &extra[4]),
+            &with(
+                &[
+                    (Tk, "Barrier", size_of::<threadkit::Barrier>()),
+                    (Std, "Barrier", size_of::<std::sync::Barrier>()),
+                ],
+                &extra[4],
+            ),
         ),
         row(
             "size_of Thread",
             &with(
-                &[(Tk, "Thread", size_of::<threadkit::Thread>()), (Std, "JoinHandle<()>", size_of::<std::thread::JoinHandle<()>>())],
+                &[
+                    (Tk, "Thread", size_of::<threadkit::Thread>()),
+                    (
+                        Std,
+                        "JoinHandle<()>",
+                        size_of::<std::thread::JoinHandle<()>>(),
+                    ),
+                ],
                 &extra[5],
             ),
         ),
-        row("size_of Timer", &[(Tk, "Timer", size_of::<threadkit::Timer>())]),
+        row(
+            "size_of Timer",
+            &[(Tk, "Timer", size_of::<threadkit::Timer>())],
+        ),
         row(
             "size_of Local<u64>",
-            &[(Tk, "Local<u64>", size_of::<threadkit::Local<u64>>()), (Tl, "ThreadLocal<u64>", size_of::<thread_local::ThreadLocal<u64>>())],
+            &[
+                (Tk, "Local<u64>", size_of::<threadkit::Local<u64>>()),
+                (
+                    Tl,
+                    "ThreadLocal<u64>",
+                    size_of::<thread_local::ThreadLocal<u64>>(),
+                ),
+            ],
         ),
     ]
 }

@@ -35,11 +35,15 @@ fn row(name: &'static str, stack: usize) -> Scenario {
         }),
     ];
     #[cfg(unix)]
-    contenders.push(Contender::new(Family::Libc, "pthread_create+join", move |ops| {
-        timed_loop(ops, || {
-            let _ = crate::baselines::pthread_start_join(stack);
-        })
-    }));
+    contenders.push(Contender::new(
+        Family::Libc,
+        "pthread_create+join",
+        move |ops| {
+            timed_loop(ops, || {
+                let _ = crate::baselines::pthread_start_join(stack);
+            })
+        },
+    ));
     Scenario { name, contenders }
 }
 
@@ -68,12 +72,16 @@ pub fn local_access() -> Scenario {
             Contender::new(Family::Std, "thread_local!", move |ops| {
                 timed_loop(ops, || black_box(&STD_LOCAL).with(|c| c.set(c.get() + 1)))
             }),
-            Contender::new(Family::ThreadLocalCrate, "ThreadLocal<Cell<u64>>", move |ops| {
-                timed_loop(ops, || {
-                    let c = black_box(&tl).get_or(|| Cell::new(0));
-                    c.set(c.get() + 1);
-                })
-            }),
+            Contender::new(
+                Family::ThreadLocalCrate,
+                "ThreadLocal<Cell<u64>>",
+                move |ops| {
+                    timed_loop(ops, || {
+                        let c = black_box(&tl).get_or(|| Cell::new(0));
+                        c.set(c.get() + 1);
+                    })
+                },
+            ),
         ],
     }
 }
