@@ -16,7 +16,10 @@ fn model(f: impl Fn() + Sync + Send + 'static) {
 /// The lock is free and nobody is counted on it.
 fn quiescent(c: &Condition<Lock>) {
     let dbg = format!("{:?}", c.lock());
-    assert!(dbg.contains("locked: false") && dbg.contains("waiters: 0"), "{dbg}");
+    assert!(
+        dbg.contains("locked: false") && dbg.contains("waiters: 0"),
+        "{dbg}"
+    );
 }
 
 #[test]
@@ -49,7 +52,8 @@ fn fifo_and_notify_counts() {
         let woke = Arc::new(AtomicUsize::new(0));
         let ts: Vec<_> = (1..=2)
             .map(|id| {
-                let (c, order, tokens, woke) = (c.clone(), order.clone(), tokens.clone(), woke.clone());
+                let (c, order, tokens, woke) =
+                    (c.clone(), order.clone(), tokens.clone(), woke.clone());
                 thread::spawn(move || {
                     c.acquire();
                     let o = order.load(SeqCst);
@@ -67,6 +71,17 @@ fn fifo_and_notify_counts() {
         tokens.fetch_add(1, SeqCst);
         c.notify(1).unwrap();
         c.release().unwrap();
+        // Let the notified waiter take its token before granting the second one (otherwise
+        // the second waiter may barge for the lock and the order says nothing about FIFO).
+        loop {
+            c.acquire();
+            let w = woke.load(SeqCst);
+            c.release().unwrap();
+            if w != 0 {
+                break;
+            }
+            thread::yield_now();
+        }
         c.acquire();
         tokens.fetch_add(1, SeqCst);
         c.notify_all().unwrap();
