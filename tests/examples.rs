@@ -48,10 +48,11 @@ fn example_binary(name: &str) -> PathBuf {
     let prebuilt = profile_dir.join("examples").join(&file);
 
     let mut newest = SystemTime::UNIX_EPOCH;
-    for dir in ["src", "sys/src", "examples"] {
+    for dir in ["src", "sys/src"] {
         newest_source(&root.join(dir), &mut newest);
     }
-    for f in ["Cargo.toml", "sys/Cargo.toml"] {
+    let source = format!("examples/{name}.rs");
+    for f in ["Cargo.toml", "sys/Cargo.toml", source.as_str()] {
         if let Ok(m) = std::fs::metadata(root.join(f)).and_then(|m| m.modified()) {
             newest = newest.max(m);
         }
