@@ -69,20 +69,38 @@ fn pingpong_benches(c: &mut Criterion) {
     });
     g.bench_function("threadkit Condvar", |b| {
         b.iter_custom(|iters| {
-            pingpong!(iters, threadkit::Mutex::new(0usize), threadkit::Condvar::new(),
-                |m| m.lock(), |cv, g| cv.wait(&mut g), |cv| cv.notify_one())
+            pingpong!(
+                iters,
+                threadkit::Mutex::new(0usize),
+                threadkit::Condvar::new(),
+                |m| m.lock(),
+                |cv, g| cv.wait(&mut g),
+                |cv| cv.notify_one()
+            )
         })
     });
     g.bench_function("std Mutex+Condvar", |b| {
         b.iter_custom(|iters| {
-            pingpong!(iters, std::sync::Mutex::new(0usize), std::sync::Condvar::new(),
-                |m| m.lock().unwrap(), |cv, g| g = cv.wait(g).unwrap(), |cv| cv.notify_one())
+            pingpong!(
+                iters,
+                std::sync::Mutex::new(0usize),
+                std::sync::Condvar::new(),
+                |m| m.lock().unwrap(),
+                |cv, g| g = cv.wait(g).unwrap(),
+                |cv| cv.notify_one()
+            )
         })
     });
     g.bench_function("parking_lot Mutex+Condvar", |b| {
         b.iter_custom(|iters| {
-            pingpong!(iters, parking_lot::Mutex::new(0usize), parking_lot::Condvar::new(),
-                |m| m.lock(), |cv, g| cv.wait(&mut g), |cv| cv.notify_one())
+            pingpong!(
+                iters,
+                parking_lot::Mutex::new(0usize),
+                parking_lot::Condvar::new(),
+                |m| m.lock(),
+                |cv, g| cv.wait(&mut g),
+                |cv| cv.notify_one()
+            )
         })
     });
     g.finish();
@@ -142,20 +160,35 @@ fn herd_benches(c: &mut Criterion) {
     g.sample_size(10);
     g.bench_function("threadkit Condvar", |b| {
         b.iter_custom(|iters| {
-            herd!(iters, threadkit::Mutex::new(0usize), threadkit::Condvar::new(),
-                |m| m.lock(), |cv, g| cv.wait(&mut g))
+            herd!(
+                iters,
+                threadkit::Mutex::new(0usize),
+                threadkit::Condvar::new(),
+                |m| m.lock(),
+                |cv, g| cv.wait(&mut g)
+            )
         })
     });
     g.bench_function("std Mutex+Condvar", |b| {
         b.iter_custom(|iters| {
-            herd!(iters, std::sync::Mutex::new(0usize), std::sync::Condvar::new(),
-                |m| m.lock().unwrap(), |cv, g| g = cv.wait(g).unwrap())
+            herd!(
+                iters,
+                std::sync::Mutex::new(0usize),
+                std::sync::Condvar::new(),
+                |m| m.lock().unwrap(),
+                |cv, g| g = cv.wait(g).unwrap()
+            )
         })
     });
     g.bench_function("parking_lot Mutex+Condvar", |b| {
         b.iter_custom(|iters| {
-            herd!(iters, parking_lot::Mutex::new(0usize), parking_lot::Condvar::new(),
-                |m| m.lock(), |cv, g| cv.wait(&mut g))
+            herd!(
+                iters,
+                parking_lot::Mutex::new(0usize),
+                parking_lot::Condvar::new(),
+                |m| m.lock(),
+                |cv, g| cv.wait(&mut g)
+            )
         })
     });
     g.finish();
@@ -294,14 +327,24 @@ fn oversubscribed_benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("token ring, 8 threads");
     g.bench_function("threadkit Condvar", |b| {
         b.iter_custom(|iters| {
-            ring!(iters, threadkit::Mutex::new(0usize), threadkit::Condvar::new(),
-                |m| m.lock(), |cv, g| cv.wait(&mut g))
+            ring!(
+                iters,
+                threadkit::Mutex::new(0usize),
+                threadkit::Condvar::new(),
+                |m| m.lock(),
+                |cv, g| cv.wait(&mut g)
+            )
         })
     });
     g.bench_function("std Mutex+Condvar", |b| {
         b.iter_custom(|iters| {
-            ring!(iters, std::sync::Mutex::new(0usize), std::sync::Condvar::new(),
-                |m| m.lock().unwrap(), |cv, g| g = cv.wait(g).unwrap())
+            ring!(
+                iters,
+                std::sync::Mutex::new(0usize),
+                std::sync::Condvar::new(),
+                |m| m.lock().unwrap(),
+                |cv, g| g = cv.wait(g).unwrap()
+            )
         })
     });
     g.finish();

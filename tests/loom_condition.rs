@@ -16,7 +16,10 @@ fn model(f: impl Fn() + Sync + Send + 'static) {
 /// The lock is free and nobody is counted on it.
 fn quiescent(c: &Condition<Lock>) {
     let dbg = format!("{:?}", c.lock());
-    assert!(dbg.contains("locked: false") && dbg.contains("waiters: 0"), "{dbg}");
+    assert!(
+        dbg.contains("locked: false") && dbg.contains("waiters: 0"),
+        "{dbg}"
+    );
 }
 
 #[test]
@@ -49,7 +52,8 @@ fn fifo_and_notify_counts() {
         let woke = Arc::new(AtomicUsize::new(0));
         let ts: Vec<_> = (1..=2)
             .map(|id| {
-                let (c, order, tokens, woke) = (c.clone(), order.clone(), tokens.clone(), woke.clone());
+                let (c, order, tokens, woke) =
+                    (c.clone(), order.clone(), tokens.clone(), woke.clone());
                 thread::spawn(move || {
                     c.acquire();
                     let o = order.load(SeqCst);
