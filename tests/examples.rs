@@ -122,6 +122,37 @@ fn number(out: &str, key: &str) -> u64 {
         .unwrap_or_else(|_| panic!("{key}{v} is not a number"))
 }
 
+fn check_producer_consumer(out: &str) {
+    assert_eq!(value(out, "producers="), "3 consumers=2 capacity=5");
+    assert_eq!(number(out, "produced="), 600);
+    assert_eq!(
+        number(out, "consumed="),
+        600,
+        "every produced item is consumed once"
+    );
+    assert_eq!(number(out, "consumed_by_consumers="), 600);
+    let max = number(out, "max_len=");
+    assert!(
+        (1..=5).contains(&max),
+        "the buffer never holds more than its capacity: {max}"
+    );
+    assert_eq!(
+        value(out, "checksum_ok="),
+        "true",
+        "the consumers saw exactly the produced items"
+    );
+}
+
+#[test]
+fn producer_consumer_condition() {
+    check_producer_consumer(&run("producer_consumer_condition"));
+}
+
+#[test]
+fn producer_consumer_condvar() {
+    check_producer_consumer(&run("producer_consumer_condvar"));
+}
+
 #[test]
 fn connection_pool() {
     let out = run("connection_pool");
