@@ -48,10 +48,11 @@ fn example_binary(name: &str) -> PathBuf {
     let prebuilt = profile_dir.join("examples").join(&file);
 
     let mut newest = SystemTime::UNIX_EPOCH;
-    for dir in ["src", "sys/src", "examples"] {
+    for dir in ["src", "sys/src"] {
         newest_source(&root.join(dir), &mut newest);
     }
-    for f in ["Cargo.toml", "sys/Cargo.toml"] {
+    let source = format!("examples/{name}.rs");
+    for f in ["Cargo.toml", "sys/Cargo.toml", source.as_str()] {
         if let Ok(m) = std::fs::metadata(root.join(f)).and_then(|m| m.modified()) {
             newest = newest.max(m);
         }
@@ -119,6 +120,37 @@ fn number(out: &str, key: &str) -> u64 {
     let v = value(out, key);
     v.parse()
         .unwrap_or_else(|_| panic!("{key}{v} is not a number"))
+}
+
+fn check_producer_consumer(out: &str) {
+    assert_eq!(value(out, "producers="), "3 consumers=2 capacity=5");
+    assert_eq!(number(out, "produced="), 600);
+    assert_eq!(
+        number(out, "consumed="),
+        600,
+        "every produced item is consumed once"
+    );
+    assert_eq!(number(out, "consumed_by_consumers="), 600);
+    let max = number(out, "max_len=");
+    assert!(
+        (1..=5).contains(&max),
+        "the buffer never holds more than its capacity: {max}"
+    );
+    assert_eq!(
+        value(out, "checksum_ok="),
+        "true",
+        "the consumers saw exactly the produced items"
+    );
+}
+
+#[test]
+fn producer_consumer_condition() {
+    check_producer_consumer(&run("producer_consumer_condition"));
+}
+
+#[test]
+fn producer_consumer_condvar() {
+    check_producer_consumer(&run("producer_consumer_condvar"));
 }
 
 #[test]

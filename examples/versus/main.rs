@@ -9,9 +9,6 @@
 //! Flags: `--quick` (about 15 s instead of under 60 s), `--filter NAME` (substring of the
 //! scenario name, repeatable), `--json PATH`, `--plot PATH.svg`.
 
-// Until every scenario is wired in (the primitives are still landing on main).
-#![allow(dead_code, unused_imports)]
-
 mod baselines;
 mod harness;
 mod report;

@@ -157,6 +157,14 @@ pub fn json(rows: &[Row], quick: bool) -> String {
     o
 }
 
+/// Ticks at powers of two within `lo..hi` (0.125, 0.25, 0.5, 1, 2, ...), always including 1.
+fn ticks(lo: f64, hi: f64) -> Vec<f64> {
+    (-8..=8)
+        .map(|e| 2f64.powi(e))
+        .filter(|t| *t >= lo && *t <= hi)
+        .collect()
+}
+
 /// Horizontal bars, one per (scenario, baseline), of threadkit / baseline on a log axis.
 pub fn plot(rows: &[Row], path: &str) -> io::Result<()> {
     use plotters::prelude::*;
@@ -186,7 +194,10 @@ pub fn plot(rows: &[Row], path: &str) -> io::Result<()> {
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(360)
-        .build_cartesian_2d((lo..hi).log_scale(), (0..n).into_segmented())
+        .build_cartesian_2d(
+            (lo..hi).log_scale().with_key_points(ticks(lo, hi)),
+            (0..n).into_segmented(),
+        )
         .map_err(|e| err(&e))?;
     let labels: Vec<String> = bars.iter().map(|b| b.0.clone()).collect();
     chart
@@ -200,6 +211,7 @@ pub fn plot(rows: &[Row], path: &str) -> io::Result<()> {
                 .unwrap_or_default(),
             SegmentValue::Last => String::new(),
         })
+        .x_label_formatter(&|v| format!("{v}"))
         .x_desc("ratio (log scale)")
         .draw()
         .map_err(|e| err(&e))?;

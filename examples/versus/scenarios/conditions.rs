@@ -4,7 +4,7 @@
 use crate::harness::{Contender, Family, RunFn, Scenario, timed_workers};
 use crate::scenarios::signals::{Signal, ring_row};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
-use threadkit::{Acquire, Condition, Lock};
+use threadkit::{Condition, Lock};
 
 /// An event written with threadkit's `Condition` (a flag beside a `Condition<Lock>`).
 pub struct CondFlag(Condition<Lock>, AtomicBool);
@@ -116,9 +116,21 @@ fn turns_row<T: Turns>(name: &'static str, what: &'static str) -> Scenario {
     Scenario {
         name,
         contenders: vec![
-            Contender { family: Family::Threadkit, what, run: turns::<T>() },
-            Contender { family: Family::Std, what: "Mutex<u64>+Condvar", run: turns::<StdTurns>() },
-            Contender { family: Family::ParkingLot, what: "Mutex<u64>+Condvar", run: turns::<PlTurns>() },
+            Contender {
+                family: Family::Threadkit,
+                what,
+                run: turns::<T>(),
+            },
+            Contender {
+                family: Family::Std,
+                what: "Mutex<u64>+Condvar",
+                run: turns::<StdTurns>(),
+            },
+            Contender {
+                family: Family::ParkingLot,
+                what: "Mutex<u64>+Condvar",
+                run: turns::<PlTurns>(),
+            },
         ],
     }
 }
@@ -140,7 +152,11 @@ fn herd_tk() -> RunFn {
     Box::new(|ops| {
         let lock = Lock::new();
         let (to_waiters, to_main) = (Condition::with_lock(&lock), Condition::with_lock(&lock));
-        let (gen_, arrived, stop) = (AtomicU64::new(0), AtomicUsize::new(0), AtomicBool::new(false));
+        let (gen_, arrived, stop) = (
+            AtomicU64::new(0),
+            AtomicUsize::new(0),
+            AtomicBool::new(false),
+        );
         timed_workers(HERD + 1, |i| {
             lock.acquire();
             if i == 0 {
@@ -215,28 +231,62 @@ macro_rules! herd_with {
     };
 }
 
+type Herd = (u64, usize, bool);
+
+fn std_lock(m: &std::sync::Mutex<Herd>) -> std::sync::MutexGuard<'_, Herd> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn std_wait<'a>(
+    cv: &std::sync::Condvar,
+    g: std::sync::MutexGuard<'a, Herd>,
+) -> std::sync::MutexGuard<'a, Herd> {
+    cv.wait(g).unwrap_or_else(|e| e.into_inner())
+}
+
+fn pl_lock(m: &parking_lot::Mutex<Herd>) -> parking_lot::MutexGuard<'_, Herd> {
+    m.lock()
+}
+
+fn pl_wait<'a>(
+    cv: &parking_lot::Condvar,
+    mut g: parking_lot::MutexGuard<'a, Herd>,
+) -> parking_lot::MutexGuard<'a, Herd> {
+    cv.wait(&mut g);
+    g
+}
+
 pub fn notify_all_herd() -> Scenario {
     let std_run: RunFn = herd_with!(
-        std::sync::Mutex<(u64, usize, bool)>,
+        std::sync::Mutex<Herd>,
         std::sync::Condvar,
-        |m: &std::sync::Mutex<(u64, usize, bool)>| m.lock().unwrap_or_else(|e| e.into_inner()),
-        |cv: &std::sync::Condvar, g| cv.wait(g).unwrap_or_else(|e| e.into_inner())
+        std_lock,
+        std_wait
     );
     let pl_run: RunFn = herd_with!(
-        parking_lot::Mutex<(u64, usize, bool)>,
+        parking_lot::Mutex<Herd>,
         parking_lot::Condvar,
-        |m: &parking_lot::Mutex<(u64, usize, bool)>| m.lock(),
-        |cv: &parking_lot::Condvar, mut g| {
-            cv.wait(&mut g);
-            g
-        }
+        pl_lock,
+        pl_wait
     );
     Scenario {
         name: "notify_all herd, 32 waiters",
         contenders: vec![
-            Contender { family: Family::Threadkit, what: "Condition<&Lock>", run: herd_tk() },
-            Contender { family: Family::Std, what: "Mutex+Condvar", run: std_run },
-            Contender { family: Family::ParkingLot, what: "Mutex+Condvar", run: pl_run },
+            Contender {
+                family: Family::Threadkit,
+                what: "Condition<&Lock>",
+                run: herd_tk(),
+            },
+            Contender {
+                family: Family::Std,
+                what: "Mutex+Condvar",
+                run: std_run,
+            },
+            Contender {
+                family: Family::ParkingLot,
+                what: "Mutex+Condvar",
+                run: pl_run,
+            },
         ],
     }
 }

@@ -1,7 +1,7 @@
-//! Every scenario, in table order. A module is listed here once the primitives it needs have
-//! landed on main (the branch compiles at every commit).
+//! Every scenario, in table order.
 
 mod barriers;
+mod conditions;
 mod locks;
 mod rlock;
 mod signals;
@@ -25,9 +25,13 @@ pub fn all() -> Vec<Build> {
         signals::semaphore_uncontended,
         signals::semaphore_ping_pong,
         signals::event_ping_pong,
+        conditions::condition_ping_pong,
+        conditions::condvar_ping_pong,
+        conditions::notify_all_herd,
         barriers::barrier_2,
         barriers::barrier_4,
         signals::ring_events,
+        conditions::ring_conditions,
         threads::thread_small_stack,
         threads::thread_default_stack,
         threads::local_access,

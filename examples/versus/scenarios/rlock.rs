@@ -2,7 +2,7 @@
 
 use crate::harness::{Contender, Family, Scenario, timed_loop};
 use std::hint::black_box;
-use threadkit::{Acquire, RLock};
+use threadkit::RLock;
 
 /// Re-entry: acquire twice, release twice (Python: nested `with rlock:`).
 pub fn rlock_reentry() -> Scenario {

@@ -3,7 +3,7 @@
 use crate::baselines::{PlEvent, StdEvent};
 use crate::harness::{Contender, Family, RunFn, Scenario, share, timed_loop, timed_workers};
 use std::hint::black_box;
-use threadkit::{Acquire, Event, Semaphore};
+use threadkit::{Event, Semaphore};
 
 /// A one-shot signal: `set` by one thread, `wait_clear` consumes it in another.
 pub trait Signal: Send + Sync + 'static {

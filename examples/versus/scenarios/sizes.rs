@@ -81,6 +81,44 @@ pub fn rows() -> Vec<Row> {
             ],
         ),
         row(
+            "size_of Condition<Lock>",
+            &with(
+                &[
+                    (
+                        Tk,
+                        "Condition<Lock>",
+                        size_of::<threadkit::Condition<threadkit::Lock>>(),
+                    ),
+                    (
+                        Std,
+                        "Mutex<()>+Condvar",
+                        size_of::<std::sync::Mutex<()>>() + size_of::<std::sync::Condvar>(),
+                    ),
+                    (
+                        Pl,
+                        "Mutex<()>+Condvar",
+                        size_of::<parking_lot::Mutex<()>>() + size_of::<parking_lot::Condvar>(),
+                    ),
+                ],
+                &extra[1],
+            ),
+        ),
+        row(
+            "size_of Condition (RLock)",
+            &[(Tk, "Condition", size_of::<threadkit::Condition>())],
+        ),
+        row(
+            "size_of Condvar",
+            &with(
+                &[
+                    (Tk, "Condvar", size_of::<threadkit::Condvar>()),
+                    (Std, "Condvar", size_of::<std::sync::Condvar>()),
+                    (Pl, "Condvar", size_of::<parking_lot::Condvar>()),
+                ],
+                &extra[2],
+            ),
+        ),
+        row(
             "size_of Semaphore",
             &with(
                 &[(Tk, "Semaphore", size_of::<threadkit::Semaphore>())],
