@@ -4,19 +4,26 @@
 //!
 //! | bits   | meaning                                                                 |
 //! |--------|-------------------------------------------------------------------------|
-//! | 0..=29 | `count`: threads inside `wait` of the current round (arrived, not left) |
+//! | 0..=28 | `count`: threads inside `wait` of the current round (arrived, not left) |
+//! | 29     | `BREAK_PENDING`: aborted while draining (only with `DRAINING`)          |
 //! | 30..=31| phase: `FILLING` 0, `DRAINING` 1, `RESETTING` 2, `BROKEN` 3            |
 //!
 //! `FILLING` with `count == parties` is the *releasing* sub-state: the last arrival is running
 //! the action. Nothing else changes the word then (arrivals, `reset`, `abort` and timed-out
 //! waiters wait for it to end), exactly as in CPython, where the action runs under the lock.
 //!
+//! `DRAINING | BREAK_PENDING` counts as broken for everyone *outside* the released round
+//! (`broken()` is true, arrivals fail at once), while the threads of the released round still
+//! return their index: an `abort` that comes after a round completed never turns that
+//! round's success into an error (in CPython it can, depending on who takes the lock first).
+//! The last thread out turns it into `BROKEN,0`; a `reset` meanwhile clears the flag.
+//!
 //! ```text
 //!            arrive (CAS count+1)            last arrival: action ok
 //!  FILLING,c ---------------------> FILLING,parties ---------------> DRAINING,parties
 //!     ^  |                                  | action panicked                 | leave (count-1)
 //!     |  | timeout / abort                  v                                 v
-//!     |  +--------------------------> BROKEN,c <------------- abort ----- DRAINING,c
+//!     |  +--------------------------> BROKEN,c      abort: DRAINING,c -> DRAINING|PENDING,c
 //!     |                                 | reset, c > 0                        | last leaves
 //!     |  reset with c > 0 (FILLING)     v                                     |
 //!     |  ---------------------->   RESETTING,c --- last leaves --+            |
@@ -41,14 +48,15 @@
 //! change and read with `Acquire` before `state`, so a sleeper that sees the new `gen` also
 //! sees the new phase.
 
-use crate::wait::{AtomicU32, deadline_after, may_spin, spin_hint, spin_limit, wait, wake_all};
 use crate::Error;
+use crate::wait::{AtomicU32, deadline_after, may_spin, spin_hint, spin_limit, wait, wake_all};
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::time::{Duration, Instant};
 
-const COUNT_MASK: u32 = (1 << 30) - 1;
+const COUNT_MASK: u32 = (1 << 29) - 1;
+const BREAK_PENDING: u32 = 1 << 29;
 const PHASE_SHIFT: u32 = 30;
 const FILLING: u32 = 0;
 const DRAINING: u32 = 1;
@@ -67,6 +75,12 @@ const fn phase(s: u32) -> u32 {
 #[inline]
 const fn count(s: u32) -> u32 {
     s & COUNT_MASK
+}
+
+/// Broken as seen from outside the current round.
+#[inline]
+const fn is_broken(s: u32) -> bool {
+    phase(s) == BROKEN || s & BREAK_PENDING != 0
 }
 
 #[inline]
@@ -127,7 +141,10 @@ impl Barrier {
     /// ```
     pub fn new(parties: usize) -> Barrier {
         assert!(parties > 0, "Barrier::new: parties must be > 0");
-        assert!(parties <= Self::MAX_PARTIES, "Barrier::new: too many parties");
+        assert!(
+            parties <= Self::MAX_PARTIES,
+            "Barrier::new: too many parties"
+        );
         Barrier {
             state: AtomicU32::new(make(FILLING, 0)),
             generation: AtomicU32::new(0),
@@ -172,7 +189,12 @@ impl Barrier {
     }
 
     fn extra_mut(&mut self) -> &mut Extra {
-        self.extra.get_or_insert_with(|| Box::new(Extra { action: None, timeout: None }))
+        self.extra.get_or_insert_with(|| {
+            Box::new(Extra {
+                action: None,
+                timeout: None,
+            })
+        })
     }
 
     /// Waits until all parties have called `wait`; returns this thread's index in
@@ -222,11 +244,17 @@ impl Barrier {
         loop {
             let g = self.generation.load(Acquire);
             let s = self.state.load(Acquire);
+            if is_broken(s) {
+                return Err(Error::BrokenBarrier);
+            }
             match phase(s) {
-                BROKEN => return Err(Error::BrokenBarrier),
                 FILLING if (count(s) as usize) < self.parties => {
                     // FILLING,c -> FILLING,c+1: join the round with index c.
-                    if self.state.compare_exchange_weak(s, s + 1, AcqRel, Relaxed).is_ok() {
+                    if self
+                        .state
+                        .compare_exchange_weak(s, s + 1, AcqRel, Relaxed)
+                        .is_ok()
+                    {
                         return Ok(count(s) as usize);
                     }
                 }
@@ -260,7 +288,11 @@ impl Barrier {
     /// A non-last arrival: wait until the round is released or broken.
     fn await_round(&self, deadline: Option<Instant>) -> Result<(), Error> {
         let mut deadline = deadline;
-        let mut spins = if may_spin() { spin_limit(SPIN_LIMIT) } else { 0 };
+        let mut spins = if may_spin() {
+            spin_limit(SPIN_LIMIT)
+        } else {
+            0
+        };
         loop {
             let g = self.generation.load(Acquire);
             let s = self.state.load(Acquire);
@@ -292,7 +324,10 @@ impl Barrier {
         let mut s = self.state.load(Acquire);
         while phase(s) == FILLING && (count(s) as usize) < self.parties {
             // FILLING,c -> BROKEN,c: the timeout breaks the round.
-            match self.state.compare_exchange_weak(s, make(BROKEN, count(s)), AcqRel, Acquire) {
+            match self
+                .state
+                .compare_exchange_weak(s, make(BROKEN, count(s)), AcqRel, Acquire)
+            {
                 Ok(_) => {
                     self.bump();
                     return true;
@@ -310,8 +345,13 @@ impl Barrier {
         let mut s = self.state.load(Relaxed);
         loop {
             let reopen = count(s) == 1 && matches!(phase(s), DRAINING | RESETTING);
-            // DRAINING/RESETTING,1 -> FILLING,0 (reopen), or P,c -> P,c-1.
-            let new = if reopen { make(FILLING, 0) } else { s - 1 };
+            // DRAINING/RESETTING,1 -> FILLING,0 (reopen; BROKEN,0 if a break is pending),
+            // or P,c -> P,c-1.
+            let new = match (reopen, s & BREAK_PENDING != 0) {
+                (true, false) => make(FILLING, 0),
+                (true, true) => make(BROKEN, 0),
+                (false, _) => s - 1,
+            };
             match self.state.compare_exchange_weak(s, new, AcqRel, Relaxed) {
                 Ok(_) => {
                     if reopen {
@@ -340,7 +380,11 @@ impl Barrier {
                 continue;
             }
             // (any) -> f(any): abort or reset, see the diagram.
-            if self.state.compare_exchange(s, f(s), AcqRel, Relaxed).is_ok() {
+            if self
+                .state
+                .compare_exchange(s, f(s), AcqRel, Relaxed)
+                .is_ok()
+            {
                 self.bump();
                 return;
             }
@@ -361,6 +405,7 @@ impl Barrier {
         self.change(|s| match (count(s), phase(s)) {
             (0, _) => make(FILLING, 0),
             (c, FILLING | BROKEN) => make(RESETTING, c),
+            (_, DRAINING) => s & !BREAK_PENDING,
             _ => s,
         });
     }
@@ -374,7 +419,10 @@ impl Barrier {
     /// assert!(matches!(b.wait(), Err(threadkit::Error::BrokenBarrier)));
     /// ```
     pub fn abort(&self) {
-        self.change(|s| make(BROKEN, count(s)));
+        self.change(|s| match phase(s) {
+            DRAINING if count(s) > 0 => s | BREAK_PENDING,
+            _ => make(BROKEN, count(s)),
+        });
     }
 
     /// The number of threads required to pass the barrier. Python: `barrier.parties`.
@@ -394,7 +442,11 @@ impl Barrier {
     pub fn n_waiting(&self) -> usize {
         let s = self.state.load(Acquire);
         let c = count(s) as usize;
-        if phase(s) == FILLING && c < self.parties { c } else { 0 }
+        if phase(s) == FILLING && c < self.parties {
+            c
+        } else {
+            0
+        }
     }
 
     /// Whether the barrier is broken. Python: `barrier.broken`.
@@ -406,19 +458,25 @@ impl Barrier {
     /// assert!(b.broken());
     /// ```
     pub fn broken(&self) -> bool {
-        phase(self.state.load(Acquire)) == BROKEN
+        is_broken(self.state.load(Acquire))
     }
 }
 
 impl fmt::Debug for Barrier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = self.state.load(Relaxed);
-        let phase = ["filling", "draining", "resetting", "broken"][phase(s) as usize];
+        let phase = match is_broken(s) {
+            true => "broken",
+            false => ["filling", "draining", "resetting", "broken"][phase(s) as usize],
+        };
         f.debug_struct("Barrier")
             .field("parties", &self.parties)
             .field("phase", &phase)
             .field("count", &count(s))
-            .field("has_action", &self.extra.as_ref().is_some_and(|e| e.action.is_some()))
+            .field(
+                "has_action",
+                &self.extra.as_ref().is_some_and(|e| e.action.is_some()),
+            )
             .finish()
     }
 }
