@@ -255,6 +255,10 @@ impl Event {
                 return true;
             }
         }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            // Already too late: do not leave SLEEPERS on for nothing.
+            return released(self.state.load(Acquire));
+        }
         loop {
             if s & (SLEEPERS | SPUN) != SLEEPERS {
                 // Transition: unset -> unset, SLEEPERS on, SPUN off (spinning did not pay).
