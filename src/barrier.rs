@@ -270,7 +270,7 @@ impl Barrier {
     #[cold]
     fn release_round(&self) -> Result<(), Error> {
         let outcome = match self.extra.as_ref().and_then(|e| e.action.as_ref()) {
-            Some(action) => catch_unwind(AssertUnwindSafe(|| action())),
+            Some(action) => catch_unwind(AssertUnwindSafe(action)),
             None => Ok(()),
         };
         let next = if outcome.is_ok() { DRAINING } else { BROKEN };

@@ -206,7 +206,7 @@ impl<L: ConditionLock> Condition<L> {
     /// use threadkit::Acquire;
     /// let c = threadkit::Condition::new();
     /// let _g = c.guard();
-    /// assert_eq!(c.wait_timeout(Duration::from_millis(1)).unwrap(), false);
+    /// assert!(!c.wait_timeout(Duration::from_millis(1)).unwrap());
     /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> Result<bool, Error> {
         self.wait_deadline(deadline_after(timeout))
@@ -219,7 +219,7 @@ impl<L: ConditionLock> Condition<L> {
     /// use threadkit::Acquire;
     /// let c = threadkit::Condition::new();
     /// let _g = c.guard();
-    /// assert_eq!(c.wait_until(Instant::now()).unwrap(), false);
+    /// assert!(!c.wait_until(Instant::now()).unwrap());
     /// ```
     pub fn wait_until(&self, deadline: Instant) -> Result<bool, Error> {
         self.wait_deadline(Some(deadline))
@@ -294,7 +294,7 @@ impl<L: ConditionLock> Condition<L> {
     /// use threadkit::Acquire;
     /// let c = threadkit::Condition::new();
     /// let _g = c.guard();
-    /// assert_eq!(c.wait_for_timeout(|| false, Duration::from_millis(1)).unwrap(), false);
+    /// assert!(!c.wait_for_timeout(|| false, Duration::from_millis(1)).unwrap());
     /// ```
     pub fn wait_for_timeout(
         &self,
