@@ -1,8 +1,8 @@
-//! [`Condvar`]: the data layer's condition variable, std/parking_lot shape over [`Mutex`].
+//! [`Condvar`]: the data layer's condition variable, std/parking_lot shape over [`Mutex`](crate::Mutex).
 //!
 //! It is the same machinery as [`Condition`](crate::Condition) (the FIFO of stack nodes in
 //! `waitqueue.rs`, see there for the node word's states, diagram and memory ordering), waiting
-//! with a [`MutexGuard`] instead of Python's acquire/release. As with std, `notify_*` may be
+//! with a [`MutexGuard`](crate::MutexGuard) instead of Python's acquire/release. As with std, `notify_*` may be
 //! called without holding the mutex: the queue's own lock guards the list, and a notified
 //! waiter is counted on the mutex its node names (alive while the node is linked). A notified
 //! waiter is requeued onto the mutex's futex (Linux) instead of woken, so `notify_all` wakes
