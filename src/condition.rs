@@ -232,18 +232,16 @@ impl<L: ConditionLock> Condition<L> {
         let lock = self.lock.lock_ref();
         let raw = self.raw();
         let mut saved = 0;
-        let woken = self
-            .queue
-            .wait(raw as *const Lock as usize, deadline, || match lock {
-                LockRef::Plain(l) => l.release().is_ok(),
-                LockRef::Reentrant(r) => match r.release_save() {
-                    Ok(level) => {
-                        saved = level;
-                        true
-                    }
-                    Err(_) => false,
-                },
-            });
+        let woken = self.queue.wait(raw, deadline, || match lock {
+            LockRef::Plain(l) => l.release().is_ok(),
+            LockRef::Reentrant(r) => match r.release_save() {
+                Ok(level) => {
+                    saved = level;
+                    true
+                }
+                Err(_) => false,
+            },
+        });
         let restore = |counted: bool| match lock {
             LockRef::Plain(l) if counted => l.lock_counted(),
             LockRef::Plain(l) => l.acquire(),

@@ -135,9 +135,8 @@ mod imp {
             // guard meanwhile, and the guard's unlock on drop finds the lock held again. Nothing
             // between the unlock and the relock can panic.
             let raw: &Lock = unsafe { lock_api::MutexGuard::mutex(guard).raw() };
-            let key = raw as *const Lock as usize;
             // `release` cannot fail: the guard holds the lock.
-            match self.queue.wait(key, deadline, || raw.release().is_ok()) {
+            match self.queue.wait(raw, deadline, || raw.release().is_ok()) {
                 Some(Woken::Notified) => {
                     raw.lock_counted();
                     true

@@ -91,7 +91,7 @@ pub(crate) struct WaitQueue {
     head: UnsafeCell<*const Node>,
     tail: UnsafeCell<*const Node>,
     /// The address of the user's lock while waiters exist (checked by `Condvar`).
-    key: UnsafeCell<usize>,
+    key: UnsafeCell<*const Lock>,
 }
 
 // SAFETY: the raw pointers are only dereferenced under `guard`, and each points to a node whose
@@ -108,7 +108,7 @@ impl WaitQueue {
                 guard: Lock::new(),
                 head: UnsafeCell::new(ptr::null()),
                 tail: UnsafeCell::new(ptr::null()),
-                key: UnsafeCell::new(0),
+                key: UnsafeCell::new(ptr::null()),
             }
         }
     }
@@ -128,7 +128,7 @@ impl WaitQueue {
     /// # Safety
     /// `node` must stay valid and unmoved until it is unlinked (and released if notified), and
     /// must not be linked already. The caller must hold `guard`.
-    unsafe fn push(&self, node: &Node, key: usize) -> bool {
+    unsafe fn push(&self, node: &Node, key: *const Lock) -> bool {
         let me = node as *const Node;
         // SAFETY: we hold `guard`, so no other thread touches the list or the links of a linked
         // node, and every linked node (`tail` included) is valid: its owner is blocked in
@@ -139,7 +139,7 @@ impl WaitQueue {
                 self.key.with_mut(|k| *k = key);
                 self.head.with_mut(|h| *h = me);
             } else {
-                if self.key.with(|k| *k) != key {
+                if !ptr::eq(self.key.with(|k| *k), key) {
                     return false;
                 }
                 node.prev.with_mut(|p| *p = tail);
@@ -179,7 +179,7 @@ impl WaitQueue {
     /// `Some(TimedOut)` with a plain acquire.
     pub(crate) fn wait(
         &self,
-        key: usize,
+        key: *const Lock,
         deadline: Option<Instant>,
         release: impl FnOnce() -> bool,
     ) -> Option<Woken> {
@@ -251,7 +251,7 @@ impl WaitQueue {
         }
         self.guard.acquire();
         // SAFETY: `key` is only accessed under `guard`, which we hold.
-        let key = unsafe { self.key.with(|k| *k) } as *const Lock;
+        let key = unsafe { self.key.with(|k| *k) };
         let mut done = 0;
         while done < n {
             // SAFETY: we hold `guard`; a linked node is valid until we release it below.
