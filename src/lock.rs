@@ -192,18 +192,27 @@ impl Lock {
     #[inline]
     pub fn release(&self) -> Result<(), Error> {
         // Transition: LOCKED, nobody waiting -> unlocked.
-        match self.state.compare_exchange(LOCKED, 0, Release, Relaxed) {
-            Ok(_) => Ok(()),
-            Err(_) => self.release_slow(),
+        // (The error is built here, not in the slow path, so that callers which drop the
+        // result see only `Ok` or a drop-free `NotLocked` and no drop glue is run.)
+        if self
+            .state
+            .compare_exchange(LOCKED, 0, Release, Relaxed)
+            .is_ok()
+            || self.release_slow()
+        {
+            Ok(())
+        } else {
+            Err(Error::NotLocked)
         }
     }
 
+    /// Releases a lock that has waiters or flags; `false` if it was not locked.
     #[cold]
-    fn release_slow(&self) -> Result<(), Error> {
+    fn release_slow(&self) -> bool {
         let mut s = self.state.load(Relaxed);
         loop {
             if s & LOCKED == 0 {
-                return Err(Error::NotLocked);
+                return false;
             }
             let waiters = s / ONE_WAITER;
             let new = if waiters == 0 {
@@ -221,7 +230,7 @@ impl Lock {
                     if waiters != 0 {
                         wait::wake_one(&self.state);
                     }
-                    return Ok(());
+                    return true;
                 }
                 Err(now) => s = now,
             }
@@ -248,14 +257,12 @@ impl Lock {
             if s & (LOCKED | HANDED) != LOCKED {
                 continue; // The word moved under us; look again.
             }
-            if s & HANDOFF == 0 {
-                if starving.exceeded(STARVATION_LIMIT) {
-                    // Transition: a starving waiter asks for the next unlock to hand over.
-                    let _ = self
-                        .state
-                        .compare_exchange(s, s | HANDOFF, Relaxed, Relaxed);
-                    continue;
-                }
+            if s & HANDOFF == 0 && starving.exceeded(STARVATION_LIMIT) {
+                // Transition: a starving waiter asks for the next unlock to hand over.
+                let _ = self
+                    .state
+                    .compare_exchange(s, s | HANDOFF, Relaxed, Relaxed);
+                continue;
             }
             if !wait::wait(&self.state, s, deadline) {
                 return self.give_up();
@@ -341,12 +348,6 @@ impl Lock {
         }
     }
 
-    /// The futex word, for primitives that requeue their sleepers onto this lock.
-    #[inline]
-    pub(crate) fn word(&self) -> &AtomicU32 {
-        &self.state
-    }
-
     /// Counts one more waiter on behalf of a thread that will call
     /// [`lock_counted`](Lock::lock_counted) (a notified `Condition` waiter being requeued or
     /// woken). While it is counted, every unlock wakes a sleeper of this word.
@@ -398,3 +399,7 @@ impl fmt::Debug for Lock {
             .finish()
     }
 }
+
+#[cfg(all(test, loom))]
+#[path = "lock_loom_tests.rs"]
+mod loom_tests;

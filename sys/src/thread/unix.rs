@@ -132,14 +132,6 @@ pub fn join(mut h: Handle) -> io::Result<()> {
     if r == 0 { Ok(()) } else { Err(err(r)) }
 }
 
-#[inline]
-pub fn current_id() -> u64 {
-    // SAFETY: pthread_self has no preconditions.
-    let id = unsafe { libc::pthread_self() } as usize as u64;
-    // Real pthread_t values are addresses (never 0); Miri numbers threads from 0.
-    if cfg!(miri) { id + 1 } else { id }
-}
-
 pub fn native_id() -> u64 {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
@@ -150,7 +142,7 @@ pub fn native_id() -> u64 {
     {
         let mut tid = 0u64;
         // SAFETY: a null thread means the calling thread; `tid` is writable.
-        unsafe { libc::pthread_threadid_np(0 as libc::pthread_t, &mut tid) };
+        unsafe { libc::pthread_threadid_np(0, &mut tid) };
         tid
     }
     #[cfg(target_os = "freebsd")]
@@ -187,11 +179,16 @@ pub fn set_current_name(name: &str) {
     unsafe {
         libc::pthread_setname_np(p);
     }
-    #[cfg(target_os = "freebsd")]
+    #[cfg(all(target_os = "freebsd", not(miri)))]
     // SAFETY: `p` is a NUL-terminated string; pthread_self is live. (pthread_set_name_np
     // exists on every FreeBSD; it truncates to MAXCOMLEN = 19 bytes itself.)
     unsafe {
         libc::pthread_set_name_np(libc::pthread_self(), p);
+    }
+    #[cfg(all(target_os = "freebsd", miri))]
+    // SAFETY: as above; Miri implements only the newer (FreeBSD 12.2+) spelling.
+    unsafe {
+        libc::pthread_setname_np(libc::pthread_self(), p);
     }
 }
 

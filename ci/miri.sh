@@ -1,0 +1,45 @@
+# Stage 5: Miri on the real backends of each OS (Miri emulates futex, WaitOnAddress, ulock/os_sync,
+# _umtx_op and the thread APIs): the sys crate's tests and the primitives' test files below.
+#
+# MIRI_TESTS lists tests/NAME.rs files of the root package; a name whose file does not exist yet is
+# skipped with a note. Tests keep their iteration counts small under cfg(miri) themselves.
+# The first target also runs MIRI_SEED_TESTS under several schedules (-Zmiri-many-seeds), whose
+# interleaved output is judged by exit status only (not counted).
+source ci/lib.sh
+
+MIRI_TARGETS=(x86_64-unknown-linux-gnu x86_64-pc-windows-msvc aarch64-apple-darwin x86_64-unknown-freebsd)
+MIRI_TESTS=(lock rlock semaphore bounded_semaphore event condition condvar barrier thread timer local module)
+MIRI_SEED_TESTS=(lock rlock semaphore bounded_semaphore event condition condvar barrier)
+MIRI_SEEDS=${TK_MIRI_SEEDS:-0..4}
+PER_RUN_TIMEOUT=${TK_MIRI_RUN_TIMEOUT:-600}
+export MIRIFLAGS="${MIRIFLAGS:-}"
+status=0
+
+read -r -a tests <<<"$(existing_tests "${MIRI_TESTS[@]}")"
+read -r -a flags <<<"$(test_flags "${tests[@]}")"
+seed_tests=()
+for name in "${MIRI_SEED_TESTS[@]}"; do
+    [[ -f tests/$name.rs ]] && seed_tests+=("$name")
+done
+read -r -a seed_flags <<<"$(test_flags "${seed_tests[@]}")"
+echo "ci: miri tests: sys (lib + tests), threadkit lib${tests:+ + ${tests[*]}}; seeds $MIRI_SEEDS on ${seed_tests[*]:-nothing yet}"
+
+miri() { timeout -k 10 "$PER_RUN_TIMEOUT" cargo "+$NIGHTLY" miri "$@"; }
+
+for t in "${MIRI_TARGETS[@]}"; do
+    echo "---- $t"
+    # Builds Miri's sysroot for the target (cached in ~/.cache/miri); fetches std's deps once.
+    retry cargo "+$NIGHTLY" miri setup --target "$t" || { status=1; note "$t: miri setup failed"; continue; }
+    counted miri test --target "$t" -p threadkit-sys --lib --tests || { status=1; note "$t: sys failed"; }
+    counted miri test --target "$t" -p threadkit --lib "${flags[@]}" || { status=1; note "$t: threadkit failed"; }
+done
+
+if ((${#seed_tests[@]})); then
+    t=${MIRI_TARGETS[0]}
+    echo "---- $t, seeds $MIRI_SEEDS: ${seed_tests[*]}"
+    MIRIFLAGS="$MIRIFLAGS -Zmiri-many-seeds=$MIRI_SEEDS" run miri test --target "$t" -p threadkit "${seed_flags[@]}" ||
+        { status=1; note "seeds $MIRI_SEEDS failed"; }
+    ((status == 0)) && note "seeds $MIRI_SEEDS ok on ${#seed_tests[@]} files"
+fi
+note "${#MIRI_TARGETS[@]} targets"
+exit "$status"

@@ -1,0 +1,18 @@
+# Stage 6b: ThreadSanitizer on the primitives' tests and the sys tests: std rebuilt with
+# -Zsanitizer=thread (-Zbuild-std, needs rust-src), in target/tsan. TSan reports fail the run.
+source ci/lib.sh
+
+TSAN_TESTS=(lock rlock semaphore bounded_semaphore event condition condvar barrier thread timer local module)
+T=x86_64-unknown-linux-gnu
+
+read -r -a tests <<<"$(existing_tests "${TSAN_TESTS[@]}")"
+read -r -a flags <<<"$(test_flags "${tests[@]}")"
+export RUSTFLAGS="-Zsanitizer=thread" RUSTDOCFLAGS="-Zsanitizer=thread" CARGO_TARGET_DIR=target/tsan
+export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ${TSAN_OPTIONS:-}"
+status=0
+counted cargo "+$NIGHTLY" test -Zbuild-std --target "$T" -p threadkit-sys --tests || { status=1; note "sys failed"; }
+if ((${#tests[@]})); then
+    counted cargo "+$NIGHTLY" test -Zbuild-std --target "$T" -p threadkit --lib "${flags[@]}" ||
+        { status=1; note "threadkit failed"; }
+fi
+exit "$status"

@@ -1,0 +1,68 @@
+//! Loom models of `Lock`'s crate-internal counted-waiter protocol (what `Condition` builds on):
+//! a notifier counts the waiter on the lock, publishes NOTIFIED, and moves the sleeper onto the
+//! lock's word; the waiter must always get the lock, whether the notifier still holds it, has
+//! released it already, or the "held" lock was released by a third thread meanwhile.
+
+use super::Lock;
+use crate::wait::{self, AtomicU32};
+use core::sync::atomic::Ordering::{Acquire, Release};
+use loom::sync::Arc;
+use loom::thread;
+
+const WAITING: u32 = 0;
+const NOTIFIED: u32 = 1;
+
+fn model(f: impl Fn() + Sync + Send + 'static) {
+    let mut b = loom::model::Builder::new();
+    b.preemption_bound = Some(3);
+    b.check(f);
+}
+
+fn waiter(lock: Arc<Lock>, node: Arc<AtomicU32>) -> thread::JoinHandle<()> {
+    thread::spawn(move || {
+        while node.load(Acquire) == WAITING {
+            wait::wait(&node, WAITING, None);
+        }
+        lock.lock_counted();
+        lock.release().unwrap();
+    })
+}
+
+fn notify(lock: &Lock, node: &AtomicU32) {
+    lock.add_waiter();
+    node.store(NOTIFIED, Release);
+    // SAFETY: `node` is borrowed for the whole call.
+    unsafe { lock.requeue_from(node, NOTIFIED) };
+}
+
+#[test]
+fn requeued_waiter_gets_the_lock() {
+    model(|| {
+        let lock = Arc::new(Lock::new());
+        let node = Arc::new(AtomicU32::new(WAITING));
+        let t = waiter(lock.clone(), node.clone());
+        lock.acquire();
+        notify(&lock, &node);
+        lock.release().unwrap();
+        t.join().unwrap();
+        assert!(!lock.locked());
+        assert_eq!(format!("{:?}", *lock), "Lock { locked: false, waiters: 0 }");
+    });
+}
+
+#[test]
+fn requeue_racing_a_third_party_release_strands_nobody() {
+    model(|| {
+        let lock = Arc::new(Lock::new());
+        let node = Arc::new(AtomicU32::new(WAITING));
+        let t = waiter(lock.clone(), node.clone());
+        lock.acquire();
+        let l2 = lock.clone();
+        // A Lock has no owner: another thread may release it while we notify.
+        let releaser = thread::spawn(move || l2.release().unwrap());
+        notify(&lock, &node);
+        releaser.join().unwrap();
+        t.join().unwrap();
+        assert!(!lock.locked());
+    });
+}
