@@ -234,7 +234,7 @@ fn fifo_wake_order() {
 
 #[test]
 fn no_spurious_return_stress() {
-    const ITERS: usize = if cfg!(miri) { 50 } else { 100_000 };
+    const ITERS: usize = if cfg!(miri) { 20 } else { 100_000 };
     let cond = Condition::with_lock(Lock::new());
     let waiting = AtomicBool::new(false);
     let notifies = AtomicUsize::new(0);
