@@ -91,6 +91,14 @@ failed_names() {
     note "FAILED: $(head -n 6 <<<"$names" | paste -sd' ')$( (($(wc -l <<<"$names") > 6)) && echo ' ...')"
 }
 
+# For a target with no C toolchain here (MSVC, macOS, FreeBSD), point the build scripts of
+# dependencies that compile C (criterion -> alloca) at ci/stub/{cc,ar}, which only create the files
+# asked for. Right only where nothing is linked or called from them: cargo check/clippy, Miri.
+use_stub_cc() {
+    local tt=${1//-/_}
+    export "CC_$tt=$CI_ROOT/ci/stub/cc" "AR_$tt=$CI_ROOT/ci/stub/ar"
+}
+
 # "--test a --test b" for a list of names.
 test_flags() {
     local name

@@ -13,6 +13,10 @@ MIRI_SEED_TESTS=(lock rlock semaphore bounded_semaphore event condition condvar 
 MIRI_SEEDS=${TK_MIRI_SEEDS:-0..4}
 PER_RUN_TIMEOUT=${TK_MIRI_RUN_TIMEOUT:-600}
 export MIRIFLAGS="${MIRIFLAGS:-}"
+# Miri's sysroots of this pinned nightly, apart from those of any other nightly on the machine
+# (cargo-miri keeps them in $XDG_CACHE_HOME/miri and rebuilds them when the toolchain differs,
+# which races when two toolchains share one directory).
+export XDG_CACHE_HOME="${TK_MIRI_CACHE:-$HOME/.cache/threadkit-ci/$NIGHTLY}"
 status=0
 
 read -r -a tests <<<"$(existing_tests "${MIRI_TESTS[@]}")"
@@ -28,6 +32,7 @@ miri() { timeout -k 10 "$PER_RUN_TIMEOUT" cargo "+$NIGHTLY" miri "$@"; }
 
 for t in "${MIRI_TARGETS[@]}"; do
     echo "---- $t"
+    [[ $t == x86_64-unknown-linux-gnu ]] || use_stub_cc "$t"
     # Builds Miri's sysroot for the target (cached in ~/.cache/miri); fetches std's deps once.
     retry cargo "+$NIGHTLY" miri setup --target "$t" || { status=1; note "$t: miri setup failed"; continue; }
     counted miri test --target "$t" -p threadkit-sys --lib --tests || { status=1; note "$t: sys failed"; }
