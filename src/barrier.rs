@@ -4,19 +4,26 @@
 //!
 //! | bits   | meaning                                                                 |
 //! |--------|-------------------------------------------------------------------------|
-//! | 0..=29 | `count`: threads inside `wait` of the current round (arrived, not left) |
+//! | 0..=28 | `count`: threads inside `wait` of the current round (arrived, not left) |
+//! | 29     | `BREAK_PENDING`: aborted while draining (only with `DRAINING`)          |
 //! | 30..=31| phase: `FILLING` 0, `DRAINING` 1, `RESETTING` 2, `BROKEN` 3            |
 //!
 //! `FILLING` with `count == parties` is the *releasing* sub-state: the last arrival is running
 //! the action. Nothing else changes the word then (arrivals, `reset`, `abort` and timed-out
 //! waiters wait for it to end), exactly as in CPython, where the action runs under the lock.
 //!
+//! `DRAINING | BREAK_PENDING` counts as broken for everyone *outside* the released round
+//! (`broken()` is true, arrivals fail at once), while the threads of the released round still
+//! return their index: an `abort` that comes after a round completed never turns that
+//! round's success into an error (in CPython it can, depending on who takes the lock first).
+//! The last thread out turns it into `BROKEN,0`; a `reset` meanwhile clears the flag.
+//!
 //! ```text
 //!            arrive (CAS count+1)            last arrival: action ok
 //!  FILLING,c ---------------------> FILLING,parties ---------------> DRAINING,parties
 //!     ^  |                                  | action panicked                 | leave (count-1)
 //!     |  | timeout / abort                  v                                 v
-//!     |  +--------------------------> BROKEN,c <------------- abort ----- DRAINING,c
+//!     |  +--------------------------> BROKEN,c      abort: DRAINING,c -> DRAINING|PENDING,c
 //!     |                                 | reset, c > 0                        | last leaves
 //!     |  reset with c > 0 (FILLING)     v                                     |
 //!     |  ---------------------->   RESETTING,c --- last leaves --+            |
@@ -48,7 +55,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::time::{Duration, Instant};
 
-const COUNT_MASK: u32 = (1 << 30) - 1;
+const COUNT_MASK: u32 = (1 << 29) - 1;
+const BREAK_PENDING: u32 = 1 << 29;
 const PHASE_SHIFT: u32 = 30;
 const FILLING: u32 = 0;
 const DRAINING: u32 = 1;
@@ -67,6 +75,12 @@ const fn phase(s: u32) -> u32 {
 #[inline]
 const fn count(s: u32) -> u32 {
     s & COUNT_MASK
+}
+
+/// Broken as seen from outside the current round.
+#[inline]
+const fn is_broken(s: u32) -> bool {
+    phase(s) == BROKEN || s & BREAK_PENDING != 0
 }
 
 #[inline]
@@ -230,8 +244,10 @@ impl Barrier {
         loop {
             let g = self.generation.load(Acquire);
             let s = self.state.load(Acquire);
+            if is_broken(s) {
+                return Err(Error::BrokenBarrier);
+            }
             match phase(s) {
-                BROKEN => return Err(Error::BrokenBarrier),
                 FILLING if (count(s) as usize) < self.parties => {
                     // FILLING,c -> FILLING,c+1: join the round with index c.
                     if self
@@ -329,8 +345,13 @@ impl Barrier {
         let mut s = self.state.load(Relaxed);
         loop {
             let reopen = count(s) == 1 && matches!(phase(s), DRAINING | RESETTING);
-            // DRAINING/RESETTING,1 -> FILLING,0 (reopen), or P,c -> P,c-1.
-            let new = if reopen { make(FILLING, 0) } else { s - 1 };
+            // DRAINING/RESETTING,1 -> FILLING,0 (reopen; BROKEN,0 if a break is pending),
+            // or P,c -> P,c-1.
+            let new = match (reopen, s & BREAK_PENDING != 0) {
+                (true, false) => make(FILLING, 0),
+                (true, true) => make(BROKEN, 0),
+                (false, _) => s - 1,
+            };
             match self.state.compare_exchange_weak(s, new, AcqRel, Relaxed) {
                 Ok(_) => {
                     if reopen {
@@ -384,6 +405,7 @@ impl Barrier {
         self.change(|s| match (count(s), phase(s)) {
             (0, _) => make(FILLING, 0),
             (c, FILLING | BROKEN) => make(RESETTING, c),
+            (_, DRAINING) => s & !BREAK_PENDING,
             _ => s,
         });
     }
@@ -397,7 +419,10 @@ impl Barrier {
     /// assert!(matches!(b.wait(), Err(threadkit::Error::BrokenBarrier)));
     /// ```
     pub fn abort(&self) {
-        self.change(|s| make(BROKEN, count(s)));
+        self.change(|s| match phase(s) {
+            DRAINING if count(s) > 0 => s | BREAK_PENDING,
+            _ => make(BROKEN, count(s)),
+        });
     }
 
     /// The number of threads required to pass the barrier. Python: `barrier.parties`.
@@ -433,14 +458,17 @@ impl Barrier {
     /// assert!(b.broken());
     /// ```
     pub fn broken(&self) -> bool {
-        phase(self.state.load(Acquire)) == BROKEN
+        is_broken(self.state.load(Acquire))
     }
 }
 
 impl fmt::Debug for Barrier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = self.state.load(Relaxed);
-        let phase = ["filling", "draining", "resetting", "broken"][phase(s) as usize];
+        let phase = match is_broken(s) {
+            true => "broken",
+            false => ["filling", "draining", "resetting", "broken"][phase(s) as usize],
+        };
         f.debug_struct("Barrier")
             .field("parties", &self.parties)
             .field("phase", &phase)

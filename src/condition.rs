@@ -1,1 +1,452 @@
-//! (in progress)
+//! [`Condition`]: Python's `threading.Condition`, a FIFO of stack nodes over a user lock.
+//!
+//! # Design
+//!
+//! A `Condition` is the user's lock `L` plus a [`WaitQueue`](crate::waitqueue) (its own small
+//! internal lock and an intrusive FIFO of waiter nodes, each with its own futex word; see
+//! `waitqueue.rs` for the node states, the diagram and the memory-ordering argument).
+//!
+//! ```text
+//!  wait:   held? --no--> Err(NotOwner), nothing changed
+//!            | yes
+//!          link node (FIFO tail) -> release L fully (RLock: saving its level)
+//!            -> sleep on the node word while WAITING
+//!               |- notified: the notifier counted us on L and requeued us onto L's futex
+//!               |            -> acquire L as a counted waiter, restore level -> Ok(true)
+//!               '- deadline: under the queue lock, still linked? unlink -> acquire L
+//!                            -> Ok(false); already unlinked? we were notified -> Ok(true)
+//!  notify(n): held? --no--> Err(NotOwner)
+//!            | yes: under the queue lock, for each of the n oldest nodes:
+//!              unlink, L.add_waiter(), NOTIFIED, requeue onto L's futex, RELEASED
+//! ```
+//!
+//! Properties: `notify(n)` wakes exactly the `n` oldest waiters; no notified waiter wakes
+//! only to block on the lock again (on Linux it is moved onto the lock's futex with
+//! `FUTEX_CMP_REQUEUE` and woken by the unlock that lets it in; elsewhere it is woken once and
+//! waits on the lock as a counted waiter); a notification is never spent on a waiter that then
+//! reports a timeout; `wait` never returns spuriously. "Held" means owned by the caller for an
+//! `RLock` and locked by anybody for a `Lock`, as in Python.
+
+use crate::acquire::Acquire;
+use crate::wait::deadline_after;
+use crate::waitqueue::{WaitQueue, Woken};
+use crate::{Error, Lock, RLock};
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+mod sealed {
+    use crate::{Lock, RLock};
+
+    /// The lock behind a `Condition`, seen as one of the two kinds it can be.
+    #[doc(hidden)]
+    #[derive(Clone, Copy)]
+    pub enum LockRef<'a> {
+        Plain(&'a Lock),
+        Reentrant(&'a RLock),
+    }
+
+    pub trait Sealed {
+        fn lock_ref(&self) -> LockRef<'_>;
+    }
+}
+use sealed::LockRef;
+
+/// A lock a [`Condition`] can be built on: [`Lock`], [`RLock`], a reference to either, or an
+/// `Arc` of either (so several conditions can share one lock). Sealed.
+///
+/// ```
+/// use std::sync::Arc;
+/// use threadkit::{Condition, RLock};
+/// let lock = Arc::new(RLock::new());
+/// let a = Condition::with_lock(Arc::clone(&lock));
+/// let b = Condition::with_lock(Arc::clone(&lock));
+/// let _g = threadkit::Acquire::guard(&a);
+/// assert!(b.lock().is_owned()); // both conditions share the lock
+/// ```
+pub trait ConditionLock: sealed::Sealed {}
+
+macro_rules! condition_lock {
+    ($kind:ident, $ty:ty, |$s:ident| $get:expr) => {
+        impl sealed::Sealed for $ty {
+            #[inline]
+            fn lock_ref(&self) -> LockRef<'_> {
+                let $s = self;
+                LockRef::$kind($get)
+            }
+        }
+        impl ConditionLock for $ty {}
+    };
+}
+condition_lock!(Plain, Lock, |s| s);
+condition_lock!(Reentrant, RLock, |s| s);
+condition_lock!(Plain, &Lock, |s| s);
+condition_lock!(Reentrant, &RLock, |s| s);
+condition_lock!(Plain, Arc<Lock>, |s| s);
+condition_lock!(Reentrant, Arc<RLock>, |s| s);
+
+/// Python's `threading.Condition`: a lock plus a FIFO of waiters that another thread can wake.
+///
+/// The default lock is an [`RLock`], as in Python; [`Condition::with_lock`] takes a [`Lock`],
+/// an `RLock`, or a reference or `Arc` to either. `wait*` never returns spuriously: `Ok(())` or
+/// `Ok(true)` means this waiter was notified.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicBool, Ordering};
+/// use threadkit::{spawn, Acquire, Condition};
+/// let cond = Arc::new(Condition::new()); // Python: threading.Condition()
+/// let ready = Arc::new(AtomicBool::new(false));
+/// let (c, r) = (Arc::clone(&cond), Arc::clone(&ready));
+/// let waiter = spawn(move || {
+///     let _g = c.guard(); // with cond:
+///     c.wait_for(|| r.load(Ordering::Relaxed)).unwrap();
+/// });
+/// {
+///     let _g = cond.guard();
+///     ready.store(true, Ordering::Relaxed);
+///     cond.notify_all().unwrap();
+/// }
+/// waiter.join().unwrap();
+/// ```
+pub struct Condition<L: ConditionLock = RLock> {
+    lock: L,
+    queue: WaitQueue,
+}
+
+impl Condition<RLock> {
+    crate::wait::loom_const_fn! {
+        /// A condition on a fresh [`RLock`]. Python: `threading.Condition()`.
+        ///
+        /// ```
+        /// static COND: threadkit::Condition = threadkit::Condition::new();
+        /// assert!(!COND.lock().locked());
+        /// ```
+        pub fn new() -> Self {
+            Condition { lock: RLock::new(), queue: WaitQueue::new() }
+        }
+    }
+}
+
+impl Default for Condition<RLock> {
+    fn default() -> Self {
+        Condition::new()
+    }
+}
+
+impl<L: ConditionLock> Condition<L> {
+    /// A condition on `lock`. Python: `threading.Condition(lock)`.
+    ///
+    /// ```
+    /// use threadkit::{Condition, Lock};
+    /// static LOCK: Lock = Lock::new();
+    /// let c = Condition::with_lock(&LOCK);
+    /// assert!(!c.lock().locked());
+    /// ```
+    #[cfg(not(loom))]
+    pub const fn with_lock(lock: L) -> Self {
+        Condition {
+            lock,
+            queue: WaitQueue::new(),
+        }
+    }
+
+    /// A condition on `lock` (loom build: not `const`).
+    #[cfg(loom)]
+    pub fn with_lock(lock: L) -> Self {
+        Condition {
+            lock,
+            queue: WaitQueue::new(),
+        }
+    }
+
+    /// The lock this condition uses.
+    ///
+    /// ```
+    /// let c = threadkit::Condition::new();
+    /// assert!(!c.lock().is_owned());
+    /// ```
+    pub fn lock(&self) -> &L {
+        &self.lock
+    }
+
+    #[inline]
+    fn held(&self) -> bool {
+        match self.lock.lock_ref() {
+            LockRef::Plain(l) => l.locked(),
+            LockRef::Reentrant(r) => r.is_owned(),
+        }
+    }
+
+    #[inline]
+    fn raw(&self) -> &Lock {
+        match self.lock.lock_ref() {
+            LockRef::Plain(l) => l,
+            LockRef::Reentrant(r) => r.raw(),
+        }
+    }
+
+    /// Waits until notified. Releases the lock while waiting (fully, for an `RLock` held
+    /// recursively) and holds it again, at the same level, on return.
+    /// [`Error::NotOwner`] if the lock is not held. Python: `cond.wait()`.
+    ///
+    /// ```
+    /// let c = threadkit::Condition::new();
+    /// assert!(matches!(c.wait(), Err(threadkit::Error::NotOwner)));
+    /// ```
+    pub fn wait(&self) -> Result<(), Error> {
+        self.wait_deadline(None).map(|_| ())
+    }
+
+    /// Waits until notified or until `timeout` passed: `Ok(false)` on timeout.
+    /// Python: `cond.wait(timeout)`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use threadkit::Acquire;
+    /// let c = threadkit::Condition::new();
+    /// let _g = c.guard();
+    /// assert_eq!(c.wait_timeout(Duration::from_millis(1)).unwrap(), false);
+    /// ```
+    pub fn wait_timeout(&self, timeout: Duration) -> Result<bool, Error> {
+        self.wait_deadline(deadline_after(timeout))
+    }
+
+    /// Waits until notified or until `deadline`: `Ok(false)` when it passed.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use threadkit::Acquire;
+    /// let c = threadkit::Condition::new();
+    /// let _g = c.guard();
+    /// assert_eq!(c.wait_until(Instant::now()).unwrap(), false);
+    /// ```
+    pub fn wait_until(&self, deadline: Instant) -> Result<bool, Error> {
+        self.wait_deadline(Some(deadline))
+    }
+
+    fn wait_deadline(&self, deadline: Option<Instant>) -> Result<bool, Error> {
+        if !self.held() {
+            return Err(Error::NotOwner);
+        }
+        let lock = self.lock.lock_ref();
+        let raw = self.raw();
+        let mut saved = 0;
+        let woken = self
+            .queue
+            .wait(raw as *const Lock as usize, deadline, || match lock {
+                LockRef::Plain(l) => l.release().is_ok(),
+                LockRef::Reentrant(r) => match r.release_save() {
+                    Ok(level) => {
+                        saved = level;
+                        true
+                    }
+                    Err(_) => false,
+                },
+            });
+        let restore = |counted: bool| match lock {
+            LockRef::Plain(l) if counted => l.lock_counted(),
+            LockRef::Plain(l) => l.acquire(),
+            // (`saved` is 0 only if `release_save` failed, which cannot happen for an RLock
+            // the caller owns; restore at least level 1 regardless.)
+            LockRef::Reentrant(r) if counted => r.acquire_restore_counted(saved.max(1)),
+            LockRef::Reentrant(r) => r.acquire_restore(saved.max(1)),
+        };
+        match woken {
+            Some(Woken::Notified) => {
+                restore(true);
+                Ok(true)
+            }
+            Some(Woken::NotifiedUncounted) => {
+                restore(false);
+                Ok(true)
+            }
+            Some(Woken::TimedOut) => {
+                restore(false);
+                Ok(false)
+            }
+            // The lock was released behind our back between the check and the wait.
+            None => Err(Error::NotOwner),
+        }
+    }
+
+    /// Waits until `predicate` returns true, re-checking it after each notification.
+    /// Python: `cond.wait_for(predicate)`.
+    ///
+    /// ```
+    /// use threadkit::Acquire;
+    /// let c = threadkit::Condition::new();
+    /// let _g = c.guard();
+    /// c.wait_for(|| true).unwrap(); // already true: returns at once
+    /// ```
+    pub fn wait_for(&self, mut predicate: impl FnMut() -> bool) -> Result<(), Error> {
+        while !predicate() {
+            self.wait()?;
+        }
+        Ok(())
+    }
+
+    /// Like [`wait_for`](Condition::wait_for) with a timeout over all the waits; returns the
+    /// predicate's last value. Python: `cond.wait_for(predicate, timeout)`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use threadkit::Acquire;
+    /// let c = threadkit::Condition::new();
+    /// let _g = c.guard();
+    /// assert_eq!(c.wait_for_timeout(|| false, Duration::from_millis(1)).unwrap(), false);
+    /// ```
+    pub fn wait_for_timeout(
+        &self,
+        mut predicate: impl FnMut() -> bool,
+        timeout: Duration,
+    ) -> Result<bool, Error> {
+        let deadline = deadline_after(timeout);
+        loop {
+            if predicate() {
+                return Ok(true);
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Ok(false);
+            }
+            if !self.wait_deadline(deadline)? {
+                return Ok(predicate());
+            }
+        }
+    }
+
+    /// Wakes the `n` oldest waiters (fewer if fewer wait; `n == 0` does nothing).
+    /// [`Error::NotOwner`] if the lock is not held. Python: `cond.notify(n)`.
+    ///
+    /// ```
+    /// use threadkit::Acquire;
+    /// let c = threadkit::Condition::new();
+    /// assert!(c.notify(1).is_err()); // not held
+    /// let _g = c.guard();
+    /// c.notify(1).unwrap(); // nobody waits: nothing happens
+    /// ```
+    pub fn notify(&self, n: usize) -> Result<(), Error> {
+        if !self.held() {
+            return Err(Error::NotOwner);
+        }
+        self.queue.notify(n, Some(self.raw()));
+        Ok(())
+    }
+
+    /// Wakes every waiter. Python: `cond.notify_all()`.
+    ///
+    /// ```
+    /// use threadkit::Acquire;
+    /// let c = threadkit::Condition::new();
+    /// let _g = c.guard();
+    /// c.notify_all().unwrap();
+    /// ```
+    pub fn notify_all(&self) -> Result<(), Error> {
+        self.notify(usize::MAX)
+    }
+}
+
+impl<L: ConditionLock> Condition<L> {
+    /// Acquires the underlying lock. Python: `cond.acquire()`.
+    ///
+    /// ```
+    /// let c = threadkit::Condition::new();
+    /// c.acquire();
+    /// assert!(c.lock().is_owned());
+    /// c.release().unwrap();
+    /// ```
+    #[inline]
+    pub fn acquire(&self) {
+        match self.lock.lock_ref() {
+            LockRef::Plain(l) => l.acquire(),
+            LockRef::Reentrant(r) => r.acquire(),
+        }
+    }
+
+    /// Acquires the underlying lock if possible without blocking.
+    /// Python: `cond.acquire(blocking=False)`.
+    ///
+    /// ```
+    /// let c = threadkit::Condition::with_lock(threadkit::Lock::new());
+    /// assert!(c.try_acquire());
+    /// assert!(!c.try_acquire());
+    /// ```
+    #[inline]
+    pub fn try_acquire(&self) -> bool {
+        match self.lock.lock_ref() {
+            LockRef::Plain(l) => l.try_acquire(),
+            LockRef::Reentrant(r) => r.try_acquire(),
+        }
+    }
+
+    /// Acquires the underlying lock, waiting at most `timeout`. Python: `cond.acquire(timeout=t)`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let c = threadkit::Condition::new();
+    /// assert!(c.acquire_timeout(Duration::from_millis(1)));
+    /// ```
+    pub fn acquire_timeout(&self, timeout: Duration) -> bool {
+        match self.lock.lock_ref() {
+            LockRef::Plain(l) => l.acquire_timeout(timeout),
+            LockRef::Reentrant(r) => r.acquire_timeout(timeout),
+        }
+    }
+
+    /// Acquires the underlying lock, waiting until `deadline` at the latest.
+    ///
+    /// ```
+    /// let c = threadkit::Condition::new();
+    /// assert!(c.acquire_until(std::time::Instant::now()));
+    /// ```
+    pub fn acquire_until(&self, deadline: Instant) -> bool {
+        match self.lock.lock_ref() {
+            LockRef::Plain(l) => l.acquire_until(deadline),
+            LockRef::Reentrant(r) => r.acquire_until(deadline),
+        }
+    }
+
+    /// Releases the underlying lock once. Python: `cond.release()`.
+    ///
+    /// ```
+    /// let c = threadkit::Condition::new();
+    /// assert!(c.release().is_err()); // not held
+    /// ```
+    #[inline]
+    pub fn release(&self) -> Result<(), Error> {
+        match self.lock.lock_ref() {
+            LockRef::Plain(l) => l.release(),
+            LockRef::Reentrant(r) => r.release(),
+        }
+    }
+}
+
+impl<L: ConditionLock> Acquire for Condition<L> {
+    #[inline]
+    fn acquire(&self) {
+        Condition::acquire(self)
+    }
+    #[inline]
+    fn try_acquire(&self) -> bool {
+        Condition::try_acquire(self)
+    }
+    fn acquire_timeout(&self, timeout: Duration) -> bool {
+        Condition::acquire_timeout(self, timeout)
+    }
+    fn acquire_until(&self, deadline: Instant) -> bool {
+        Condition::acquire_until(self, deadline)
+    }
+    #[inline]
+    fn release(&self) -> Result<(), Error> {
+        Condition::release(self)
+    }
+}
+
+impl<L: ConditionLock + fmt::Debug> fmt::Debug for Condition<L> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Condition")
+            .field("lock", &self.lock)
+            .field("has_waiters", &!self.queue.is_empty())
+            .finish()
+    }
+}

@@ -60,6 +60,19 @@ const GEN_MASK: u32 = !(SET | SLEEPERS);
 /// outnumbering cores lose little to it.
 const SPIN_LIMIT: u32 = 100;
 
+/// How many busy-wait steps to take: none on a single CPU, and none under loom, whose
+/// `spin_hint` yields and so would hide every interleaving in which this thread goes to sleep
+/// before the thread it waits for acts (the spin is only a series of tries; the sleep path is
+/// what the models must cover).
+#[inline]
+fn spin_steps() -> u32 {
+    if cfg!(loom) || !may_spin() {
+        0
+    } else {
+        spin_limit(SPIN_LIMIT)
+    }
+}
+
 /// Python's `threading.Event`: a flag that threads can wait for. 4 bytes, no heap, `const`
 /// constructor.
 ///
@@ -204,18 +217,24 @@ impl Event {
         s & SET != 0 || self.wait_slow(s, Some(deadline))
     }
 
+    /// Whether a waiter has announced that it sleeps (for the loom models only: they wait for
+    /// this before `set(); clear()`, so the waiter provably started waiting first).
+    #[cfg(loom)]
+    #[doc(hidden)]
+    pub fn loom_has_sleepers(&self) -> bool {
+        self.state.load(Relaxed) & SLEEPERS != 0
+    }
+
     /// `s` was read with the flag off; waits until it is on or its generation moved.
     #[cold]
     fn wait_slow(&self, mut s: u32, deadline: Option<Instant>) -> bool {
         let generation = s & GEN_MASK;
         let released = |s: u32| s & SET != 0 || s & GEN_MASK != generation;
-        if may_spin() {
-            for _ in 0..spin_limit(SPIN_LIMIT) {
-                spin_hint();
-                s = self.state.load(Acquire);
-                if released(s) {
-                    return true;
-                }
+        for _ in 0..spin_steps() {
+            spin_hint();
+            s = self.state.load(Acquire);
+            if released(s) {
+                return true;
             }
         }
         loop {

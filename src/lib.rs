@@ -5,16 +5,16 @@
 //!
 //! | Python                      | threadkit                          |
 //! |-----------------------------|------------------------------------|
-//! | `threading.Lock()`          | [`Lock::new()`]                    |
-//! | `threading.RLock()`         | [`RLock::new()`]                   |
-//! | `threading.Condition()`     | [`Condition::new()`]               |
-//! | `threading.Semaphore(n)`    | [`Semaphore::new(n)`]              |
-//! | `threading.BoundedSemaphore(n)` | [`BoundedSemaphore::new(n)`]   |
-//! | `threading.Event()`         | [`Event::new()`]                   |
-//! | `threading.Barrier(n)`      | [`Barrier::new(n)`]                |
-//! | `threading.Thread(target=f)`| [`Thread::new(f)`]                 |
-//! | `threading.Timer(t, f)`     | [`Timer::new(t, f)`]               |
-//! | `threading.local()`         | [`Local::new(init)`]               |
+//! | `threading.Lock()`          | [`Lock::new()`](Lock::new)                    |
+//! | `threading.RLock()`         | [`RLock::new()`](RLock::new)                   |
+//! | `threading.Condition()`     | [`Condition::new()`](Condition::new)               |
+//! | `threading.Semaphore(n)`    | [`Semaphore::new(n)`](Semaphore::new)              |
+//! | `threading.BoundedSemaphore(n)` | [`BoundedSemaphore::new(n)`](BoundedSemaphore::new)   |
+//! | `threading.Event()`         | [`Event::new()`](Event::new)                   |
+//! | `threading.Barrier(n)`      | [`Barrier::new(n)`](Barrier::new)                |
+//! | `threading.Thread(target=f)`| [`Thread::new(f)`](Thread::new)                 |
+//! | `threading.Timer(t, f)`     | [`Timer::new(t, f)`](Timer::new)               |
+//! | `threading.local()`         | [`Local::new(init)`](Local::new)               |
 //! | `with lock:`                | [`Acquire::guard`]                 |
 //!
 //! ```
@@ -43,9 +43,12 @@ mod registry;
 mod rlock;
 mod semaphore;
 mod spawn;
+mod stack;
 mod thread;
+mod thread_entry;
 mod timer;
 mod wait;
+mod waitqueue;
 
 pub use acquire::{Acquire, Guard};
 pub use barrier::*;
@@ -61,6 +64,7 @@ pub use registry::*;
 pub use rlock::*;
 pub use semaphore::*;
 pub use spawn::*;
+pub use stack::*;
 pub use thread::*;
 pub use timer::*;
 pub use wait::TIMEOUT_MAX;

@@ -13,8 +13,8 @@
 //! |--------------------------|-------------------------------------|-----------------------|
 //! | bucket pointer           | first thread needing it (CAS null→p)| atomic                |
 //! | entry `present`/`value`  | the thread owning that index, and the `Local`'s drop | ownership |
-//! | `LOCALS` (live Locals)   | `Local::new`/`drop`, thread exit    | small lock            |
-//! | `IDS` (free indexes)     | first use / thread exit             | small lock            |
+//! | `TABLES.locals` (live)   | `Local::new`/`drop`, thread exit    | `Lock`                |
+//! | `TABLES` (free indexes)  | first use / thread exit             | `Lock`                |
 //! | `Shared::exiting`        | exiting threads (futex word)        | atomic                |
 //!
 //! ```text
@@ -22,10 +22,11 @@
 //! ```
 //!
 //! A thread's exit (its `thread_local!` destructor, or explicitly at the end of a threadkit
-//! thread, before `join` returns) takes its index out of the `thread_local!` first, then, for
-//! every live `Local` holding a value for it, increments that `Local`'s `exiting` count under
-//! the `LOCALS` lock, drops the value outside the lock (user `Drop` code may use threadkit),
-//! decrements `exiting`, and finally frees the index. `Local::drop` unlinks itself under the
+//! thread, before `join` returns) takes its index out of the `thread_local!` first, then, one
+//! live `Local` at a time, increments that `Local`'s `exiting` count under the `TABLES` lock,
+//! drops the value outside the lock (user `Drop` code may use threadkit), decrements
+//! `exiting`, and finally frees the index. Limitation: a value that owns the last handle to
+//! its own `Local` (a reference cycle through the `Local`) deadlocks that thread's exit. `Local::drop` unlinks itself under the
 //! same lock and waits for `exiting` to reach 0 before dropping the remaining values, so the
 //! two never drop the same value and the table outlives every exiting thread using it.
 //!
@@ -76,7 +77,7 @@ impl<T> Init<T> {
     }
 }
 
-/// A type-erased pointer to a live `Shared<T>` in the `LOCALS` table.
+/// A type-erased pointer to a live `Shared<T>` in the `TABLES` table.
 #[derive(Clone, Copy)]
 struct Erased {
     shared: *const (),
@@ -105,44 +106,68 @@ static TABLES: Locked<Tables> = Locked::new(Tables {
     free_indexes: Vec::new(),
 });
 
-/// The calling thread's index, released when the thread exits.
-struct ThreadIndex(Cell<Option<usize>>);
+/// `INDEX` before the thread's first `Local` access (or after `thread_exit`).
+const UNASSIGNED: usize = usize::MAX;
+/// `INDEX` once the thread's `thread_local!` destructors have released it.
+const DYING: usize = usize::MAX - 1;
 
-impl Drop for ThreadIndex {
+/// Releases the calling thread's index when the thread's `thread_local!`s are destroyed.
+/// Registered (by its first access) only when an index is assigned, so the fast path reads a
+/// plain `Cell` with no destructor state to check.
+struct IndexGuard;
+
+impl Drop for IndexGuard {
     fn drop(&mut self) {
-        if let Some(idx) = self.0.take() {
+        let idx = INDEX.with(|i| i.replace(DYING));
+        if idx < DYING {
             release(idx);
         }
     }
 }
 
 thread_local! {
-    static INDEX: ThreadIndex = const { ThreadIndex(Cell::new(None)) };
+    /// The calling thread's index, or `UNASSIGNED` / `DYING`.
+    static INDEX: Cell<usize> = const { Cell::new(UNASSIGNED) };
+    static GUARD: IndexGuard = const { IndexGuard };
 }
 
 /// Drops the calling thread's values in every `Local` and frees its index. Called by a
 /// threadkit thread at the end of its life, so that `join` returns after the values dropped.
 pub(crate) fn thread_exit() {
-    if let Ok(Some(idx)) = INDEX.try_with(|i| i.0.take()) {
+    let idx = INDEX.with(|i| {
+        let idx = i.get();
+        if idx < DYING {
+            i.set(UNASSIGNED);
+        }
+        idx
+    });
+    if idx < DYING {
         release(idx);
     }
 }
 
 fn release(idx: usize) {
-    let pending: Vec<Erased> = TABLES.with(|t| {
-        let mut v = Vec::new();
-        for e in t.locals.iter().flatten() {
-            // SAFETY: `e.shared` is live while it is in the table (we hold the lock), and
-            // this thread owns `idx`.
-            if unsafe { (e.has)(e.shared, idx) } {
-                // SAFETY: same; the count keeps the `Shared` alive after the lock is released.
-                unsafe { (*e.exiting).fetch_add(1, Relaxed) };
-                v.push(*e);
+    // One `Local` at a time, so that a value whose `Drop` drops another `Local` never waits
+    // for this thread's own count there. No new value for `idx` can appear meanwhile: the
+    // thread's `INDEX` no longer holds `idx`.
+    let mut cursor = 0;
+    loop {
+        let next = TABLES.with(|t| {
+            for (i, e) in t.locals.iter().enumerate().skip(cursor) {
+                let Some(e) = e else { continue };
+                // SAFETY: `e.shared` is live while it is in the table (we hold the lock), and
+                // this thread owns `idx`.
+                if unsafe { (e.has)(e.shared, idx) } {
+                    // SAFETY: same; the count keeps the `Shared` alive after the lock is
+                    // released.
+                    unsafe { (*e.exiting).fetch_add(1, Relaxed) };
+                    return Some((i, *e));
+                }
             }
-        }
-        v
-    });
-    for e in pending {
+            None
+        });
+        let Some((i, e)) = next else { break };
+        cursor = i + 1;
         // SAFETY: the `exiting` count taken above keeps `e.shared` alive; this thread owns
         // `idx`, so no one else touches its entry.
         unsafe { (e.drop_value)(e.shared, idx) };
@@ -159,16 +184,23 @@ fn release(idx: usize) {
 /// `thread_local!`s are being destroyed.
 #[inline]
 fn thread_index() -> Option<usize> {
-    INDEX
-        .try_with(|i| match i.0.get() {
-            Some(idx) => idx,
-            None => {
-                let idx = new_index();
-                i.0.set(Some(idx));
-                idx
-            }
-        })
-        .ok()
+    let idx = INDEX.with(Cell::get);
+    if idx < DYING {
+        Some(idx)
+    } else {
+        thread_index_slow(idx)
+    }
+}
+
+#[cold]
+fn thread_index_slow(idx: usize) -> Option<usize> {
+    // Registers the guard's destructor; fails once the thread's TLS is being torn down.
+    if idx == DYING || GUARD.try_with(|_| ()).is_err() {
+        return None;
+    }
+    let idx = new_index();
+    INDEX.with(|i| i.set(idx));
+    Some(idx)
 }
 
 #[cold]
@@ -266,7 +298,9 @@ impl<T> Shared<T> {
 /// assert_eq!(local.with(|v| v.get()), 1);
 /// ```
 pub struct Local<T: Send> {
-    shared: Box<Shared<T>>,
+    /// From `Box::into_raw`, freed in `drop`. A raw pointer rather than a `Box`, because the
+    /// erased copy in the table aliases it (a `Box` asserts uniqueness when moved).
+    shared: ptr::NonNull<Shared<T>>,
     id: usize,
 }
 
@@ -292,6 +326,12 @@ impl<T: Send + Default> Default for Local<T> {
 }
 
 impl<T: Send> Local<T> {
+    #[inline]
+    fn shared(&self) -> &Shared<T> {
+        // SAFETY: `shared` lives until `drop`, which needs `&mut self`.
+        unsafe { self.shared.as_ref() }
+    }
+
     /// A `Local` whose value in each thread is made by `init` on first use.
     ///
     /// ```
@@ -303,16 +343,19 @@ impl<T: Send> Local<T> {
     }
 
     fn with_init(init: Init<T>) -> Local<T> {
-        let shared = Box::new(Shared {
+        let shared = Box::into_raw(Box::new(Shared {
             buckets: [const { AtomicPtr::new(ptr::null_mut()) }; BUCKETS],
             init,
             exiting: AtomicU32::new(0),
-        });
+        }));
+        // SAFETY: `Box::into_raw` never returns null.
+        let shared = unsafe { ptr::NonNull::new_unchecked(shared) };
         let erased = Erased {
-            shared: ptr::from_ref::<Shared<T>>(&shared).cast(),
+            shared: shared.as_ptr().cast_const().cast(),
             has: Shared::<T>::has,
             drop_value: Shared::<T>::drop_value,
-            exiting: &shared.exiting,
+            // SAFETY: `shared` is live; only the field's address is taken.
+            exiting: unsafe { &raw const (*shared.as_ptr()).exiting },
         };
         let id = TABLES.with(|t| match t.free_locals.pop() {
             Some(id) => {
@@ -340,7 +383,7 @@ impl<T: Send> Local<T> {
         let Some(idx) = thread_index() else {
             return self.with_dying_thread(f);
         };
-        if let Some(e) = self.shared.entry(idx) {
+        if let Some(e) = self.shared().entry(idx) {
             if e.present.load(Relaxed) {
                 // SAFETY: `present` means initialised; only this thread (the owner of `idx`)
                 // can clear it, and it does not while `f` borrows the value; the `Local`
@@ -353,8 +396,8 @@ impl<T: Send> Local<T> {
 
     #[cold]
     fn with_first<R>(&self, idx: usize, f: impl FnOnce(&T) -> R) -> R {
-        let v = self.shared.init.make();
-        let e = self.shared.entry_or_alloc(idx);
+        let v = self.shared().init.make();
+        let e = self.shared().entry_or_alloc(idx);
         if e.present.load(Relaxed) {
             // `init` itself used this `Local` and stored a value: keep that one.
             drop(v);
@@ -370,7 +413,7 @@ impl<T: Send> Local<T> {
     /// A thread whose `thread_local!`s are being destroyed gets a temporary value.
     #[cold]
     fn with_dying_thread<R>(&self, f: impl FnOnce(&T) -> R) -> R {
-        let v = self.shared.init.make();
+        let v = self.shared().init.make();
         f(&v)
     }
 }
@@ -383,13 +426,16 @@ impl<T: Send> Drop for Local<T> {
         });
         // Wait for exiting threads still dropping their value here.
         loop {
-            let n = self.shared.exiting.load(Acquire);
+            let n = self.shared().exiting.load(Acquire);
             if n == 0 {
                 break;
             }
-            wait(&self.shared.exiting, n, None);
+            wait(&self.shared().exiting, n, None);
         }
-        for (b, bucket) in self.shared.buckets.iter().enumerate() {
+        // SAFETY: from `Box::into_raw` in `with_init`; the table no longer refers to it and no
+        // exiting thread uses it any more, so this is the only pointer in use.
+        let shared = unsafe { Box::from_raw(self.shared.as_ptr()) };
+        for (b, bucket) in shared.buckets.iter().enumerate() {
             let p = bucket.load(Acquire);
             if p.is_null() {
                 continue;

@@ -257,14 +257,12 @@ impl Lock {
             if s & (LOCKED | HANDED) != LOCKED {
                 continue; // The word moved under us; look again.
             }
-            if s & HANDOFF == 0 {
-                if starving.exceeded(STARVATION_LIMIT) {
-                    // Transition: a starving waiter asks for the next unlock to hand over.
-                    let _ = self
-                        .state
-                        .compare_exchange(s, s | HANDOFF, Relaxed, Relaxed);
-                    continue;
-                }
+            if s & HANDOFF == 0 && starving.exceeded(STARVATION_LIMIT) {
+                // Transition: a starving waiter asks for the next unlock to hand over.
+                let _ = self
+                    .state
+                    .compare_exchange(s, s | HANDOFF, Relaxed, Relaxed);
+                continue;
             }
             if !wait::wait(&self.state, s, deadline) {
                 return self.give_up();
@@ -348,12 +346,6 @@ impl Lock {
                 Err(now) => s = now,
             }
         }
-    }
-
-    /// The futex word, for primitives that requeue their sleepers onto this lock.
-    #[inline]
-    pub(crate) fn word(&self) -> &AtomicU32 {
-        &self.state
     }
 
     /// Counts one more waiter on behalf of a thread that will call

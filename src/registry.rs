@@ -49,63 +49,61 @@ pub(crate) mod rt {
     #[cfg(loom)]
     pub(crate) use threadkit_sys::{wait, wake_all};
 }
-use rt::{AtomicU32, AtomicU64, AtomicUsize, wait};
+use rt::{AtomicU64, AtomicUsize};
 
-/// A small futex lock for the thread layer's globals (registry, hook slots, `Local` tables).
-///
-/// | state | meaning                 |
-/// |-------|-------------------------|
-/// | 0     | unlocked                |
-/// | 1     | locked, no waiter       |
-/// | 2     | locked, maybe waiters   |
-///
-/// `0 -(CAS)-> 1`, contended: `swap(2)` until it returned 0; unlock: `swap(0)`, wake one if
-/// it was 2. Acquire on lock, release on unlock.
-pub(crate) struct SmallLock {
-    state: AtomicU32,
-}
+/// The lock behind the thread layer's globals (registry, hook slots, `Local` tables):
+/// threadkit's own [`Lock`](crate::Lock). Under loom (whose `Lock::new` is not `const`) a
+/// copy of the same three-state futex lock on real atomics stands in.
+#[cfg(not(loom))]
+type GlobalLock = crate::Lock;
+#[cfg(loom)]
+type GlobalLock = loom_lock::SmallLock;
 
-/// Holds a [`SmallLock`]; unlocks on drop.
-pub(crate) struct SmallGuard<'a>(&'a SmallLock);
+/// Releases a held [`GlobalLock`] on drop (also when unwinding).
+struct Unlock<'a>(&'a GlobalLock);
 
-impl SmallLock {
-    pub(crate) const fn new() -> Self {
-        SmallLock {
-            state: AtomicU32::new(0),
-        }
-    }
-
-    #[inline]
-    pub(crate) fn lock(&self) -> SmallGuard<'_> {
-        // Transition 0 (unlocked) -> 1 (locked, no waiter).
-        if self.state.compare_exchange(0, 1, Acquire, Relaxed).is_err() {
-            self.lock_contended();
-        }
-        SmallGuard(self)
-    }
-
-    #[cold]
-    fn lock_contended(&self) {
-        // Transition any -> 2 (locked, maybe waiters); we own it when the old state was 0.
-        while self.state.swap(2, Acquire) != 0 {
-            wait(&self.state, 2, None);
-        }
-    }
-}
-
-impl Drop for SmallGuard<'_> {
+impl Drop for Unlock<'_> {
     #[inline]
     fn drop(&mut self) {
-        // Transition 1|2 -> 0; a 2 may have sleepers.
-        if self.0.state.swap(0, Release) == 2 {
-            rt::wake_all(&self.0.state);
+        // Cannot fail: this guard holds the lock.
+        let _ = self.0.release();
+    }
+}
+
+#[cfg(loom)]
+mod loom_lock {
+    use super::rt::{AtomicU32, wait, wake_all};
+    use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+
+    /// 0 unlocked, 1 locked, 2 locked with maybe waiters (the same protocol as `Lock`).
+    pub(crate) struct SmallLock(AtomicU32);
+
+    impl SmallLock {
+        pub(crate) const fn new() -> Self {
+            SmallLock(AtomicU32::new(0))
+        }
+        pub(crate) fn acquire(&self) {
+            // Transition 0 -> 1 (locked, no waiter).
+            if self.0.compare_exchange(0, 1, Acquire, Relaxed).is_err() {
+                // Transition any -> 2; owned when the old state was 0.
+                while self.0.swap(2, Acquire) != 0 {
+                    wait(&self.0, 2, None);
+                }
+            }
+        }
+        pub(crate) fn release(&self) -> Result<(), crate::Error> {
+            // Transition 1|2 -> 0; a 2 may have sleepers.
+            if self.0.swap(0, Release) == 2 {
+                wake_all(&self.0);
+            }
+            Ok(())
         }
     }
 }
 
-/// A value guarded by a [`SmallLock`].
+/// A value guarded by a [`GlobalLock`].
 pub(crate) struct Locked<T> {
-    lock: SmallLock,
+    lock: GlobalLock,
     value: UnsafeCell<T>,
 }
 
@@ -116,7 +114,7 @@ unsafe impl<T: Send> Sync for Locked<T> {}
 impl<T> Locked<T> {
     pub(crate) const fn new(value: T) -> Self {
         Locked {
-            lock: SmallLock::new(),
+            lock: GlobalLock::new(),
             value: UnsafeCell::new(value),
         }
     }
@@ -124,7 +122,8 @@ impl<T> Locked<T> {
     /// Runs `f` on the value with the lock held. `f` must not call user code.
     #[inline]
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
-        let _held = self.lock.lock();
+        self.lock.acquire();
+        let _held = Unlock(&self.lock);
         // SAFETY: the lock is held for the whole borrow, so this is the only reference.
         f(unsafe { &mut *self.value.get() })
     }
@@ -245,7 +244,7 @@ mod main_ctor {
 /// The "MainThread" handle, created and registered on first use; its ids are filled in when
 /// `on_main` (the caller is the main thread).
 fn main_handle(on_main: bool) -> Thread {
-    let t = REGISTRY.with(|r| {
+    REGISTRY.with(|r| {
         let t = match &r.main {
             Some(t) => t.clone(),
             None => {
@@ -261,8 +260,7 @@ fn main_handle(on_main: bool) -> Thread {
             t.inner.ident.store(threadkit_sys::current_id(), Relaxed);
         }
         t
-    });
-    t
+    })
 }
 
 fn store_ids(ident: &AtomicU64, native: &AtomicU64) {

@@ -325,3 +325,34 @@ impl fmt::Debug for RLock {
             .finish()
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn release_save_and_restore() {
+        let r = RLock::new();
+        assert!(matches!(r.release_save(), Err(Error::NotOwner)));
+        r.acquire();
+        r.acquire();
+        r.acquire();
+        assert_eq!(r.release_save().unwrap(), 3);
+        assert!(!r.locked() && !r.is_owned());
+        assert!(matches!(r.release_save(), Err(Error::NotOwner)));
+        r.acquire_restore(3);
+        assert_eq!(r.recursion_count(), 3);
+        assert!(r.raw().locked());
+        // Another thread cannot save it.
+        std::thread::scope(|s| {
+            s.spawn(|| assert!(matches!(r.release_save(), Err(Error::NotOwner))));
+        });
+        assert_eq!(r.release_save().unwrap(), 3);
+        r.raw().add_waiter();
+        r.acquire_restore_counted(2);
+        assert_eq!(r.recursion_count(), 2);
+        r.release().unwrap();
+        r.release().unwrap();
+        assert!(!r.locked());
+    }
+}

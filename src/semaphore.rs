@@ -37,6 +37,8 @@
 //! single total order of `SeqCst` operations one of the two reads comes last and sees the other
 //! side's write: either the releaser sees the sleeper (and wakes it), or the sleeper sees the
 //! unit (and does not sleep; the kernel's compare in `wait` covers the window after its read).
+//! (Under loom, which does not model the `SeqCst` order of loads, the releaser's read is an
+//! `AcqRel` read-modify-write, which is equivalent here; see `sleepers_after_release`.)
 
 use crate::Error;
 use crate::wait::{
@@ -52,6 +54,19 @@ pub use bounded::BoundedSemaphore;
 
 /// Busy-wait steps an acquirer takes, re-checking the value, before it registers and sleeps.
 const SPIN_LIMIT: u32 = 100;
+
+/// How many busy-wait steps to take: none on a single CPU, and none under loom, whose
+/// `spin_hint` yields and so would hide every interleaving in which this thread goes to sleep
+/// before the thread it waits for acts (the spin is only a series of tries; the sleep path is
+/// what the models must cover).
+#[inline]
+fn spin_steps() -> u32 {
+    if cfg!(loom) || !may_spin() {
+        0
+    } else {
+        spin_limit(SPIN_LIMIT)
+    }
+}
 
 /// The counter shared by [`Semaphore`] and [`BoundedSemaphore`] (see the module docs).
 pub(crate) struct RawSemaphore {
@@ -108,12 +123,10 @@ impl RawSemaphore {
 
     #[cold]
     fn acquire_slow(&self, deadline: Option<Instant>) -> bool {
-        if may_spin() {
-            for _ in 0..spin_limit(SPIN_LIMIT) {
-                spin_hint();
-                if self.value.load(Relaxed) > 0 && self.try_acquire() {
-                    return true;
-                }
+        for _ in 0..spin_steps() {
+            spin_hint();
+            if self.value.load(Relaxed) > 0 && self.try_acquire() {
+                return true;
             }
         }
         // Dekker, sleeper side: register, then read `value` (both SeqCst).
@@ -158,12 +171,27 @@ impl RawSemaphore {
                 Err(now) => v = now,
             }
         }
-        // Dekker, releaser side: read `sleepers` after the write (SeqCst).
-        let sleepers = self.sleepers.load(SeqCst);
+        let sleepers = self.sleepers_after_release();
         if sleepers > 0 {
             self.wake(n, sleepers);
         }
         Ok(())
+    }
+
+    /// Dekker, releaser side: reads `sleepers` after the `SeqCst` write of `value`.
+    ///
+    /// Loom does not model the single total order of `SeqCst` loads (tokio-rs/loom#180), so
+    /// under loom this is an `AcqRel` read-modify-write instead, which gives the same guarantee
+    /// a different way: it reads the latest count, and a sleeper's later `fetch_add` synchronizes
+    /// with it and so sees the new `value`.
+    #[inline]
+    fn sleepers_after_release(&self) -> u32 {
+        #[cfg(not(loom))]
+        return self.sleepers.load(SeqCst);
+        #[cfg(loom)]
+        return self
+            .sleepers
+            .fetch_add(0, std::sync::atomic::Ordering::AcqRel);
     }
 
     #[cold]

@@ -25,7 +25,7 @@
 
 use crate::error::Error;
 use crate::registry::rt::AtomicUsize;
-use crate::registry::rt::{AtomicBool, AtomicU32, AtomicU64, deadline_after, wait, wake_all};
+use crate::registry::rt::{AtomicBool, AtomicU32, AtomicU64, deadline_after, wait};
 use crate::registry::{self, Locked};
 use core::cell::UnsafeCell;
 use core::fmt;
@@ -39,14 +39,9 @@ pub(crate) const STARTING: u32 = 1;
 pub(crate) const RUNNING: u32 = 2;
 pub(crate) const FINISHED: u32 = 3;
 
-/// The smallest stack size accepted (Python's `THREAD_STACK_MIN`, 32 KiB).
-pub const MIN_STACK_SIZE: usize = 32 * 1024;
-
 /// `Inner::stack_size` when no size was given: use the module default.
 const STACK_DEFAULT: usize = usize::MAX;
 
-/// The module default stack size (0: the platform's default).
-static DEFAULT_STACK: AtomicUsize = AtomicUsize::new(0);
 /// Whether the shutdown hook is registered.
 static AT_EXIT_SET: AtomicBool = AtomicBool::new(false);
 
@@ -70,7 +65,7 @@ pub(crate) struct Inner {
     /// The OS thread id, 0 before start.
     pub(crate) native: AtomicU64,
     daemon: AtomicBool,
-    panicked: AtomicBool,
+    pub(crate) panicked: AtomicBool,
     /// Requested stack size, or `STACK_DEFAULT`.
     stack_size: AtomicUsize,
     /// Position in the registry vector; read and written under the registry lock only.
@@ -78,11 +73,11 @@ pub(crate) struct Inner {
     name: Locked<String>,
     /// Set in `new`, taken by the new thread (only the thread whose `start()` won the
     /// `NEW -> STARTING` CAS spawns it, so exactly one thread takes it).
-    target: UnsafeCell<Option<Target>>,
+    pub(crate) target: UnsafeCell<Option<Target>>,
     /// Whether the panic payload is kept for a `JoinHandle` (else dropped after the hook).
-    keep_payload: AtomicBool,
+    pub(crate) keep_payload: AtomicBool,
     /// Written by the thread before `FINISHED`, taken by `JoinHandle::join` after it.
-    payload: UnsafeCell<Option<Box<dyn Any + Send>>>,
+    pub(crate) payload: UnsafeCell<Option<Box<dyn Any + Send>>>,
 }
 
 // SAFETY: the two `UnsafeCell`s follow a hand-off protocol: `target` is written before the
@@ -251,21 +246,22 @@ impl Thread {
             return Err(Error::AlreadyStarted);
         }
         let requested = match inner.stack_size.load(Relaxed) {
-            STACK_DEFAULT => DEFAULT_STACK.load(Relaxed),
+            STACK_DEFAULT => crate::stack::stack_size(),
             n => n,
         };
-        let size = match round_stack(requested) {
+        let size = match crate::stack::round_stack(requested) {
             Ok(s) => s,
             Err(e) => {
                 inner.state.store(NEW, Release);
                 return Err(e);
             }
         };
-        if !AT_EXIT_SET.swap(true, AcqRel) {
+        // Miri has no `atexit`; the shutdown rule is tested in a real process instead.
+        if !cfg!(miri) && !AT_EXIT_SET.swap(true, AcqRel) {
             threadkit_sys::at_exit(registry::shutdown);
         }
         let me = self.clone();
-        match threadkit_sys::spawn(size, Box::new(move || run(me))) {
+        match threadkit_sys::spawn(size, Box::new(move || crate::thread_entry::run(me))) {
             Ok(raw) => raw.detach(),
             Err(e) => {
                 // The closure (and its handle) were dropped by `spawn`.
@@ -440,97 +436,4 @@ impl Thread {
         // `FINISHED`, and no one else reads or writes the cell any more.
         unsafe { (*self.inner.payload.get()).take() }
     }
-}
-
-/// Checks and rounds a stack size: 0 stays 0, below [`MIN_STACK_SIZE`] is an error, the
-/// rest is rounded up to the page size.
-fn round_stack(bytes: usize) -> Result<usize, Error> {
-    if bytes == 0 {
-        return Ok(0);
-    }
-    if bytes < MIN_STACK_SIZE {
-        return Err(Error::InvalidStackSize(bytes));
-    }
-    let page = threadkit_sys::page_size().max(1);
-    Ok(bytes.div_ceil(page).saturating_mul(page))
-}
-
-/// The new thread's whole life. Never unwinds: the target's panic is caught here.
-fn run(me: Thread) {
-    let inner = &*me.inner;
-    registry::set_current(&me);
-    inner.native.store(threadkit_sys::native_id(), Relaxed);
-    inner.ident.store(threadkit_sys::current_id(), Relaxed);
-    let name = me.name();
-    threadkit_sys::set_current_name(&name);
-    drop(name);
-    registry::register(&me);
-    // Transition STARTING -> RUNNING: `start()` may return.
-    inner.state.store(RUNNING, Release);
-    wake_all(&inner.state);
-
-    // SAFETY: only this thread takes the target (see `Inner::target`), after the spawn
-    // synchronised with the `Thread::new` that wrote it.
-    let target = unsafe { (*inner.target.get()).take() };
-    let wall = Instant::now();
-    let profile = crate::hooks::getprofile();
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        if let Some(trace) = crate::hooks::gettrace() {
-            trace(&me);
-        }
-        if let Some(p) = &profile {
-            p(&me, crate::hooks::ThreadEvent::Start);
-        }
-        if let Some(f) = target {
-            f();
-        }
-    }));
-    if let Err(payload) = result {
-        inner.panicked.store(true, Release);
-        crate::hooks::report_panic(&me, &*payload);
-        if inner.keep_payload.load(Relaxed) {
-            // SAFETY: only this thread writes the payload, before `FINISHED`.
-            unsafe { *inner.payload.get() = Some(payload) };
-        } else {
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(payload)));
-        }
-    }
-    if let Some(p) = profile {
-        let event = crate::hooks::ThreadEvent::Exit {
-            wall: wall.elapsed(),
-            cpu: threadkit_sys::thread_cpu_time(),
-        };
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| p(&me, event)));
-    }
-    crate::local::thread_exit();
-    registry::unregister(&me);
-    // Transition RUNNING -> FINISHED: joiners may return.
-    inner.state.store(FINISHED, Release);
-    wake_all(&inner.state);
-}
-
-/// The default stack size for new threads, in bytes (0: the platform default). Python:
-/// `threading.stack_size()`.
-///
-/// ```
-/// let _ = threadkit::stack_size();
-/// ```
-pub fn stack_size() -> usize {
-    DEFAULT_STACK.load(Relaxed)
-}
-
-/// Sets the default stack size for threads started later and returns the previous one.
-/// `bytes` is 0 (platform default) or at least 32 KiB, else [`Error::InvalidStackSize`].
-/// Python: `threading.stack_size(size)`.
-///
-/// ```
-/// let old = threadkit::set_stack_size(256 * 1024).unwrap();
-/// assert!(threadkit::set_stack_size(1000).is_err());
-/// threadkit::set_stack_size(old).unwrap();
-/// ```
-pub fn set_stack_size(bytes: usize) -> Result<usize, Error> {
-    if bytes != 0 && bytes < MIN_STACK_SIZE {
-        return Err(Error::InvalidStackSize(bytes));
-    }
-    Ok(DEFAULT_STACK.swap(bytes, Relaxed))
 }

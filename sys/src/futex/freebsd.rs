@@ -68,7 +68,7 @@ pub fn wait(atom: &AtomicU32, expected: u32, deadline: Option<Instant>) -> bool 
                 atom.as_ptr().cast::<c_void>(),
                 libc::UMTX_OP_WAIT_UINT_PRIVATE,
                 libc::c_ulong::from(expected),
-                size as *mut c_void,
+                core::ptr::without_provenance_mut::<c_void>(size),
                 time_ptr,
             )
         };

@@ -12,13 +12,18 @@
 //! * No requeue: `requeue_one` wakes one sleeper instead.
 
 use core::ffi::{c_int, c_void};
-use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use core::sync::atomic::AtomicU32;
+#[cfg(not(miri))]
+use core::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 pub const REQUEUE_MOVES: bool = false;
 
+#[cfg(not(miri))]
 const UL_COMPARE_AND_WAIT: u32 = 1;
+#[cfg(not(miri))]
 const ULF_WAKE_ALL: u32 = 0x0000_0100;
+#[cfg(not(miri))]
 const ULF_NO_ERRNO: u32 = 0x0100_0000;
 
 #[cfg(not(miri))]

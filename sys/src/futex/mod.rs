@@ -11,7 +11,7 @@
 //!   where the OS can (Linux); elsewhere it wakes that sleeper instead ([`REQUEUE_MOVES`] tells
 //!   which).
 
-use core::sync::atomic::AtomicU32;
+use core::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -28,36 +28,70 @@ mod imp;
 mod imp;
 
 /// `true` where [`requeue_one`] really moves a sleeper to the other word without waking it
-/// (Linux outside Miri); `false` where it wakes the sleeper instead.
+/// (Linux outside Miri); `false` where it wakes the sleeper instead. CPython's
+/// `Condition.notify` has no such trick: it wakes its waiters' private locks one by one.
+///
+/// ```
+/// if threadkit_sys::REQUEUE_MOVES {
+///     println!("notify can move waiters onto the lock word without waking them");
+/// }
+/// ```
 pub const REQUEUE_MOVES: bool = imp::REQUEUE_MOVES;
 
 /// Sleeps while `*atom == expected`, until woken or until `deadline` (`None`: no deadline).
 ///
 /// Returns `false` only if the deadline has passed; `true` otherwise, including spuriously.
-/// Signals never shorten the wait.
+/// Signals never shorten the wait. This is the sleeping half of every blocking call in
+/// Python's `threading` (CPython parks on a futex-like word in `PyMutex` / `_PyParkingLot`).
 ///
 /// ```
 /// use std::sync::atomic::AtomicU32;
+/// use std::time::{Duration, Instant};
 /// let word = AtomicU32::new(1);
 /// // The value is not the expected one: returns at once.
 /// assert!(threadkit_sys::wait(&word, 0, None));
+/// // Nobody wakes us: `false` once the deadline has passed, never before.
+/// let deadline = Instant::now() + Duration::from_millis(5);
+/// while threadkit_sys::wait(&word, 1, Some(deadline)) {}
+/// assert!(Instant::now() >= deadline);
 /// ```
 #[inline]
 pub fn wait(atom: &AtomicU32, expected: u32, deadline: Option<Instant>) -> bool {
+    // A stale value needs no syscall. (Relaxed: callers re-read their state with the
+    // ordering they need; the OS compares again under its own lock anyway.)
+    if atom.load(Ordering::Relaxed) != expected {
+        return true;
+    }
     imp::wait(atom, expected, deadline)
 }
 
-/// Wakes at most one thread sleeping in [`wait`] on `atom`.
+/// Wakes at most one thread sleeping in [`wait`] on `atom` (the OS half of Python's
+/// `Lock.release` or `Condition.notify(1)`).
 ///
 /// `atom` is only used as an address: it may dangle.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// let word = AtomicU32::new(0);
+/// word.store(1, Ordering::Release); // change the state first...
+/// threadkit_sys::wake_one(&word); // ...then wake a sleeper (harmless if there is none)
+/// ```
 #[inline]
 pub fn wake_one(atom: *const AtomicU32) {
     imp::wake_one(atom)
 }
 
-/// Wakes every thread sleeping in [`wait`] on `atom`.
+/// Wakes every thread sleeping in [`wait`] on `atom` (the OS half of Python's `Event.set`
+/// or `Condition.notify_all`).
 ///
 /// `atom` is only used as an address: it may dangle.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// let flag = AtomicU32::new(0);
+/// flag.store(1, Ordering::Release);
+/// threadkit_sys::wake_all(&flag);
+/// ```
 #[inline]
 pub fn wake_all(atom: *const AtomicU32) {
     imp::wake_all(atom)
@@ -71,6 +105,13 @@ pub fn wake_all(atom: *const AtomicU32) {
 ///
 /// `from` must point to a live `AtomicU32` for the duration of the call (the kernel reads it to
 /// compare with `expected`). `to` is only used as an address.
+///
+/// ```
+/// use std::sync::atomic::AtomicU32;
+/// let (condition, lock) = (AtomicU32::new(0), AtomicU32::new(0));
+/// // SAFETY: `condition` is alive for the whole call.
+/// unsafe { threadkit_sys::requeue_one(&condition, 0, &lock) };
+/// ```
 #[inline]
 pub unsafe fn requeue_one(from: *const AtomicU32, expected: u32, to: *const AtomicU32) {
     // SAFETY: the caller guarantees that `from` is live for the call.

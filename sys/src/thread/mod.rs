@@ -12,12 +12,22 @@ mod imp;
 mod imp;
 
 /// The longest OS thread name, in bytes, that [`set_current_name`] keeps (longer names are
-/// truncated on a char boundary).
+/// truncated on a char boundary): 15 on Linux, 63 on macOS, 19 on FreeBSD, 255 on Windows.
+/// Python's `Thread.name` has no limit; only the OS copy is cut.
+///
+/// ```
+/// assert!(threadkit_sys::MAX_NAME_LEN >= 15);
+/// ```
 pub const MAX_NAME_LEN: usize = imp::MAX_NAME_LEN;
 
 /// A started OS thread that has not been joined or detached yet.
 ///
-/// Dropping it detaches the thread.
+/// Dropping it detaches the thread. Python's `_thread` handle behind `Thread.join`.
+///
+/// ```
+/// let t = threadkit_sys::spawn(0, Box::new(|| {})).unwrap();
+/// drop(t); // detached: it finishes on its own
+/// ```
 #[derive(Debug)]
 pub struct RawThread(imp::Handle);
 
@@ -26,6 +36,7 @@ pub struct RawThread(imp::Handle);
 ///
 /// If `main` panics, the process aborts: callers catch panics themselves before this edge.
 /// On failure, returns the OS error and frees everything (the closure is dropped on this thread).
+/// Python's `_thread.start_new_thread` with `threading.stack_size()`.
 ///
 /// ```
 /// let t = threadkit_sys::spawn(64 * 1024, Box::new(|| { let _ = 1 + 1; })).unwrap();
@@ -36,12 +47,23 @@ pub fn spawn(stack_size: usize, main: Box<dyn FnOnce() + Send + 'static>) -> io:
 }
 
 impl RawThread {
-    /// Waits for the thread to finish and frees its OS resources.
+    /// Waits for the thread to finish and frees its OS resources. Python's `Thread.join()`
+    /// without a timeout.
+    ///
+    /// ```
+    /// let t = threadkit_sys::spawn(0, Box::new(|| {})).unwrap();
+    /// t.join().unwrap();
+    /// ```
     pub fn join(self) -> io::Result<()> {
         imp::join(self.0)
     }
 
-    /// Lets the thread run on by itself; its resources are freed when it ends.
+    /// Lets the thread run on by itself; its resources are freed when it ends (what CPython
+    /// does for every thread that is never joined).
+    ///
+    /// ```
+    /// threadkit_sys::spawn(0, Box::new(|| {})).unwrap().detach();
+    /// ```
     pub fn detach(self) {
         drop(self)
     }
@@ -59,43 +81,83 @@ pub fn current_id() -> u64 {
 }
 
 /// The OS's id for the calling thread (`gettid`, `GetCurrentThreadId`, `pthread_threadid_np`,
-/// `thr_self`). Python's `threading.get_native_id()`.
+/// `pthread_getthreadid_np`). Python's `threading.get_native_id()`.
+///
+/// ```
+/// assert_ne!(threadkit_sys::native_id(), 0);
+/// ```
 pub fn native_id() -> u64 {
     imp::native_id()
 }
 
 /// Sets the calling thread's OS name (seen in `ps -L`, `top -H` and debuggers), truncated to
 /// [`MAX_NAME_LEN`] bytes on a char boundary. Names with an interior NUL are cut there.
+/// What CPython 3.14 does with `Thread.name` when a thread starts.
+///
+/// ```
+/// threadkit_sys::set_current_name("worker-1");
+/// ```
 pub fn set_current_name(name: &str) {
     imp::set_current_name(name)
 }
 
-/// Gives up the rest of the calling thread's time slice.
+/// Gives up the rest of the calling thread's time slice. Python's `time.sleep(0)`.
+///
+/// ```
+/// threadkit_sys::yield_now();
+/// ```
 pub fn yield_now() {
     imp::yield_now()
 }
 
-/// Sleeps for at least `dur` (signals do not shorten it).
+/// Sleeps for at least `dur` (signals do not shorten it). Python's `time.sleep`.
+///
+/// ```
+/// let start = std::time::Instant::now();
+/// threadkit_sys::sleep(std::time::Duration::from_millis(2));
+/// assert!(start.elapsed() >= std::time::Duration::from_millis(2));
+/// ```
 pub fn sleep(dur: Duration) {
     imp::sleep(dur)
 }
 
-/// CPU time consumed so far by the calling thread.
+/// CPU time consumed so far by the calling thread (zero where the OS cannot say). Python's
+/// `time.thread_time()`.
+///
+/// ```
+/// let used = threadkit_sys::thread_cpu_time();
+/// println!("{used:?}");
+/// ```
 pub fn thread_cpu_time() -> Duration {
     imp::thread_cpu_time()
 }
 
-/// The smallest stack size the OS accepts for a new thread, in bytes.
+/// The smallest stack size the OS accepts for a new thread, in bytes (on glibc this includes
+/// the static TLS block). Smaller sizes given to [`spawn`] are raised to it; Python's
+/// `threading.stack_size(n)` rejects sizes below 32 KiB instead.
+///
+/// ```
+/// assert!(threadkit_sys::min_stack_size() >= threadkit_sys::page_size());
+/// ```
 pub fn min_stack_size() -> usize {
     imp::min_stack_size()
 }
 
-/// The size of a memory page, in bytes.
+/// The size of a memory page, in bytes. Python's `mmap.PAGESIZE`.
+///
+/// ```
+/// assert!(threadkit_sys::page_size().is_power_of_two());
+/// ```
 pub fn page_size() -> usize {
     imp::page_size()
 }
 
-/// The number of CPUs this process may run on (at least 1).
+/// The number of CPUs this process may run on (at least 1). Python's
+/// `os.process_cpu_count()`.
+///
+/// ```
+/// assert!(threadkit_sys::cpu_count() >= 1);
+/// ```
 pub fn cpu_count() -> usize {
     imp::cpu_count()
 }

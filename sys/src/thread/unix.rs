@@ -150,7 +150,7 @@ pub fn native_id() -> u64 {
     {
         let mut tid = 0u64;
         // SAFETY: a null thread means the calling thread; `tid` is writable.
-        unsafe { libc::pthread_threadid_np(0 as libc::pthread_t, &mut tid) };
+        unsafe { libc::pthread_threadid_np(0, &mut tid) };
         tid
     }
     #[cfg(target_os = "freebsd")]
@@ -187,11 +187,16 @@ pub fn set_current_name(name: &str) {
     unsafe {
         libc::pthread_setname_np(p);
     }
-    #[cfg(target_os = "freebsd")]
+    #[cfg(all(target_os = "freebsd", not(miri)))]
     // SAFETY: `p` is a NUL-terminated string; pthread_self is live. (pthread_set_name_np
     // exists on every FreeBSD; it truncates to MAXCOMLEN = 19 bytes itself.)
     unsafe {
         libc::pthread_set_name_np(libc::pthread_self(), p);
+    }
+    #[cfg(all(target_os = "freebsd", miri))]
+    // SAFETY: as above; Miri implements only the newer (FreeBSD 12.2+) spelling.
+    unsafe {
+        libc::pthread_setname_np(libc::pthread_self(), p);
     }
 }
 

@@ -12,6 +12,7 @@ use std::io;
 use std::time::{Duration, Instant};
 
 use windows_sys::Win32::Foundation::{CloseHandle, FILETIME, HANDLE, WAIT_OBJECT_0};
+#[cfg(not(miri))]
 use windows_sys::Win32::System::LibraryLoader::{GetModuleHandleW, GetProcAddress};
 use windows_sys::Win32::System::SystemInformation::{GetSystemInfo, SYSTEM_INFO};
 use windows_sys::Win32::System::Threading::{
@@ -102,7 +103,9 @@ pub fn join(mut h: Handle) -> io::Result<()> {
 #[inline]
 pub fn current_id() -> u64 {
     // SAFETY: GetCurrentThreadId has no preconditions; it reads the TEB (no syscall).
-    u64::from(unsafe { GetCurrentThreadId() })
+    let id = u64::from(unsafe { GetCurrentThreadId() });
+    // Real thread ids are never 0 (that is the idle process); Miri numbers threads from 0.
+    if cfg!(miri) { id + 1 } else { id }
 }
 
 pub fn native_id() -> u64 {
@@ -111,7 +114,14 @@ pub fn native_id() -> u64 {
 
 type SetDescription = unsafe extern "system" fn(HANDLE, *const u16) -> i32;
 
+/// `SetThreadDescription` (Miri implements it by name, but not `GetModuleHandleW`).
+#[cfg(miri)]
+fn set_description() -> Option<SetDescription> {
+    Some(windows_sys::Win32::System::Threading::SetThreadDescription)
+}
+
 /// `SetThreadDescription`, or `None` before Windows 10 1607.
+#[cfg(not(miri))]
 fn set_description() -> Option<SetDescription> {
     static CACHE: AtomicUsize = AtomicUsize::new(0); // 0: unknown, 1: missing, else the fn
     let mut p = CACHE.load(Ordering::Acquire);
@@ -149,8 +159,14 @@ pub fn set_current_name(name: &str) {
 }
 
 pub fn yield_now() {
-    // SAFETY: SwitchToThread has no preconditions.
-    unsafe { SwitchToThread() };
+    if cfg!(miri) {
+        // Miri lacks SwitchToThread; `Sleep(0)` also gives up the time slice.
+        // SAFETY: Sleep has no preconditions.
+        unsafe { Sleep(0) };
+    } else {
+        // SAFETY: SwitchToThread has no preconditions.
+        unsafe { SwitchToThread() };
+    }
 }
 
 /// `rest` in whole milliseconds, rounded up, at most `INFINITE - 1`.
@@ -177,6 +193,10 @@ pub fn sleep(dur: Duration) {
 }
 
 pub fn thread_cpu_time() -> Duration {
+    if cfg!(miri) {
+        // Miri has no GetThreadTimes (nor any thread CPU clock): "the OS cannot say".
+        return Duration::ZERO;
+    }
     let zero = FILETIME {
         dwLowDateTime: 0,
         dwHighDateTime: 0,

@@ -1,0 +1,235 @@
+//! The measuring machinery: contenders, interleaved rounds, medians.
+//!
+//! A scenario is a fixed piece of work ("one lock + unlock", "one ping-pong round trip") and a
+//! list of contenders that each know how to do `ops` of it and time themselves (so thread
+//! start-up is left out of the clock). Rounds are interleaved, A, B, C, A, B, C, ..., so that a
+//! noisy neighbour on this shared machine hurts every contender alike, and the median of the
+//! rounds is kept.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// Who wrote the primitive: one column of the table each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Family {
+    Threadkit,
+    Std,
+    ParkingLot,
+    // Only constructed where libc is (cfg(unix)).
+    #[cfg_attr(not(unix), allow(dead_code))]
+    Libc,
+    ThreadLocalCrate,
+}
+
+impl Family {
+    /// Every baseline column, in table order.
+    pub const BASELINES: [Family; 4] = [
+        Family::Std,
+        Family::ParkingLot,
+        Family::Libc,
+        Family::ThreadLocalCrate,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Threadkit => "threadkit",
+            Family::Std => "std",
+            Family::ParkingLot => "parking_lot",
+            Family::Libc => "libc",
+            Family::ThreadLocalCrate => "thread_local",
+        }
+    }
+}
+
+/// Does `ops` operations and returns the time they took.
+pub type RunFn = Box<dyn FnMut(u64) -> Duration>;
+
+/// One implementation of a scenario.
+pub struct Contender {
+    pub family: Family,
+    /// What exactly runs, e.g. `Mutex<()>` or `pthread_mutex_t`.
+    pub what: &'static str,
+    pub run: RunFn,
+}
+
+impl Contender {
+    pub fn new(
+        family: Family,
+        what: &'static str,
+        run: impl FnMut(u64) -> Duration + 'static,
+    ) -> Self {
+        Contender {
+            family,
+            what,
+            run: Box::new(run),
+        }
+    }
+}
+
+/// A row of the table: what one operation is, and who does it.
+pub struct Scenario {
+    pub name: &'static str,
+    pub contenders: Vec<Contender>,
+}
+
+/// A contender's result: median time of one operation, in nanoseconds.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub family: Family,
+    pub what: &'static str,
+    pub median_ns: f64,
+}
+
+/// A measured row.
+#[derive(Clone, Debug)]
+pub struct Row {
+    pub scenario: &'static str,
+    /// "ns" for timed rows, "bytes" for the size table.
+    pub unit: &'static str,
+    pub outcomes: Vec<Outcome>,
+}
+
+impl Row {
+    pub fn get(&self, family: Family) -> Option<&Outcome> {
+        self.outcomes.iter().find(|o| o.family == family)
+    }
+
+    /// threadkit / baseline, when both are present and the baseline is non-zero.
+    pub fn ratio(&self, baseline: Family) -> Option<f64> {
+        let tk = self.get(Family::Threadkit)?.median_ns;
+        let base = self.get(baseline)?.median_ns;
+        (base > 0.0).then(|| tk / base)
+    }
+}
+
+/// How long to measure.
+#[derive(Clone, Copy, Debug)]
+pub struct Budget {
+    /// Wall time for one scenario, calibration included.
+    pub per_scenario: Duration,
+    /// Rounds per contender (odd, so the median is one of them).
+    pub rounds: usize,
+}
+
+/// Calibration doubles the work until one call takes this long: long enough that thread
+/// start-up and scheduler noise do not dominate the per-operation estimate.
+const MIN_CALIBRATION: Duration = Duration::from_millis(10);
+/// The shortest measured round.
+const MIN_ROUND: Duration = Duration::from_millis(2);
+
+/// Runs a scenario: calibrates, then interleaves `budget.rounds` rounds of every contender.
+pub fn measure(mut scenario: Scenario, budget: Budget) -> Row {
+    let started = Instant::now();
+    // Calibrate: double `ops` until one call takes MIN_CALIBRATION; keep the slowest per-op
+    // cost so that every contender does the same fixed amount of work per round.
+    let mut slowest_per_op = 0.0f64;
+    for c in &mut scenario.contenders {
+        let mut ops = 1u64;
+        loop {
+            let t = (c.run)(ops);
+            if t >= MIN_CALIBRATION || ops >= 1 << 40 {
+                slowest_per_op = slowest_per_op.max(t.as_secs_f64() / ops as f64);
+                break;
+            }
+            ops *= 2;
+        }
+    }
+    let left = budget
+        .per_scenario
+        .saturating_sub(started.elapsed())
+        .as_secs_f64();
+    let slots = (budget.rounds * scenario.contenders.len()).max(1) as f64;
+    let per_round = (left / slots).max(MIN_ROUND.as_secs_f64());
+    let ops = ((per_round / slowest_per_op.max(1e-12)) as u64).max(1);
+
+    let mut times: Vec<Vec<f64>> =
+        vec![Vec::with_capacity(budget.rounds); scenario.contenders.len()];
+    for _ in 0..budget.rounds {
+        for (c, t) in scenario.contenders.iter_mut().zip(&mut times) {
+            t.push((c.run)(ops).as_nanos() as f64 / ops as f64);
+        }
+    }
+    let outcomes = scenario
+        .contenders
+        .iter()
+        .zip(times)
+        .map(|(c, t)| Outcome {
+            family: c.family,
+            what: c.what,
+            median_ns: median(t),
+        })
+        .collect();
+    Row {
+        scenario: scenario.name,
+        unit: "ns",
+        outcomes,
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    let mid = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[mid]
+    } else {
+        (v[mid - 1] + v[mid]) / 2.0
+    }
+}
+
+/// Runs `workers` scoped threads, each calling `work(index)`, and returns the time from the
+/// moment all of them are ready until the last one has finished. Start-up is off the clock.
+pub fn timed_workers<F: Fn(usize) + Sync>(workers: usize, work: F) -> Duration {
+    let ready = AtomicUsize::new(0);
+    let go = AtomicBool::new(false);
+    let mut start = None;
+    std::thread::scope(|s| {
+        for i in 0..workers {
+            let (ready, go, work) = (&ready, &go, &work);
+            s.spawn(move || {
+                ready.fetch_add(1, Ordering::AcqRel);
+                while !go.load(Ordering::Acquire) {
+                    std::thread::yield_now();
+                }
+                work(i);
+            });
+        }
+        while ready.load(Ordering::Acquire) < workers {
+            std::thread::yield_now();
+        }
+        start = Some(Instant::now());
+        go.store(true, Ordering::Release);
+    });
+    start.map_or(Duration::ZERO, |t| t.elapsed())
+}
+
+/// Times `ops` calls of `f` on the calling thread.
+pub fn timed_loop(ops: u64, mut f: impl FnMut()) -> Duration {
+    let t = Instant::now();
+    for _ in 0..ops {
+        f();
+    }
+    t.elapsed()
+}
+
+/// Splits `ops` among `workers` as evenly as possible: the share of worker `i`.
+pub fn share(ops: u64, workers: usize, i: usize) -> u64 {
+    let w = workers as u64;
+    ops / w + u64::from((i as u64) < ops % w)
+}
+
+/// A small xorshift generator, for the lock-bench style "pick a random lock".
+pub struct XorShift(pub u64);
+
+impl XorShift {
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+}

@@ -1,0 +1,154 @@
+//! `cargo run --release --example versus`: threadkit side by side with `std::sync`,
+//! `parking_lot` and libc, scenario by scenario.
+//!
+//! Method: every scenario is a fixed piece of work; each contender runs it in interleaved rounds
+//! (A, B, C, A, B, C, ...), every round timed with `Instant`, and the median per contender is
+//! kept. The ratio is threadkit / baseline: below 1 threadkit took less time (or, in the size
+//! rows, fewer bytes). Progress goes to stderr, the table to stdout.
+//!
+//! Flags: `--quick` (about 15 s instead of under 60 s), `--filter NAME` (substring of the
+//! scenario name, repeatable), `--json PATH`, `--plot PATH.svg`.
+
+mod baselines;
+mod harness;
+mod report;
+mod scenarios;
+
+use harness::{Budget, Row};
+use std::io::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+#[derive(Default)]
+struct Args {
+    quick: bool,
+    filters: Vec<String>,
+    json: Option<String>,
+    plot: Option<String>,
+}
+
+const USAGE: &str = "usage: versus [--quick] [--filter NAME]... [--json PATH] [--plot PATH.svg]";
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args::default();
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        let mut value = |flag: &str| {
+            it.next()
+                .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))
+        };
+        match a.as_str() {
+            "--quick" => args.quick = true,
+            "--filter" => args.filters.push(value("--filter")?),
+            "--json" => args.json = Some(value("--json")?),
+            "--plot" => args.plot = Some(value("--plot")?),
+            "-h" | "--help" => return Err(USAGE.to_string()),
+            // `cargo bench`-style harness flags are ignored so `cargo test --examples` is calm.
+            "--bench" => {}
+            other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
+        }
+    }
+    Ok(args)
+}
+
+/// Whole-run time targets on this 2-core machine.
+const FULL_RUN: Duration = Duration::from_secs(50);
+const QUICK_RUN: Duration = Duration::from_secs(13);
+/// A scenario that takes this long is stuck (a lost wake-up): say which and stop.
+const STUCK_AFTER: Duration = Duration::from_secs(30);
+
+fn main() {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(msg) => {
+            eprintln!("{msg}");
+            std::process::exit(2);
+        }
+    };
+    let wanted = |name: &str| {
+        args.filters.is_empty() || args.filters.iter().any(|f| name.contains(f.as_str()))
+    };
+    let all = scenarios::all();
+    let count = all.len().max(1) as u32;
+    let selected: Vec<_> = all
+        .into_iter()
+        .map(|build| build())
+        .filter(|s| wanted(s.name))
+        .collect();
+    let total = if args.quick { QUICK_RUN } else { FULL_RUN };
+    let budget = Budget {
+        per_scenario: total / count,
+        rounds: if args.quick { 5 } else { 11 },
+    };
+
+    let started = Instant::now();
+    let mut rows: Vec<Row> = Vec::new();
+    let n = selected.len();
+    for (i, scenario) in selected.into_iter().enumerate() {
+        let name = scenario.name;
+        eprint!("[{:>2}/{n}] {name:<34}", i + 1);
+        let _ = std::io::stderr().flush();
+        let t = Instant::now();
+        let row = watchdog(name, || harness::measure(scenario, budget));
+        let tk = row
+            .get(harness::Family::Threadkit)
+            .map_or(f64::NAN, |o| o.median_ns);
+        eprintln!(
+            " {:>6.2} s  threadkit {tk:.1} ns",
+            t.elapsed().as_secs_f64()
+        );
+        rows.push(row);
+    }
+    rows.extend(
+        scenarios::sizes()
+            .into_iter()
+            .filter(|r| wanted(r.scenario)),
+    );
+    eprintln!("done in {:.1} s", started.elapsed().as_secs_f64());
+
+    println!("threadkit versus std::sync / parking_lot / libc: median time per operation");
+    println!("ratio = threadkit / baseline: below 1.00 threadkit is faster (or smaller)");
+    println!(
+        "machine: {} CPUs; {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        if args.quick { "--quick" } else { "full run" }
+    );
+    println!();
+    print!("{}", report::table(&rows));
+
+    if let Some(path) = &args.json {
+        if let Err(e) = std::fs::write(path, report::json(&rows, args.quick)) {
+            eprintln!("cannot write {path}: {e}");
+            std::process::exit(1);
+        }
+        eprintln!("wrote {path}");
+    }
+    if let Some(path) = &args.plot {
+        if let Err(e) = report::plot(&rows, path) {
+            eprintln!("cannot draw {path}: {e}");
+            std::process::exit(1);
+        }
+        eprintln!("wrote {path}");
+    }
+}
+
+/// Runs `f`, aborting the process with a message naming `name` if it takes longer than
+/// [`STUCK_AFTER`]: a benchmark that hangs should say where, not spin forever.
+fn watchdog<R>(name: &str, f: impl FnOnce() -> R) -> R {
+    let done = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let t = Instant::now();
+            while !done.load(Ordering::Acquire) {
+                if t.elapsed() > STUCK_AFTER {
+                    eprintln!("\nscenario `{name}` is stuck after {STUCK_AFTER:?}: aborting");
+                    std::process::exit(3);
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        let r = f();
+        done.store(true, Ordering::Release);
+        r
+    })
+}

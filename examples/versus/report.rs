@@ -1,0 +1,246 @@
+//! Output: the aligned table (stdout), `--json PATH` and `--plot PATH.svg`.
+
+use crate::harness::{Family, Row};
+use std::fmt::Write as _;
+use std::io;
+
+/// The baseline columns that some row actually has, in table order.
+fn columns(rows: &[Row]) -> Vec<Family> {
+    Family::BASELINES
+        .into_iter()
+        .filter(|f| rows.iter().any(|r| r.get(*f).is_some()))
+        .collect()
+}
+
+fn short(f: Family) -> &'static str {
+    match f {
+        Family::Std => "std",
+        Family::ParkingLot => "pl",
+        Family::Libc => "libc",
+        Family::ThreadLocalCrate => "tl",
+        Family::Threadkit => "tk",
+    }
+}
+
+fn value(v: f64, unit: &str) -> String {
+    if unit == "bytes" {
+        format!("{v:.0} B")
+    } else if v < 1e3 {
+        format!("{v:.1} ns")
+    } else if v < 1e6 {
+        format!("{:.2} us", v / 1e3)
+    } else {
+        format!("{:.2} ms", v / 1e6)
+    }
+}
+
+/// The one table: scenario, threadkit, each baseline, then threadkit / each baseline.
+pub fn table(rows: &[Row]) -> String {
+    let cols = columns(rows);
+    let mut header = vec!["scenario".to_string(), "threadkit".to_string()];
+    header.extend(cols.iter().map(|f| f.name().to_string()));
+    header.extend(cols.iter().map(|f| format!("tk/{}", short(*f))));
+    let mut cells: Vec<Vec<String>> = vec![header];
+    for r in rows {
+        let mut line = vec![r.scenario.to_string()];
+        let cell = |f: Family| {
+            r.get(f)
+                .map_or("-".to_string(), |o| value(o.median_ns, r.unit))
+        };
+        line.push(cell(Family::Threadkit));
+        line.extend(cols.iter().map(|f| cell(*f)));
+        line.extend(
+            cols.iter()
+                .map(|f| r.ratio(*f).map_or("-".to_string(), |x| format!("{x:.2}"))),
+        );
+        cells.push(line);
+    }
+    let widths: Vec<usize> = (0..cells[0].len())
+        .map(|c| {
+            cells
+                .iter()
+                .map(|l| l[c].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for (n, line) in cells.iter().enumerate() {
+        for (c, text) in line.iter().enumerate() {
+            let w = widths[c];
+            let sep = if c == 0 { "" } else { "  " };
+            if c == 0 {
+                let _ = write!(out, "{text:<w$}");
+            } else {
+                let _ = write!(out, "{sep}{text:>w$}");
+            }
+        }
+        out.push('\n');
+        if n == 0 {
+            out.push_str(&"-".repeat(widths.iter().sum::<usize>() + 2 * (widths.len() - 1)));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn json_str(s: &str) -> String {
+    let mut o = String::from("\"");
+    for ch in s.chars() {
+        match ch {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(o, "\\u{:04x}", c as u32);
+            }
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
+fn json_num(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x:.3}")
+    } else {
+        "null".to_string()
+    }
+}
+
+/// Every row as JSON: scenario, unit, contenders with medians, ratios vs each baseline.
+pub fn json(rows: &[Row], quick: bool) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "{{\n  \"tool\": \"threadkit versus\",\n  \"quick\": {quick},"
+    );
+    let _ = writeln!(
+        o,
+        "  \"ratio\": \"threadkit / baseline (< 1: threadkit is faster or smaller)\","
+    );
+    o.push_str("  \"rows\": [\n");
+    for (i, r) in rows.iter().enumerate() {
+        let _ = write!(
+            o,
+            "    {{\"scenario\": {}, \"unit\": {}, \"contenders\": [",
+            json_str(r.scenario),
+            json_str(r.unit)
+        );
+        for (j, c) in r.outcomes.iter().enumerate() {
+            let key = if r.unit == "bytes" {
+                "bytes"
+            } else {
+                "median_ns"
+            };
+            let _ = write!(
+                o,
+                "{}{{\"family\": {}, \"what\": {}, \"{key}\": {}}}",
+                if j == 0 { "" } else { ", " },
+                json_str(c.family.name()),
+                json_str(c.what),
+                json_num(c.median_ns)
+            );
+        }
+        o.push_str("], \"ratios\": {");
+        let ratios: Vec<String> = Family::BASELINES
+            .iter()
+            .filter_map(|f| {
+                r.ratio(*f)
+                    .map(|x| format!("{}: {}", json_str(f.name()), json_num(x)))
+            })
+            .collect();
+        o.push_str(&ratios.join(", "));
+        let _ = writeln!(o, "}}}}{}", if i + 1 == rows.len() { "" } else { "," });
+    }
+    o.push_str("  ]\n}\n");
+    o
+}
+
+/// Ticks at powers of two within `lo..hi` (0.125, 0.25, 0.5, 1, 2, ...), always including 1.
+fn ticks(lo: f64, hi: f64) -> Vec<f64> {
+    (-8..=8)
+        .map(|e| 2f64.powi(e))
+        .filter(|t| *t >= lo && *t <= hi)
+        .collect()
+}
+
+/// Horizontal bars, one per (scenario, baseline), of threadkit / baseline on a log axis.
+pub fn plot(rows: &[Row], path: &str) -> io::Result<()> {
+    use plotters::prelude::*;
+    let mut bars: Vec<(String, Family, f64)> = Vec::new();
+    for r in rows.iter().filter(|r| r.unit == "ns") {
+        for f in Family::BASELINES {
+            if let Some(x) = r.ratio(f).filter(|x| x.is_finite() && *x > 0.0) {
+                bars.push((format!("{} vs {}", r.scenario, f.name()), f, x));
+            }
+        }
+    }
+    if bars.is_empty() {
+        return Err(io::Error::other("nothing to plot"));
+    }
+    let lo = bars.iter().map(|b| b.2).fold(1.0f64, f64::min).min(0.5) * 0.8;
+    let hi = bars.iter().map(|b| b.2).fold(1.0f64, f64::max).max(2.0) * 1.25;
+    let n = bars.len();
+    let height = 120 + 22 * n as u32;
+    let err = |e: &dyn std::fmt::Display| io::Error::other(e.to_string());
+    let root = SVGBackend::new(path, (1100, height)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            "threadkit time / baseline time  (< 1: threadkit faster)",
+            ("sans-serif", 20),
+        )
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(360)
+        .build_cartesian_2d(
+            (lo..hi).log_scale().with_key_points(ticks(lo, hi)),
+            (0..n).into_segmented(),
+        )
+        .map_err(|e| err(&e))?;
+    let labels: Vec<String> = bars.iter().map(|b| b.0.clone()).collect();
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(n)
+        .y_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => labels
+                .get(n.wrapping_sub(1).wrapping_sub(*i))
+                .cloned()
+                .unwrap_or_default(),
+            SegmentValue::Last => String::new(),
+        })
+        .x_label_formatter(&|v| format!("{v}"))
+        .x_desc("ratio (log scale)")
+        .draw()
+        .map_err(|e| err(&e))?;
+    let color = |f: Family| match f {
+        Family::Std => RGBColor(70, 110, 190),
+        Family::ParkingLot => RGBColor(230, 140, 40),
+        Family::Libc => RGBColor(90, 160, 90),
+        _ => RGBColor(150, 100, 170),
+    };
+    chart
+        .draw_series(bars.iter().enumerate().map(|(i, (_, f, x))| {
+            let y = n - 1 - i; // first row at the top
+            let mut r = Rectangle::new(
+                [
+                    (lo, SegmentValue::Exact(y)),
+                    (*x, SegmentValue::Exact(y + 1)),
+                ],
+                color(*f).filled(),
+            );
+            r.set_margin(3, 3, 0, 0);
+            r
+        }))
+        .map_err(|e| err(&e))?;
+    chart
+        .draw_series(std::iter::once(PathElement::new(
+            vec![(1.0, SegmentValue::Exact(0)), (1.0, SegmentValue::Last)],
+            BLACK.stroke_width(2),
+        )))
+        .map_err(|e| err(&e))?;
+    root.present().map_err(|e| err(&e))?;
+    Ok(())
+}

@@ -1,0 +1,44 @@
+//! Every scenario, in table order.
+
+mod barriers;
+mod conditions;
+mod locks;
+mod rlock;
+mod signals;
+mod sizes;
+mod threads;
+
+/// A scenario constructor: builds its contenders (and their state) when selected.
+pub type Build = fn() -> crate::harness::Scenario;
+
+/// Every timed scenario, in table order.
+pub fn all() -> Vec<Build> {
+    vec![
+        locks::lock_uncontended,
+        locks::lock_2_threads,
+        locks::lock_4_threads,
+        locks::lock_random_2,
+        locks::lock_random_64,
+        locks::mutex_uncontended,
+        locks::mutex_2_threads,
+        rlock::rlock_reentry,
+        signals::semaphore_uncontended,
+        signals::semaphore_ping_pong,
+        signals::event_ping_pong,
+        conditions::condition_ping_pong,
+        conditions::condvar_ping_pong,
+        conditions::notify_all_herd,
+        barriers::barrier_2,
+        barriers::barrier_4,
+        signals::ring_events,
+        conditions::ring_conditions,
+        threads::thread_small_stack,
+        threads::thread_default_stack,
+        threads::local_access,
+    ]
+}
+
+/// The `size_of` rows (not timed).
+pub fn sizes() -> Vec<crate::harness::Row> {
+    sizes::rows()
+}

@@ -1,0 +1,204 @@
+//! Handing control between threads: semaphores and events.
+
+use crate::baselines::{PlEvent, StdEvent};
+use crate::harness::{Contender, Family, RunFn, Scenario, share, timed_loop, timed_workers};
+use std::hint::black_box;
+use threadkit::{Event, Semaphore};
+
+/// A one-shot signal: `set` by one thread, `wait_clear` consumes it in another.
+pub trait Signal: Send + Sync + 'static {
+    fn make() -> Self;
+    fn set(&self);
+    fn wait_clear(&self);
+}
+
+impl Signal for Event {
+    fn make() -> Self {
+        Event::new()
+    }
+    fn set(&self) {
+        Event::set(self);
+    }
+    fn wait_clear(&self) {
+        self.wait();
+        self.clear();
+    }
+}
+
+impl Signal for Semaphore {
+    fn make() -> Self {
+        Semaphore::new(0)
+    }
+    fn set(&self) {
+        let _ = self.release();
+    }
+    fn wait_clear(&self) {
+        self.acquire();
+    }
+}
+
+impl Signal for StdEvent {
+    fn make() -> Self {
+        StdEvent::default()
+    }
+    fn set(&self) {
+        StdEvent::set(self);
+    }
+    fn wait_clear(&self) {
+        self.wait();
+        self.clear();
+    }
+}
+
+impl Signal for PlEvent {
+    fn make() -> Self {
+        PlEvent::default()
+    }
+    fn set(&self) {
+        PlEvent::set(self);
+    }
+    fn wait_clear(&self) {
+        self.wait();
+        self.clear();
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl Signal for crate::baselines::Sem {
+    fn make() -> Self {
+        crate::baselines::Sem::new(0)
+    }
+    fn set(&self) {
+        self.post();
+    }
+    fn wait_clear(&self) {
+        self.wait();
+    }
+}
+
+/// `ops` round trips between two threads: A signals `ping`, B answers on `pong`.
+fn ping_pong<S: Signal>() -> RunFn {
+    Box::new(|ops| {
+        let (ping, pong) = (S::make(), S::make());
+        timed_workers(2, |i| {
+            for _ in 0..ops {
+                if i == 0 {
+                    ping.set();
+                    pong.wait_clear();
+                } else {
+                    ping.wait_clear();
+                    pong.set();
+                }
+            }
+        })
+    })
+}
+
+/// A token passed around `n` threads (`ops` hops in all); with 8 threads on this 2-core
+/// machine most hops wake a thread that is not running.
+fn ring<S: Signal>(n: usize) -> RunFn {
+    Box::new(move |ops| {
+        let sigs: Vec<S> = (0..n).map(|_| S::make()).collect();
+        sigs[0].set();
+        timed_workers(n, |i| {
+            for _ in 0..share(ops, n, i) {
+                sigs[i].wait_clear();
+                sigs[(i + 1) % n].set();
+            }
+        })
+    })
+}
+
+fn c(family: Family, what: &'static str, run: RunFn) -> Contender {
+    Contender { family, what, run }
+}
+
+pub fn semaphore_uncontended() -> Scenario {
+    let tk = Semaphore::new(1);
+    #[allow(unused_mut)]
+    let mut contenders = vec![Contender::new(Family::Threadkit, "Semaphore", move |ops| {
+        timed_loop(ops, || {
+            let s = black_box(&tk);
+            s.acquire();
+            let _ = s.release();
+        })
+    })];
+    #[cfg(target_os = "linux")]
+    {
+        let sem = crate::baselines::Sem::new(1);
+        contenders.push(Contender::new(Family::Libc, "sem_t", move |ops| {
+            timed_loop(ops, || {
+                let s = black_box(&sem);
+                s.wait();
+                s.post();
+            })
+        }));
+    }
+    Scenario {
+        name: "Semaphore acquire + release",
+        contenders,
+    }
+}
+
+pub fn semaphore_ping_pong() -> Scenario {
+    #[allow(unused_mut)]
+    let mut contenders = vec![c(Family::Threadkit, "Semaphore", ping_pong::<Semaphore>())];
+    #[cfg(target_os = "linux")]
+    contenders.push(c(
+        Family::Libc,
+        "sem_t",
+        ping_pong::<crate::baselines::Sem>(),
+    ));
+    Scenario {
+        name: "Semaphore ping-pong",
+        contenders,
+    }
+}
+
+pub fn event_ping_pong() -> Scenario {
+    Scenario {
+        name: "Event ping-pong",
+        contenders: vec![
+            c(Family::Threadkit, "Event", ping_pong::<Event>()),
+            c(Family::Std, "Mutex<bool>+Condvar", ping_pong::<StdEvent>()),
+            c(
+                Family::ParkingLot,
+                "Mutex<bool>+Condvar",
+                ping_pong::<PlEvent>(),
+            ),
+        ],
+    }
+}
+
+pub fn ring_row<S: Signal>(name: &'static str, what: &'static str) -> Scenario {
+    const N: usize = 8;
+    #[allow(unused_mut)]
+    let mut contenders = vec![
+        Contender {
+            family: Family::Threadkit,
+            what,
+            run: ring::<S>(N),
+        },
+        Contender {
+            family: Family::Std,
+            what: "Mutex<bool>+Condvar",
+            run: ring::<StdEvent>(N),
+        },
+        Contender {
+            family: Family::ParkingLot,
+            what: "Mutex<bool>+Condvar",
+            run: ring::<PlEvent>(N),
+        },
+    ];
+    #[cfg(target_os = "linux")]
+    contenders.push(Contender {
+        family: Family::Libc,
+        what: "sem_t",
+        run: ring::<crate::baselines::Sem>(N),
+    });
+    Scenario { name, contenders }
+}
+
+pub fn ring_events() -> Scenario {
+    ring_row::<Event>("ring of 8 threads (Event)", "Event")
+}

@@ -1,0 +1,283 @@
+//! [`WaitQueue`]: the FIFO of sleeping waiters behind `Condition` and `Condvar`.
+//!
+//! Each waiter links a [`Node`] that lives on its own stack (no allocation, no global table,
+//! nothing to fix after `fork`) into an intrusive doubly linked list, and sleeps on the node's
+//! own futex word. The list is guarded by a small internal [`Lock`] (`guard`), never by the
+//! user's lock alone: a plain `Lock` counts as "held" by anybody once locked, and `Condvar`
+//! may be notified without the mutex, so two notifiers can run at once.
+//!
+//! # The node word
+//!
+//! | value      | meaning                                                            |
+//! |------------|--------------------------------------------------------------------|
+//! | `WAITING`  | linked in the list (exactly while `WAITING`, changed under `guard`) |
+//! | `NOTIFIED` | unlinked by a notifier, who counted the waiter on the user's lock and may still be requeueing it |
+//! | `RELEASED` | the notifier is finished with the node: its owner may free it      |
+//! | `WOKEN`    | unlinked and woken *without* being counted (the lock was free): reacquire normally; the notifier's only later access is a `wake_one` on the address, which may dangle |
+//!
+//! ```text
+//!   push (guard held) --> WAITING --notify, lock held: unlink, add_waiter, requeue--> NOTIFIED
+//!                         |   |                                                          | done
+//!                         |   | notify, lock free (Condvar): unlink, WOKEN, wake_one     v
+//!                         |   +------------------------------------------------> WOKEN  RELEASED
+//!                         | timeout: unlink under guard
+//!                         v
+//!                   (unlinked, not counted: reacquire normally)
+//! ```
+//!
+//! Counting a notified waiter on the lock and requeueing it only pays when the lock is held
+//! (it will be woken by the unlock that lets it in). When it is free (`Condvar::notify_*`
+//! after dropping the guard) the waiter is simply woken and acquires like any newcomer,
+//! spinning first, as std's and parking_lot's condvars do.
+//!
+//! A notified waiter returns from `wait` only once its node is `RELEASED`, or after taking
+//! and dropping `guard` (the notifier holds it for its whole loop): the notifier's
+//! `requeue_one` reads the node's word, so the node must outlive that call. A timed-out waiter
+//! decides under `guard`: still `WAITING` means no notify counted it (it unlinks itself and
+//! reports a timeout); anything else means it was notified and reports that instead. So a
+//! notification is never spent on a waiter that then reports a timeout, and "notified" is never
+//! reported without a notify.
+//!
+//! # Memory ordering
+//!
+//! The list and the waiter's `next`/`prev` fields are only touched under `guard`, whose
+//! acquire/release orders them. `NOTIFIED` and `RELEASED` are stored with `Release` and read
+//! with `Acquire`, so a waiter that sees `RELEASED` sees the notifier's last access to the node
+//! before it. The user's data is ordered by the user's lock, which the waiter reacquires.
+
+use crate::Lock;
+use crate::wait::{AtomicU32, UnsafeCell, wait, wake_one};
+use std::ptr;
+use std::sync::atomic::Ordering::{Acquire, Release};
+use std::time::Instant;
+
+const WAITING: u32 = 0;
+const NOTIFIED: u32 = 1;
+const RELEASED: u32 = 2;
+const WOKEN: u32 = 3;
+
+/// One sleeping waiter; lives on the waiter's stack while linked.
+pub(crate) struct Node {
+    word: AtomicU32,
+    prev: UnsafeCell<*const Node>,
+    next: UnsafeCell<*const Node>,
+}
+
+impl Node {
+    fn new() -> Node {
+        Node {
+            word: AtomicU32::new(WAITING),
+            prev: UnsafeCell::new(ptr::null()),
+            next: UnsafeCell::new(ptr::null()),
+        }
+    }
+}
+
+/// How a [`WaitQueue::wait`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Woken {
+    /// A notify unlinked this waiter and counted it on the user's lock: reacquire through
+    /// `lock_counted`.
+    Notified,
+    /// A notify unlinked this waiter and woke it without counting it: reacquire normally.
+    NotifiedUncounted,
+    /// The deadline passed first: the waiter unlinked itself and is not counted.
+    TimedOut,
+}
+
+/// The FIFO of waiters: head/tail pointers and a key, all guarded by `guard`.
+pub(crate) struct WaitQueue {
+    guard: Lock,
+    head: UnsafeCell<*const Node>,
+    tail: UnsafeCell<*const Node>,
+    /// The address of the user's lock while waiters exist (checked by `Condvar`).
+    key: UnsafeCell<usize>,
+}
+
+// SAFETY: the raw pointers are only dereferenced under `guard`, and each points to a node whose
+// owner is blocked in `wait` until the node is unlinked (and, if notified, released), so the
+// queue can be shared and sent between threads like the atomics it is built from.
+unsafe impl Send for WaitQueue {}
+// SAFETY: as above: all shared mutation goes through `guard` or atomics.
+unsafe impl Sync for WaitQueue {}
+
+impl WaitQueue {
+    crate::wait::loom_const_fn! {
+        pub(crate) fn new() -> WaitQueue {
+            WaitQueue {
+                guard: Lock::new(),
+                head: UnsafeCell::new(ptr::null()),
+                tail: UnsafeCell::new(ptr::null()),
+                key: UnsafeCell::new(0),
+            }
+        }
+    }
+
+    /// Whether no waiter is linked (a racy snapshot, for `Debug` and fast paths).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.guard.acquire();
+        // SAFETY: `head` is only accessed under `guard`, which we hold.
+        let empty = self.head.with(|h| unsafe { *h }.is_null());
+        let _ = self.guard.release();
+        empty
+    }
+
+    /// Links `node` at the tail. Returns `false` (nothing linked) if waiters exist that use a
+    /// different `key` (another lock).
+    ///
+    /// # Safety
+    /// `node` must stay valid and unmoved until it is unlinked (and released if notified), and
+    /// must not be linked already. The caller must hold `guard`.
+    unsafe fn push(&self, node: &Node, key: usize) -> bool {
+        let me = node as *const Node;
+        // SAFETY (all closures below): we hold `guard`, so no other thread touches the list, and
+        // every linked node is valid (its owner is blocked in `wait`, precondition of `push`).
+        let tail = self.tail.with(|t| unsafe { *t });
+        if tail.is_null() {
+            self.key.with_mut(|k| unsafe { *k = key });
+            self.head.with_mut(|h| unsafe { *h = me });
+        } else {
+            if self.key.with(|k| unsafe { *k }) != key {
+                return false;
+            }
+            node.prev.with_mut(|p| unsafe { *p = tail });
+            unsafe { &*tail }.next.with_mut(|n| unsafe { *n = me });
+        }
+        self.tail.with_mut(|t| unsafe { *t = me });
+        true
+    }
+
+    /// Unlinks `node`.
+    ///
+    /// # Safety
+    /// The caller holds `guard` and `node` is linked in this queue.
+    unsafe fn unlink(&self, node: &Node) {
+        // SAFETY (all closures below): we hold `guard`; `node` and its neighbours are linked,
+        // hence valid.
+        let prev = node.prev.with(|p| unsafe { *p });
+        let next = node.next.with(|n| unsafe { *n });
+        match unsafe { prev.as_ref() } {
+            Some(p) => p.next.with_mut(|n| unsafe { *n = next }),
+            None => self.head.with_mut(|h| unsafe { *h = next }),
+        }
+        match unsafe { next.as_ref() } {
+            Some(n) => n.prev.with_mut(|p| unsafe { *p = prev }),
+            None => self.tail.with_mut(|t| unsafe { *t = prev }),
+        }
+    }
+
+    /// Blocks the caller as a waiter. `release` is called once the node is linked and must
+    /// release the user's lock; it returns `false` if it could not (the lock was not held), in
+    /// which case the node is withdrawn and `None` returned if no notify counted it yet.
+    /// Returns `None` without calling `release` if `key` conflicts with the current waiters'.
+    /// After `Some(Notified)` the caller reacquires through `Lock::lock_counted`; after
+    /// `Some(TimedOut)` with a plain acquire.
+    pub(crate) fn wait(
+        &self,
+        key: usize,
+        deadline: Option<Instant>,
+        release: impl FnOnce() -> bool,
+    ) -> Option<Woken> {
+        let node = Node::new();
+        self.guard.acquire();
+        // SAFETY: `node` lives on this frame, which does not return before it is unlinked (by
+        // us under `guard` below, or by a notifier) and, if notified, released; we hold `guard`.
+        let pushed = unsafe { self.push(&node, key) };
+        let _ = self.guard.release();
+        if !pushed {
+            return None;
+        }
+        if !release() {
+            return match self.withdraw(&node) {
+                Woken::TimedOut => None,
+                woken => Some(woken),
+            };
+        }
+        loop {
+            match node.word.load(Acquire) {
+                WAITING => {}
+                WOKEN => return Some(Woken::NotifiedUncounted),
+                _ => {
+                    self.await_release(&node);
+                    return Some(Woken::Notified);
+                }
+            }
+            if !wait(&node.word, WAITING, deadline) {
+                return Some(self.withdraw(&node));
+            }
+        }
+    }
+
+    /// Decides a timed-out (or failed) wait under `guard`: unlink if still linked.
+    #[cold]
+    fn withdraw(&self, node: &Node) -> Woken {
+        self.guard.acquire();
+        let result = match node.word.load(Acquire) {
+            WAITING => {
+                // SAFETY: we hold `guard`, and WAITING under `guard` means `node` is linked.
+                unsafe { self.unlink(node) };
+                Woken::TimedOut
+            }
+            WOKEN => Woken::NotifiedUncounted,
+            // A notifier unlinked and counted us and, since we now hold `guard`, is done.
+            _ => Woken::Notified,
+        };
+        let _ = self.guard.release();
+        result
+    }
+
+    /// Waits until the notifier is finished with `node` (almost always already the case).
+    #[inline]
+    fn await_release(&self, node: &Node) {
+        if node.word.load(Acquire) != RELEASED {
+            // The notifier holds `guard` for its whole loop: once we get it, it is done.
+            self.guard.acquire();
+            let _ = self.guard.release();
+        }
+    }
+
+    /// Wakes up to `n` of the oldest waiters, counting each on the user's lock and moving it
+    /// onto the lock's futex (where the OS can). The lock is `lock`, or if `None` the one whose
+    /// address the current waiters linked with (`Condvar`, which may be notified without the
+    /// mutex). Returns how many were notified.
+    pub(crate) fn notify(&self, n: usize, lock: Option<&Lock>) -> usize {
+        if n == 0 {
+            return 0;
+        }
+        self.guard.acquire();
+        // SAFETY: `key` is only accessed under `guard`, which we hold.
+        let key = self.key.with(|k| unsafe { *k }) as *const Lock;
+        let mut done = 0;
+        while done < n {
+            // SAFETY: we hold `guard`; a linked node is valid until we release it below.
+            let head = self.head.with(|h| unsafe { *h });
+            // SAFETY: a non-null head is a linked, hence valid, node.
+            let Some(node) = (unsafe { head.as_ref() }) else {
+                break;
+            };
+            // SAFETY: we hold `guard` and `node` is linked.
+            unsafe { self.unlink(node) };
+            // SAFETY: with no `lock` given, every linked node's owner is blocked in `wait`
+            // borrowing the lock at `key` (the address it linked with), and cannot return before
+            // we release its node; `node` is still unreleased here, so the lock is live.
+            let lock = lock.unwrap_or_else(|| unsafe { &*key });
+            done += 1;
+            if !lock.locked() {
+                // Nobody would wake a requeued sleeper soon: wake it to acquire normally.
+                let word: *const AtomicU32 = &node.word;
+                node.word.store(WOKEN, Release);
+                // (`node` may be freed from here on; `wake_one` accepts a dangling address.)
+                wake_one(word);
+                continue;
+            }
+            lock.add_waiter();
+            node.word.store(NOTIFIED, Release);
+            // SAFETY: `node.word` is live: its owner cannot return before we store RELEASED
+            // below or drop `guard`, and we do neither before this call returns.
+            unsafe { lock.requeue_from(&node.word, NOTIFIED) };
+            node.word.store(RELEASED, Release);
+        }
+        let _ = self.guard.release();
+        done
+    }
+}

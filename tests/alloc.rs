@@ -1,0 +1,170 @@
+//! No heap allocation on any acquire / release / wait / set path of `Lock`, `RLock`,
+//! `Semaphore`, `BoundedSemaphore` and `Event`, uncontended and contended (sleeping and
+//! waking), proved with a counting global allocator. Allocations are counted per thread, so
+//! the test harness and thread creation do not count: each measured window covers only the
+//! primitive's own calls on the measuring thread.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::thread;
+use std::time::{Duration, Instant};
+use threadkit::{Acquire, BoundedSemaphore, Event, Lock, RLock, Semaphore};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCS: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards every call unchanged to `System`; the counter is a const-initialized,
+// destructor-free thread-local, which never allocates.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: the caller's contract for `alloc` is forwarded as is.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller's contract for `dealloc` is forwarded as is.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: the caller's contract for `realloc` is forwarded as is.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Runs `f` and asserts the calling thread allocated nothing meanwhile.
+fn no_alloc<R>(what: &str, f: impl FnOnce() -> R) -> R {
+    let before = ALLOCS.with(Cell::get);
+    let r = f();
+    let after = ALLOCS.with(Cell::get);
+    assert_eq!(after, before, "{what} allocated {} times", after - before);
+    r
+}
+
+const SHORT: Duration = Duration::from_micros(200);
+
+fn rounds() -> usize {
+    if cfg!(miri) { 2 } else { 200 }
+}
+
+/// Every acquire flavour and release, uncontended, on one primitive.
+fn uncontended<A: Acquire>(name: &str, a: &A) {
+    no_alloc(name, || {
+        for _ in 0..rounds() {
+            a.acquire();
+            a.release().unwrap();
+            assert!(a.try_acquire());
+            a.release().unwrap();
+            assert!(a.acquire_timeout(SHORT));
+            a.release().unwrap();
+            assert!(a.acquire_until(Instant::now() + SHORT));
+            a.release().unwrap();
+            drop(a.guard());
+        }
+    });
+}
+
+#[test]
+fn uncontended_paths() {
+    uncontended("Lock", &Lock::new());
+    uncontended("RLock", &RLock::new());
+    uncontended("Semaphore", &Semaphore::new(1));
+    uncontended("BoundedSemaphore", &BoundedSemaphore::new(1));
+    let r = RLock::new();
+    no_alloc("RLock nested", || {
+        r.acquire();
+        r.acquire();
+        assert_eq!(r.recursion_count(), 2);
+        assert!(r.is_owned());
+        r.release().unwrap();
+        r.release().unwrap();
+        assert!(r.release().is_err());
+    });
+    no_alloc("errors", || {
+        assert!(Lock::new().release().is_err());
+        assert!(BoundedSemaphore::new(1).release().is_err());
+        assert!(Semaphore::new(Semaphore::MAX_VALUE).release().is_err());
+    });
+    let e = Event::new();
+    no_alloc("Event", || {
+        for _ in 0..rounds() {
+            assert!(!e.wait_timeout(Duration::ZERO));
+            assert!(!e.wait_timeout(SHORT)); // sleeps and times out
+            assert!(!e.wait_until(Instant::now() + SHORT));
+            e.set();
+            e.wait();
+            assert!(e.wait_timeout(SHORT));
+            e.clear();
+        }
+    });
+    let s = Semaphore::new(0);
+    no_alloc("Semaphore timeouts", || {
+        assert!(!s.acquire_timeout(SHORT));
+        assert!(!s.acquire_until(Instant::now() + SHORT));
+        s.release_n(3).unwrap();
+    });
+}
+
+/// The sleeping and waking paths: a second thread blocks in each primitive and is woken; both
+/// threads measure their own calls.
+#[test]
+fn contended_paths() {
+    let lock = Lock::new();
+    let rlock = RLock::new();
+    let sem = Semaphore::new(0);
+    let bsem = BoundedSemaphore::new(1);
+    let ping = Event::new();
+    let pong = Event::new();
+    let stop = AtomicBool::new(false);
+    thread::scope(|sc| {
+        sc.spawn(|| {
+            no_alloc("contended, waiter side", || {
+                for _ in 0..rounds() {
+                    lock.acquire();
+                    lock.release().unwrap();
+                    rlock.acquire();
+                    rlock.release().unwrap();
+                    sem.acquire();
+                    bsem.acquire();
+                    bsem.release().unwrap();
+                    assert!(ping.wait_timeout(Duration::from_secs(30)));
+                    ping.clear();
+                    pong.set();
+                }
+            });
+            stop.store(true, SeqCst);
+        });
+        no_alloc("contended, waker side", || {
+            for _ in 0..rounds() {
+                lock.acquire();
+                rlock.acquire();
+                bsem.acquire();
+                thread::yield_now();
+                sem.release().unwrap();
+                bsem.release().unwrap();
+                rlock.release().unwrap();
+                lock.release().unwrap();
+                ping.set();
+                assert!(pong.wait_timeout(Duration::from_secs(30)));
+                pong.clear();
+            }
+        });
+    });
+    assert!(stop.load(SeqCst));
+}
+
+/// The counter sees allocations (so the tests above can fail).
+#[test]
+fn counter_counts() {
+    let before = ALLOCS.with(Cell::get);
+    let v = std::hint::black_box(vec![1u8; 16]);
+    assert!(ALLOCS.with(Cell::get) > before);
+    drop(v);
+}

@@ -1,0 +1,345 @@
+//! Condition: CPython's `lock_tests.ConditionTests` ported (exact notify result lists), plus
+//! FIFO order, no spurious returns, RLock levels, shared locks. Threads come from
+//! `std::thread::scope` (the test harness may use std).
+
+use std::sync::Arc;
+use std::sync::Mutex as StdMutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::thread;
+use std::time::{Duration, Instant};
+use threadkit::{Acquire, Condition, ConditionLock, Error, Lock, RLock};
+
+/// Waits (polling under the condition's lock) until `f()` holds; panics after 30 s.
+fn until<L: ConditionLock>(c: &Condition<L>, f: impl Fn() -> bool) {
+    let start = Instant::now();
+    loop {
+        c.acquire();
+        let ok = f();
+        c.release().unwrap();
+        if ok {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "condition never met"
+        );
+        thread::yield_now();
+    }
+}
+
+#[test]
+fn acquire_rlock_and_lock() {
+    let cond = Condition::new();
+    cond.acquire();
+    cond.acquire();
+    cond.release().unwrap();
+    cond.release().unwrap();
+    let lock = Lock::new();
+    let cond = Condition::with_lock(&lock);
+    cond.acquire();
+    assert!(!lock.try_acquire());
+    cond.release().unwrap();
+    assert!(lock.try_acquire());
+    assert!(!cond.try_acquire());
+    lock.release().unwrap();
+    {
+        let _g = cond.guard();
+        assert!(!lock.try_acquire());
+    }
+    assert!(format!("{cond:?}").contains("Condition"));
+}
+
+#[test]
+fn unacquired_wait_and_notify() {
+    let cond = Condition::new();
+    assert!(matches!(cond.wait(), Err(Error::NotOwner)));
+    assert!(matches!(
+        cond.wait_timeout(Duration::ZERO),
+        Err(Error::NotOwner)
+    ));
+    assert!(matches!(cond.notify(1), Err(Error::NotOwner)));
+    assert!(matches!(cond.notify_all(), Err(Error::NotOwner)));
+    // Held by another thread is not held by us (RLock).
+    cond.acquire();
+    thread::scope(|s| {
+        s.spawn(|| assert!(matches!(cond.notify(1), Err(Error::NotOwner))));
+    });
+    cond.release().unwrap();
+}
+
+/// CPython's `_check_notify`, made exact: `ready` is appended under the lock right before
+/// `wait`, so once the main thread sees `ready.len() >= k` under the lock, k waiters are queued.
+fn check_notify<L: ConditionLock + Sync>(cond: &Condition<L>) {
+    const N: usize = 5;
+    let ready = StdMutex::new(Vec::new());
+    let results1 = StdMutex::new(Vec::new());
+    let results2 = StdMutex::new(Vec::new());
+    let phase = AtomicUsize::new(0);
+    thread::scope(|s| {
+        for _ in 0..N {
+            s.spawn(|| {
+                cond.acquire();
+                ready.lock().unwrap().push(phase.load(SeqCst));
+                let r = cond.wait().is_ok();
+                let p = phase.load(SeqCst);
+                cond.release().unwrap();
+                results1.lock().unwrap().push((r, p));
+                cond.acquire();
+                ready.lock().unwrap().push(phase.load(SeqCst));
+                let r = cond.wait().is_ok();
+                let p = phase.load(SeqCst);
+                cond.release().unwrap();
+                results2.lock().unwrap().push((r, p));
+            });
+        }
+        until(cond, || ready.lock().unwrap().len() >= N);
+        ready.lock().unwrap().clear();
+        assert!(results1.lock().unwrap().is_empty());
+        let count1 = 3;
+        cond.acquire();
+        cond.notify(count1).unwrap();
+        phase.store(1, SeqCst);
+        cond.release().unwrap();
+        let len = || results1.lock().unwrap().len() + results2.lock().unwrap().len();
+        until(cond, || {
+            len() >= count1 && ready.lock().unwrap().len() >= count1
+        });
+        assert_eq!(*results1.lock().unwrap(), vec![(true, 1); count1]);
+        assert!(results2.lock().unwrap().is_empty());
+        // Notify 5: the 2 still in their first wait (oldest), then 3 in their second.
+        cond.acquire();
+        cond.notify(5).unwrap();
+        phase.store(2, SeqCst);
+        cond.release().unwrap();
+        until(cond, || {
+            len() >= N + count1 && ready.lock().unwrap().len() >= N
+        });
+        let count2 = N - count1;
+        let mut want1 = vec![(true, 1); count1];
+        want1.extend(vec![(true, 2); count2]);
+        assert_eq!(*results1.lock().unwrap(), want1);
+        assert_eq!(*results2.lock().unwrap(), vec![(true, 2); count1]);
+        cond.acquire();
+        cond.notify_all().unwrap();
+        phase.store(3, SeqCst);
+        cond.release().unwrap();
+        until(cond, || len() >= 2 * N);
+        let mut want2 = vec![(true, 2); count1];
+        want2.extend(vec![(true, 3); count2]);
+        assert_eq!(*results1.lock().unwrap(), want1);
+        assert_eq!(*results2.lock().unwrap(), want2);
+    });
+}
+
+#[test]
+fn notify_exact_counts_rlock() {
+    let cond = Condition::new();
+    check_notify(&cond);
+    check_notify(&cond); // internal state still fine
+}
+
+#[test]
+fn notify_exact_counts_lock() {
+    let cond = Condition::with_lock(Lock::new());
+    check_notify(&cond);
+    check_notify(&cond);
+}
+
+#[test]
+fn timeout_returns_false_not_early() {
+    let cond = Condition::new();
+    let timeout = Duration::from_millis(if cfg!(miri) { 10 } else { 100 });
+    thread::scope(|s| {
+        for _ in 0..5 {
+            s.spawn(|| {
+                let _g = cond.guard();
+                let t0 = Instant::now();
+                assert_eq!(cond.wait_timeout(timeout).unwrap(), false);
+                assert!(t0.elapsed() >= timeout);
+                assert!(cond.lock().is_owned());
+            });
+        }
+    });
+}
+
+#[test]
+fn wait_for_sees_state_4() {
+    let cond = Condition::new();
+    let state = AtomicUsize::new(0);
+    thread::scope(|s| {
+        s.spawn(|| {
+            let _g = cond.guard();
+            cond.wait_for(|| state.load(SeqCst) == 4).unwrap();
+            assert_eq!(state.load(SeqCst), 4);
+        });
+        for _ in 0..4 {
+            thread::sleep(Duration::from_millis(10));
+            let _g = cond.guard();
+            state.fetch_add(1, SeqCst);
+            cond.notify(1).unwrap();
+        }
+    });
+}
+
+#[test]
+fn wait_for_timeout_returns_last_value() {
+    let cond = Condition::new();
+    let state = AtomicUsize::new(0);
+    let timeout = Duration::from_millis(100);
+    thread::scope(|s| {
+        s.spawn(|| {
+            let _g = cond.guard();
+            let t0 = Instant::now();
+            let r = cond
+                .wait_for_timeout(|| state.load(SeqCst) == 4, timeout)
+                .unwrap();
+            assert!(!r);
+            assert!(t0.elapsed() >= timeout);
+        });
+        for _ in 0..3 {
+            thread::sleep(Duration::from_millis(10));
+            let _g = cond.guard();
+            state.fetch_add(1, SeqCst);
+            cond.notify(1).unwrap();
+        }
+    });
+}
+
+#[test]
+fn fifo_wake_order() {
+    const W: usize = if cfg!(miri) { 3 } else { 8 };
+    let cond = Condition::with_lock(Lock::new());
+    let queued = StdMutex::new(Vec::new());
+    let woken = StdMutex::new(Vec::new());
+    thread::scope(|s| {
+        for id in 0..W {
+            let (cond, queued, woken) = (&cond, &queued, &woken);
+            s.spawn(move || {
+                let _g = cond.guard();
+                queued.lock().unwrap().push(id);
+                cond.wait().unwrap();
+                woken.lock().unwrap().push(id); // under the lock: in wake order
+            });
+        }
+        until(&cond, || queued.lock().unwrap().len() == W);
+        for k in 1..=W {
+            cond.acquire();
+            cond.notify(1).unwrap();
+            cond.release().unwrap();
+            until(&cond, || woken.lock().unwrap().len() == k);
+        }
+    });
+    assert_eq!(*woken.lock().unwrap(), *queued.lock().unwrap());
+}
+
+#[test]
+fn no_spurious_return_stress() {
+    const ITERS: usize = if cfg!(miri) { 50 } else { 100_000 };
+    let cond = Condition::with_lock(Lock::new());
+    let waiting = AtomicBool::new(false);
+    let notifies = AtomicUsize::new(0);
+    let done = AtomicBool::new(false);
+    thread::scope(|s| {
+        s.spawn(|| {
+            for i in 0..ITERS {
+                let _g = cond.guard();
+                waiting.store(true, SeqCst);
+                // A short timeout now and then, to mix timeouts into the race.
+                let notified = if i % 16 == 0 {
+                    cond.wait_timeout(Duration::from_micros(50)).unwrap()
+                } else {
+                    cond.wait().unwrap();
+                    true
+                };
+                waiting.store(false, SeqCst);
+                if notified {
+                    // Every notified return has a notify of its own behind it.
+                    assert_eq!(notifies.swap(0, SeqCst), 1, "spurious or doubled return");
+                }
+            }
+            done.store(true, SeqCst);
+        });
+        while !done.load(SeqCst) {
+            let g = cond.guard();
+            if waiting.load(SeqCst) && notifies.load(SeqCst) == 0 {
+                notifies.store(1, SeqCst);
+                cond.notify(1).unwrap();
+            } else {
+                drop(g);
+                thread::yield_now();
+            }
+        }
+    });
+}
+
+#[test]
+fn rlock_recursion_restored() {
+    let cond = Condition::new();
+    cond.acquire();
+    cond.acquire();
+    cond.acquire();
+    assert_eq!(cond.lock().recursion_count(), 3);
+    thread::scope(|s| {
+        s.spawn(|| {
+            // The waiter released the RLock fully: another thread can take it.
+            cond.acquire();
+            cond.notify(1).unwrap();
+            cond.release().unwrap();
+        });
+        assert!(cond.wait_timeout(Duration::from_secs(60)).unwrap());
+    });
+    assert_eq!(cond.lock().recursion_count(), 3);
+    assert_eq!(cond.wait_timeout(Duration::from_millis(1)).unwrap(), false);
+    assert_eq!(cond.lock().recursion_count(), 3);
+    for _ in 0..3 {
+        cond.release().unwrap();
+    }
+    assert!(!cond.lock().locked());
+}
+
+#[test]
+fn several_conditions_share_one_lock() {
+    let lock = Arc::new(RLock::new());
+    let a = Condition::with_lock(Arc::clone(&lock));
+    let b = Condition::with_lock(Arc::clone(&lock));
+    let woke = StdMutex::new(Vec::new());
+    let queued = AtomicUsize::new(0);
+    thread::scope(|s| {
+        s.spawn(|| {
+            let _g = a.guard();
+            queued.fetch_add(1, SeqCst);
+            a.wait().unwrap();
+            woke.lock().unwrap().push('a');
+        });
+        s.spawn(|| {
+            let _g = b.guard();
+            queued.fetch_add(1, SeqCst);
+            b.wait().unwrap();
+            woke.lock().unwrap().push('b');
+        });
+        until(&a, || queued.load(SeqCst) == 2);
+        b.acquire();
+        b.notify_all().unwrap();
+        b.release().unwrap();
+        until(&a, || woke.lock().unwrap().len() == 1);
+        assert_eq!(*woke.lock().unwrap(), ['b']);
+        a.acquire();
+        a.notify(1).unwrap();
+        a.release().unwrap();
+    });
+    assert_eq!(*woke.lock().unwrap(), ['b', 'a']);
+}
+
+#[test]
+fn notify_zero_is_noop_and_static_condition() {
+    static COND: Condition = Condition::new();
+    let _g = COND.guard();
+    COND.notify(0).unwrap();
+    assert_eq!(COND.wait_timeout(Duration::ZERO).unwrap(), false);
+    let lock = Lock::new();
+    let c = Condition::with_lock(&lock);
+    c.acquire();
+    assert_eq!(c.wait_until(Instant::now()).unwrap(), false);
+    assert!(lock.locked());
+    c.release().unwrap();
+}

@@ -1,0 +1,102 @@
+//! Loom models of `Barrier`: rounds with 2-3 threads, abort and reset racing arrivals.
+#![cfg(loom)]
+
+use loom::sync::Arc;
+use loom::thread;
+use std::time::Duration;
+use threadkit::Barrier;
+
+fn model(f: impl Fn() + Sync + Send + 'static) {
+    model_bound(2, f)
+}
+
+fn model_bound(bound: usize, f: impl Fn() + Sync + Send + 'static) {
+    let mut b = loom::model::Builder::new();
+    b.preemption_bound = Some(bound);
+    b.check(f);
+}
+
+#[test]
+fn two_parties_two_rounds() {
+    model(|| {
+        let b = Arc::new(Barrier::new(2));
+        let b2 = b.clone();
+        let t = thread::spawn(move || [b2.wait().unwrap(), b2.wait().unwrap()]);
+        let mine = [b.wait().unwrap(), b.wait().unwrap()];
+        let theirs = t.join().unwrap();
+        for round in 0..2 {
+            assert_eq!(mine[round] + theirs[round], 1, "indexes 0 and 1 each round");
+        }
+        assert_eq!(b.n_waiting(), 0);
+        assert!(!b.broken());
+    });
+}
+
+#[test]
+fn three_parties_with_action() {
+    // Three threads: a preemption bound of 1 keeps the model well under a minute.
+    model_bound(1, || {
+        let runs = Arc::new(loom::sync::atomic::AtomicUsize::new(0));
+        let r = runs.clone();
+        let b = Arc::new(Barrier::with_action(3, move || {
+            r.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }));
+        let ts: Vec<_> = (0..2)
+            .map(|_| {
+                let b = b.clone();
+                let runs = runs.clone();
+                thread::spawn(move || {
+                    let i = b.wait().unwrap();
+                    // The action ran before anyone was released.
+                    assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 1);
+                    i
+                })
+            })
+            .collect();
+        let mut idx = vec![b.wait().unwrap()];
+        idx.extend(ts.into_iter().map(|t| t.join().unwrap()));
+        idx.sort();
+        assert_eq!(idx, [0, 1, 2]);
+    });
+}
+
+#[test]
+fn abort_racing_arrivals() {
+    model(|| {
+        let b = Arc::new(Barrier::new(2));
+        let ts: Vec<_> = (0..2)
+            .map(|_| {
+                let b = b.clone();
+                thread::spawn(move || b.wait().is_ok())
+            })
+            .collect();
+        b.abort();
+        let r: Vec<bool> = ts.into_iter().map(|t| t.join().unwrap()).collect();
+        // Either the round completed before the abort (both succeed) or it was broken
+        // (both fail): a completed round is never turned into an error.
+        assert_eq!(r[0], r[1]);
+        assert!(b.broken());
+    });
+}
+
+#[test]
+fn reset_racing_arrivals() {
+    model(|| {
+        let b = Arc::new(Barrier::new(2));
+        let ts: Vec<_> = (0..2)
+            .map(|_| {
+                let b = b.clone();
+                // A timeout keeps a thread left alone by the reset from waiting forever.
+                thread::spawn(move || b.wait_timeout(Duration::from_secs(1)).is_ok())
+            })
+            .collect();
+        b.reset();
+        let r: Vec<bool> = ts.into_iter().map(|t| t.join().unwrap()).collect();
+        if r[0] || r[1] {
+            assert!(r[0] && r[1], "a round succeeds for both or neither");
+        }
+        assert_eq!(b.n_waiting(), 0);
+        b.reset();
+        assert!(!b.broken());
+    });
+}
