@@ -20,13 +20,13 @@ NIGHTLY="${TK_NIGHTLY:-nightly-2026-10-29}"
 
 # Print a command, then run it.
 run() {
-    echo "+ $*"
+    echo "+ [${SECONDS} s] $*"
     "$@"
 }
 
 # Run a command; if it fails, wait a little and run it once more (for network steps).
 retry() {
-    echo "+ $*"
+    echo "+ [${SECONDS} s] $*"
     "$@" && return 0
     echo "ci: '$*' failed; retrying once in 15 s"
     sleep 15
@@ -59,7 +59,7 @@ counted() {
     local tmp rc p f
     # Named after the stage: if the stage is killed by its timeout, .ci/run still reads it.
     tmp=$(mktemp "$CI_OUT/out.$CI_STAGE.XXXXXX")
-    echo "+ $*"
+    echo "+ [${SECONDS} s] $*"
     "$@" 2>&1 | tee "$tmp"
     rc=${PIPESTATUS[0]}
     read -r p f < <(sum_results "$tmp")
