@@ -26,8 +26,7 @@ our_error() {
 for t in "${CROSS_TARGETS[@]}"; do
     echo "---- $t"
     if [[ $STUB_CC_TARGETS == *" $t "* ]]; then
-        tt=${t//-/_}
-        export "CC_$tt=$PWD/ci/stub/cc" "AR_$tt=$PWD/ci/stub/ar"
+        use_stub_cc "$t"
     fi
     log=$(mktemp "$CI_OUT/out.XXXXXX")
     scope=(--workspace --all-targets)

@@ -20,13 +20,13 @@ NIGHTLY="${TK_NIGHTLY:-nightly-2026-10-29}"
 
 # Print a command, then run it.
 run() {
-    echo "+ $*"
+    echo "+ [${SECONDS} s] $*"
     "$@"
 }
 
 # Run a command; if it fails, wait a little and run it once more (for network steps).
 retry() {
-    echo "+ $*"
+    echo "+ [${SECONDS} s] $*"
     "$@" && return 0
     echo "ci: '$*' failed; retrying once in 15 s"
     sleep 15
@@ -59,7 +59,7 @@ counted() {
     local tmp rc p f
     # Named after the stage: if the stage is killed by its timeout, .ci/run still reads it.
     tmp=$(mktemp "$CI_OUT/out.$CI_STAGE.XXXXXX")
-    echo "+ $*"
+    echo "+ [${SECONDS} s] $*"
     "$@" 2>&1 | tee "$tmp"
     rc=${PIPESTATUS[0]}
     read -r p f < <(sum_results "$tmp")
@@ -89,6 +89,14 @@ failed_names() {
     names=$(sed -n 's/^test \(.*\) \.\.\. FAILED$/\1/p' "$1" | sort -u)
     [[ -z $names ]] && return 0
     note "FAILED: $(head -n 6 <<<"$names" | paste -sd' ')$( (($(wc -l <<<"$names") > 6)) && echo ' ...')"
+}
+
+# For a target with no C toolchain here (MSVC, macOS, FreeBSD), point the build scripts of
+# dependencies that compile C (criterion -> alloca) at ci/stub/{cc,ar}, which only create the files
+# asked for. Right only where nothing is linked or called from them: cargo check/clippy, Miri.
+use_stub_cc() {
+    local tt=${1//-/_}
+    export "CC_$tt=$CI_ROOT/ci/stub/cc" "AR_$tt=$CI_ROOT/ci/stub/ar"
 }
 
 # "--test a --test b" for a list of names.

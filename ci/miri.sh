@@ -3,7 +3,7 @@
 #
 # MIRI_TESTS lists tests/NAME.rs files of the root package; a name whose file does not exist yet is
 # skipped with a note. Tests keep their iteration counts small under cfg(miri) themselves.
-# The first target also runs MIRI_SEED_TESTS under several schedules (-Zmiri-many-seeds), whose
+# The first target then runs MIRI_SEED_TESTS under several schedules (-Zmiri-many-seeds), whose
 # interleaved output is judged by exit status only (not counted).
 source ci/lib.sh
 
@@ -13,6 +13,10 @@ MIRI_SEED_TESTS=(lock rlock semaphore bounded_semaphore event condition condvar 
 MIRI_SEEDS=${TK_MIRI_SEEDS:-0..4}
 PER_RUN_TIMEOUT=${TK_MIRI_RUN_TIMEOUT:-600}
 export MIRIFLAGS="${MIRIFLAGS:-}"
+# Miri's sysroots of this pinned nightly, apart from those of any other nightly on the machine
+# (cargo-miri keeps them in $XDG_CACHE_HOME/miri and rebuilds them when the toolchain differs,
+# which races when two toolchains share one directory).
+export XDG_CACHE_HOME="${TK_MIRI_CACHE:-$HOME/.cache/threadkit-ci/$NIGHTLY}"
 status=0
 
 read -r -a tests <<<"$(existing_tests "${MIRI_TESTS[@]}")"
@@ -26,20 +30,52 @@ echo "ci: miri tests: sys (lib + tests), threadkit lib${tests:+ + ${tests[*]}}; 
 
 miri() { timeout -k 10 "$PER_RUN_TIMEOUT" cargo "+$NIGHTLY" miri "$@"; }
 
-for t in "${MIRI_TARGETS[@]}"; do
-    echo "---- $t"
-    # Builds Miri's sysroot for the target (cached in ~/.cache/miri); fetches std's deps once.
-    retry cargo "+$NIGHTLY" miri setup --target "$t" || { status=1; note "$t: miri setup failed"; continue; }
-    counted miri test --target "$t" -p threadkit-sys --lib --tests || { status=1; note "$t: sys failed"; }
-    counted miri test --target "$t" -p threadkit --lib "${flags[@]}" || { status=1; note "$t: threadkit failed"; }
+# One lane runs its targets one after the other, in its own target dir (cargo locks a target dir
+# for a whole build). Miri interprets on one core, so two lanes keep a 2-core machine busy.
+lane() {
+    local t st=0
+    export CARGO_TARGET_DIR="$CI_ROOT/target/miri-${CI_STAGE#miri.}"
+    for t in "$@"; do
+        echo "---- $t"
+        [[ $t == x86_64-unknown-linux-gnu ]] || use_stub_cc "$t"
+        # Builds Miri's sysroot for the target (cached, see above); fetches std's deps once.
+        retry cargo "+$NIGHTLY" miri setup --target "$t" || { st=1; note "$t: miri setup failed"; continue; }
+        counted miri test --target "$t" -p threadkit-sys --lib --tests || { st=1; note "$t: sys failed"; }
+        counted miri test --target "$t" -p threadkit --lib "${flags[@]}" || { st=1; note "$t: threadkit failed"; }
+    done
+    return "$st"
+}
+
+half=$(((${#MIRI_TARGETS[@]} + 1) / 2))
+CI_STAGE=miri.a lane "${MIRI_TARGETS[@]:0:half}" >"$CI_OUT/miri.a.log" 2>&1 &
+pid_a=$!
+CI_STAGE=miri.b lane "${MIRI_TARGETS[@]:half}" >"$CI_OUT/miri.b.log" 2>&1 &
+pid_b=$!
+echo "ci: lanes: a = ${MIRI_TARGETS[*]:0:half} (pid $pid_a), b = ${MIRI_TARGETS[*]:half} (pid $pid_b); their logs follow when both end"
+wait "$pid_a" || status=1
+wait "$pid_b" || status=1
+for l in a b; do
+    echo "======== miri lane $l"
+    cat "$CI_OUT/miri.$l.log"
+    if [[ -f $CI_OUT/miri.$l.counts ]]; then
+        read -r p f <"$CI_OUT/miri.$l.counts"
+        add_counts "$p" "$f"
+    fi
+    [[ -f $CI_OUT/miri.$l.note ]] && cat "$CI_OUT/miri.$l.note" >>"$CI_OUT/$CI_STAGE.note"
+    rm -f "$CI_OUT/miri.$l".*
 done
 
 if ((${#seed_tests[@]})); then
     t=${MIRI_TARGETS[0]}
     echo "---- $t, seeds $MIRI_SEEDS: ${seed_tests[*]}"
-    MIRIFLAGS="$MIRIFLAGS -Zmiri-many-seeds=$MIRI_SEEDS" run miri test --target "$t" -p threadkit "${seed_flags[@]}" ||
-        { status=1; note "seeds $MIRI_SEEDS failed"; }
-    ((status == 0)) && note "seeds $MIRI_SEEDS ok on ${#seed_tests[@]} files"
+    CARGO_TARGET_DIR="$CI_ROOT/target/miri-a" MIRIFLAGS="$MIRIFLAGS -Zmiri-many-seeds=$MIRI_SEEDS" \
+        run miri test --target "$t" -p threadkit "${seed_flags[@]}"
+    if (($? == 0)); then
+        note "seeds $MIRI_SEEDS ok on ${#seed_tests[@]} files"
+    else
+        status=1
+        note "seeds $MIRI_SEEDS FAILED"
+    fi
 fi
 note "${#MIRI_TARGETS[@]} targets"
 exit "$status"
