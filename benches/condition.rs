@@ -79,6 +79,28 @@ fn pingpong_benches(c: &mut Criterion) {
             )
         })
     });
+    g.bench_function("threadkit Condvar notify under lock", |b| {
+        b.iter_custom(|iters| {
+            let pair = Arc::new((threadkit::Mutex::new(0usize), threadkit::Condvar::new()));
+            let p = Arc::clone(&pair);
+            let side = move |me: usize, pair: &(threadkit::Mutex<usize>, threadkit::Condvar)| {
+                for _ in 0..iters {
+                    let mut g = pair.0.lock();
+                    while *g != me {
+                        pair.1.wait(&mut g);
+                    }
+                    *g = 1 - me;
+                    pair.1.notify_one();
+                    drop(g);
+                }
+            };
+            let start = Instant::now();
+            let t = thread::spawn(move || side(1, &p));
+            side(0, &pair);
+            t.join().unwrap();
+            start.elapsed()
+        })
+    });
     g.bench_function("std Mutex+Condvar", |b| {
         b.iter_custom(|iters| {
             pingpong!(
@@ -111,7 +133,7 @@ const HERD: usize = 32;
 /// `notify_all` herd: HERD waiters block; the timing runs from `notify_all` until every one
 /// has re-acquired the mutex and left `wait`.
 macro_rules! herd {
-    ($iters:expr, $new_m:expr, $new_cv:expr, |$m:ident| $lock:expr, |$cv:ident, $g:ident| $wait:expr) => {{
+    ($under_lock:expr, $iters:expr, $new_m:expr, $new_cv:expr, |$m:ident| $lock:expr, |$cv:ident, $g:ident| $wait:expr) => {{
         let mut total = Duration::ZERO;
         for _ in 0..$iters {
             let pair = Arc::new(($new_m, $new_cv, AtomicUsize::new(0)));
@@ -142,7 +164,12 @@ macro_rules! herd {
                 thread::yield_now();
             }
             let start = Instant::now();
-            cv.notify_all();
+            if $under_lock {
+                let _g = $lock;
+                cv.notify_all();
+            } else {
+                cv.notify_all();
+            }
             while left.load(SeqCst) < HERD {
                 std::hint::spin_loop();
             }
@@ -161,6 +188,7 @@ fn herd_benches(c: &mut Criterion) {
     g.bench_function("threadkit Condvar", |b| {
         b.iter_custom(|iters| {
             herd!(
+                false,
                 iters,
                 threadkit::Mutex::new(0usize),
                 threadkit::Condvar::new(),
@@ -169,9 +197,34 @@ fn herd_benches(c: &mut Criterion) {
             )
         })
     });
+    g.bench_function("threadkit Condvar, notify under lock", |b| {
+        b.iter_custom(|iters| {
+            herd!(
+                true,
+                iters,
+                threadkit::Mutex::new(0usize),
+                threadkit::Condvar::new(),
+                |m| m.lock(),
+                |cv, g| cv.wait(&mut g)
+            )
+        })
+    });
+    g.bench_function("std Mutex+Condvar, notify under lock", |b| {
+        b.iter_custom(|iters| {
+            herd!(
+                true,
+                iters,
+                std::sync::Mutex::new(0usize),
+                std::sync::Condvar::new(),
+                |m| m.lock().unwrap(),
+                |cv, g| g = cv.wait(g).unwrap()
+            )
+        })
+    });
     g.bench_function("std Mutex+Condvar", |b| {
         b.iter_custom(|iters| {
             herd!(
+                false,
                 iters,
                 std::sync::Mutex::new(0usize),
                 std::sync::Condvar::new(),
@@ -183,6 +236,7 @@ fn herd_benches(c: &mut Criterion) {
     g.bench_function("parking_lot Mutex+Condvar", |b| {
         b.iter_custom(|iters| {
             herd!(
+                false,
                 iters,
                 parking_lot::Mutex::new(0usize),
                 parking_lot::Condvar::new(),

@@ -257,6 +257,10 @@ impl<L: ConditionLock> Condition<L> {
                 restore(true);
                 Ok(true)
             }
+            Some(Woken::NotifiedUncounted) => {
+                restore(false);
+                Ok(true)
+            }
             Some(Woken::TimedOut) => {
                 restore(false);
                 Ok(false)

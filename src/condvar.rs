@@ -140,6 +140,10 @@ mod imp {
                     raw.lock_counted();
                     true
                 }
+                Some(Woken::NotifiedUncounted) => {
+                    raw.acquire();
+                    true
+                }
                 Some(Woken::TimedOut) => {
                     raw.acquire();
                     false

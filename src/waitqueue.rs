@@ -13,14 +13,22 @@
 //! | `WAITING`  | linked in the list (exactly while `WAITING`, changed under `guard`) |
 //! | `NOTIFIED` | unlinked by a notifier, who counted the waiter on the user's lock and may still be requeueing it |
 //! | `RELEASED` | the notifier is finished with the node: its owner may free it      |
+//! | `WOKEN`    | unlinked and woken *without* being counted (the lock was free): reacquire normally; the notifier's only later access is a `wake_one` on the address, which may dangle |
 //!
 //! ```text
-//!   push (guard held) --> WAITING --notify: unlink, add_waiter, requeue--> NOTIFIED
-//!                           |                                                 | notifier done
-//!                           | timeout: unlink under guard                     v
-//!                           v                                              RELEASED
-//!                     (unlinked, not counted: reacquire normally)
+//!   push (guard held) --> WAITING --notify, lock held: unlink, add_waiter, requeue--> NOTIFIED
+//!                         |   |                                                          | done
+//!                         |   | notify, lock free (Condvar): unlink, WOKEN, wake_one     v
+//!                         |   +------------------------------------------------> WOKEN  RELEASED
+//!                         | timeout: unlink under guard
+//!                         v
+//!                   (unlinked, not counted: reacquire normally)
 //! ```
+//!
+//! Counting a notified waiter on the lock and requeueing it only pays when the lock is held
+//! (it will be woken by the unlock that lets it in). When it is free (`Condvar::notify_*`
+//! after dropping the guard) the waiter is simply woken and acquires like any newcomer,
+//! spinning first, as std's and parking_lot's condvars do.
 //!
 //! A notified waiter returns from `wait` only once its node is `RELEASED`, or after taking
 //! and dropping `guard` (the notifier holds it for its whole loop): the notifier's
@@ -38,14 +46,15 @@
 //! before it. The user's data is ordered by the user's lock, which the waiter reacquires.
 
 use crate::Lock;
-use crate::wait::{AtomicU32, UnsafeCell, wait};
+use crate::wait::{AtomicU32, UnsafeCell, wait, wake_one};
 use std::ptr;
-use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::atomic::Ordering::{Acquire, Release};
 use std::time::Instant;
 
 const WAITING: u32 = 0;
 const NOTIFIED: u32 = 1;
 const RELEASED: u32 = 2;
+const WOKEN: u32 = 3;
 
 /// One sleeping waiter; lives on the waiter's stack while linked.
 pub(crate) struct Node {
@@ -70,6 +79,8 @@ pub(crate) enum Woken {
     /// A notify unlinked this waiter and counted it on the user's lock: reacquire through
     /// `lock_counted`.
     Notified,
+    /// A notify unlinked this waiter and woke it without counting it: reacquire normally.
+    NotifiedUncounted,
     /// The deadline passed first: the waiter unlinked itself and is not counted.
     TimedOut,
 }
@@ -179,13 +190,17 @@ impl WaitQueue {
         if !release() {
             return match self.withdraw(&node) {
                 Woken::TimedOut => None,
-                Woken::Notified => Some(Woken::Notified),
+                woken => Some(woken),
             };
         }
         loop {
-            if node.word.load(Acquire) != WAITING {
-                self.await_release(&node);
-                return Some(Woken::Notified);
+            match node.word.load(Acquire) {
+                WAITING => {}
+                WOKEN => return Some(Woken::NotifiedUncounted),
+                _ => {
+                    self.await_release(&node);
+                    return Some(Woken::Notified);
+                }
             }
             if !wait(&node.word, WAITING, deadline) {
                 return Some(self.withdraw(&node));
@@ -197,13 +212,15 @@ impl WaitQueue {
     #[cold]
     fn withdraw(&self, node: &Node) -> Woken {
         self.guard.acquire();
-        let result = if node.word.load(Relaxed) == WAITING {
-            // SAFETY: we hold `guard`, and WAITING under `guard` means `node` is linked.
-            unsafe { self.unlink(node) };
-            Woken::TimedOut
-        } else {
-            // A notifier unlinked us and, since we now hold `guard`, has finished with `node`.
-            Woken::Notified
+        let result = match node.word.load(Acquire) {
+            WAITING => {
+                // SAFETY: we hold `guard`, and WAITING under `guard` means `node` is linked.
+                unsafe { self.unlink(node) };
+                Woken::TimedOut
+            }
+            WOKEN => Woken::NotifiedUncounted,
+            // A notifier unlinked and counted us and, since we now hold `guard`, is done.
+            _ => Woken::Notified,
         };
         let _ = self.guard.release();
         result
@@ -244,13 +261,21 @@ impl WaitQueue {
             // borrowing the lock at `key` (the address it linked with), and cannot return before
             // we release its node; `node` is still unreleased here, so the lock is live.
             let lock = lock.unwrap_or_else(|| unsafe { &*key });
+            done += 1;
+            if !lock.locked() {
+                // Nobody would wake a requeued sleeper soon: wake it to acquire normally.
+                let word: *const AtomicU32 = &node.word;
+                node.word.store(WOKEN, Release);
+                // (`node` may be freed from here on; `wake_one` accepts a dangling address.)
+                wake_one(word);
+                continue;
+            }
             lock.add_waiter();
             node.word.store(NOTIFIED, Release);
             // SAFETY: `node.word` is live: its owner cannot return before we store RELEASED
             // below or drop `guard`, and we do neither before this call returns.
             unsafe { lock.requeue_from(&node.word, NOTIFIED) };
             node.word.store(RELEASED, Release);
-            done += 1;
         }
         let _ = self.guard.release();
         done

@@ -71,6 +71,17 @@ fn fifo_and_notify_counts() {
         tokens.fetch_add(1, SeqCst);
         c.notify(1).unwrap();
         c.release().unwrap();
+        // Let the notified waiter take its token before granting the second one (otherwise
+        // the second waiter may barge for the lock and the order says nothing about FIFO).
+        loop {
+            c.acquire();
+            let w = woke.load(SeqCst);
+            c.release().unwrap();
+            if w != 0 {
+                break;
+            }
+            thread::yield_now();
+        }
         c.acquire();
         tokens.fetch_add(1, SeqCst);
         c.notify_all().unwrap();
