@@ -6,7 +6,8 @@
 //! |--------|------------|------------------------------------------------------------------|
 //! | 0      | `SET`      | the flag (`is_set()`)                                            |
 //! | 1      | `SLEEPERS` | a thread may sleep in `wait` on this word (only while `SET` = 0) |
-//! | 2..=31 | generation | bumped by every `set()` that turns the flag on (wraps)           |
+//! | 2      | `SPUN`     | hint: the last waiter that had to wait was released while spinning |
+//! | 3..=31 | generation | bumped by every `set()` that turns the flag on (wraps)           |
 //!
 //! ```text
 //!              set(): gen += 1, SLEEPERS cleared (wake_all if it was on)
@@ -15,18 +16,23 @@
 //!    | (SLEEPERS 0 or 1) | <-------------------------------- | gen g+1 |
 //!    +-------------------+              clear()              +---------+
 //!       |          ^
-//!       | wait():  | (a waiter that finds SLEEPERS = 0 sets it before sleeping)
-//!       +----------+
+//!       | wait():  | (a waiter that finds SLEEPERS = 0 sets it, and clears SPUN, before
+//!       +----------+  sleeping; one released while spinning sets SPUN)
 //! ```
 //!
 //! A waiter remembers the generation it saw with the flag off and returns `true` as soon as
 //! the flag is on or the generation moved. So `set(); clear()` still releases every waiter with
 //! `true` (CPython's rule), although the flag is off again by the time it runs. It returns
 //! `false` only when its deadline passed and neither happened. (A waiter asleep across exactly
-//! 2^30 set/clear cycles would miss its wake-up; that many cycles during one wait is not a
+//! 2^29 set/clear cycles would miss its wake-up; that many cycles during one wait is not a
 //! practical concern.) `set()` wakes only when `SLEEPERS` is on, so a `set()` with nobody
 //! asleep makes no system call; a waiter that timed out may leave `SLEEPERS` on, which costs the
 //! next `set()` one spurious `wake_all`.
+//!
+//! Spinning adapts per event: a waiter spins [`SPIN_LONG`] steps if `SPUN` is on (the event is
+//! being ping-ponged between running threads, so the `set()` is a few hundred nanoseconds away)
+//! and only [`SPIN_SHORT`] otherwise (the setter is probably not running: threads outnumber
+//! cores, or the wait is long), which keeps a failed spin cheap when it cannot succeed.
 //!
 //! # Memory ordering
 //!
@@ -37,7 +43,8 @@
 //! `set()` is visible after `wait()`. The `SLEEPERS` handshake needs no fence: a waiter's CAS
 //! that turns `SLEEPERS` on and a setter's CAS are read-modify-writes of the same word, so one
 //! of them sees the other (the setter wakes, or the waiter's CAS fails and it re-reads), and the
-//! kernel's compare in `wait` closes the window between that CAS and the sleep.
+//! kernel's compare in `wait` closes the window between that CAS and the sleep. `SPUN` is only a
+//! hint (`Relaxed`); it never decides a return value.
 
 use crate::wait::{
     AtomicU32, deadline_after, loom_const_fn, may_spin, spin_hint, spin_limit, wait, wake_all,
@@ -50,26 +57,33 @@ use std::time::{Duration, Instant};
 const SET: u32 = 1;
 /// Someone may sleep on the word.
 const SLEEPERS: u32 = 2;
-/// One step of the generation counter (bits 2..=31).
-const GEN_ONE: u32 = 4;
+/// Hint: the last waiter that had to wait was released while spinning.
+const SPUN: u32 = 4;
+/// One step of the generation counter (bits 3..=31).
+const GEN_ONE: u32 = 8;
 /// The generation bits.
-const GEN_MASK: u32 = !(SET | SLEEPERS);
+const GEN_MASK: u32 = !(SET | SLEEPERS | SPUN);
 
-/// Busy-wait steps a waiter takes, re-reading the word, before it sleeps. Long enough to catch
-/// a `set()` from a thread running on another core in a ping-pong, short enough that threads
-/// outnumbering cores lose little to it.
-const SPIN_LIMIT: u32 = 100;
+/// Busy-wait steps a waiter takes before it sleeps when `SPUN` is on: long enough to catch a
+/// `set()` from a thread running on another core in a ping-pong.
+const SPIN_LONG: u32 = 100;
 
-/// How many busy-wait steps to take: none on a single CPU, and none under loom, whose
-/// `spin_hint` yields and so would hide every interleaving in which this thread goes to sleep
-/// before the thread it waits for acts (the spin is only a series of tries; the sleep path is
-/// what the models must cover).
+/// Busy-wait steps when `SPUN` is off: enough to notice that the event went back to
+/// ping-pong, short enough that threads outnumbering cores lose little to it.
+const SPIN_SHORT: u32 = 10;
+
+/// How many busy-wait steps to take from state `s`: none on a single CPU, and none under loom,
+/// whose `spin_hint` yields and so would hide every interleaving in which this thread goes to
+/// sleep before the thread it waits for acts (the spin is only a series of reads; the sleep
+/// path is what the models must cover).
 #[inline]
-fn spin_steps() -> u32 {
+fn spin_steps(s: u32) -> u32 {
     if cfg!(loom) || !may_spin() {
         0
+    } else if s & SPUN != 0 {
+        spin_limit(SPIN_LONG)
     } else {
-        spin_limit(SPIN_LIMIT)
+        spin_limit(SPIN_SHORT)
     }
 }
 
@@ -230,21 +244,27 @@ impl Event {
     fn wait_slow(&self, mut s: u32, deadline: Option<Instant>) -> bool {
         let generation = s & GEN_MASK;
         let released = |s: u32| s & SET != 0 || s & GEN_MASK != generation;
-        for _ in 0..spin_steps() {
+        for _ in 0..spin_steps(s) {
             spin_hint();
             s = self.state.load(Acquire);
             if released(s) {
+                if s & SPUN == 0 {
+                    // Transition: hint on (spinning paid off).
+                    self.state.fetch_or(SPUN, Relaxed);
+                }
                 return true;
             }
         }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            // Already too late: do not leave SLEEPERS on for nothing.
+            return released(self.state.load(Acquire));
+        }
         loop {
-            if s & SLEEPERS == 0 {
-                // Transition: unset, no sleepers -> unset, SLEEPERS on.
-                match self
-                    .state
-                    .compare_exchange(s, s | SLEEPERS, Relaxed, Acquire)
-                {
-                    Ok(_) => s |= SLEEPERS,
+            if s & (SLEEPERS | SPUN) != SLEEPERS {
+                // Transition: unset -> unset, SLEEPERS on, SPUN off (spinning did not pay).
+                let new = (s | SLEEPERS) & !SPUN;
+                match self.state.compare_exchange(s, new, Relaxed, Acquire) {
+                    Ok(_) => s = new,
                     Err(now) => {
                         s = now;
                         if released(s) {

@@ -261,14 +261,12 @@ impl RLock {
     }
 
     /// The underlying [`Lock`], for `Condition`.
-    #[allow(dead_code)]
     pub(crate) fn raw(&self) -> &Lock {
         &self.lock
     }
 
     /// Releases the lock completely and returns the recursion level it had, for a
     /// `Condition` wait. [`Error::NotOwner`] (nothing changed) if the caller does not own it.
-    #[allow(dead_code)]
     pub(crate) fn release_save(&self) -> Result<usize, Error> {
         if !self.is_owned() {
             return Err(Error::NotOwner);
@@ -280,7 +278,6 @@ impl RLock {
 
     /// Blocks until the caller owns the lock again, at level `count` (from
     /// [`release_save`](Self::release_save)).
-    #[allow(dead_code)]
     pub(crate) fn acquire_restore(&self, count: usize) {
         self.lock.acquire();
         self.own(current_thread_id(), Self::level(count));
@@ -288,7 +285,6 @@ impl RLock {
 
     /// Like [`acquire_restore`](Self::acquire_restore), for a waiter already counted on the
     /// underlying lock by `Lock::add_waiter` (it acquires through `Lock::lock_counted`).
-    #[allow(dead_code)]
     pub(crate) fn acquire_restore_counted(&self, count: usize) {
         self.lock.lock_counted();
         self.own(current_thread_id(), Self::level(count));

@@ -8,11 +8,14 @@
 //! | word       | meaning                                                                   |
 //! |------------|---------------------------------------------------------------------------|
 //! | `value`    | the counter, `0..=MAX_VALUE`; also the futex word waiters sleep on at 0   |
-//! | `sleepers` | threads registered in the slow path (about to sleep, asleep, or waking)   |
+//! | `sleepers` | bits 0..=30: threads registered in the slow path (about to sleep, asleep,  |
+//! |            | or waking); bit 31 `SPUN`: hint, the last acquirer that had to wait got   |
+//! |            | its unit while spinning                                                   |
 //!
 //! ```text
 //!  acquire, fast:   value v > 0  --CAS-->  v - 1                       (no syscall)
-//!  acquire, slow:   spin a little (CAS when v > 0), then
+//!  acquire, slow:   spin SPIN_LONG steps if SPUN else SPIN_SHORT (CAS when v > 0);
+//!                   success: set SPUN, done; failure: clear SPUN, then
 //!                   sleepers += 1
 //!                   loop { v > 0: CAS v -> v - 1, done
 //!                          v == 0: wait(value, 0, deadline) }          (timeout: last try)
@@ -52,19 +55,29 @@ use std::time::{Duration, Instant};
 mod bounded;
 pub use bounded::BoundedSemaphore;
 
-/// Busy-wait steps an acquirer takes, re-checking the value, before it registers and sleeps.
-const SPIN_LIMIT: u32 = 100;
+/// Busy-wait steps an acquirer takes, re-checking the value, before it registers and sleeps,
+/// when `SPUN` says spinning paid off last time (units are handed between running threads).
+const SPIN_LONG: u32 = 100;
+
+/// Busy-wait steps when `SPUN` is off: enough to notice that spinning pays again, short enough
+/// to cost little when the releaser is not running (threads outnumber cores).
+const SPIN_SHORT: u32 = 10;
+
+/// The hint bit of `sleepers` (see the module docs); the count is in the other bits.
+const SPUN: u32 = 1 << 31;
 
 /// How many busy-wait steps to take: none on a single CPU, and none under loom, whose
 /// `spin_hint` yields and so would hide every interleaving in which this thread goes to sleep
 /// before the thread it waits for acts (the spin is only a series of tries; the sleep path is
 /// what the models must cover).
 #[inline]
-fn spin_steps() -> u32 {
+fn spin_steps(hint: bool) -> u32 {
     if cfg!(loom) || !may_spin() {
         0
+    } else if hint {
+        spin_limit(SPIN_LONG)
     } else {
-        spin_limit(SPIN_LIMIT)
+        spin_limit(SPIN_SHORT)
     }
 }
 
@@ -123,11 +136,20 @@ impl RawSemaphore {
 
     #[cold]
     fn acquire_slow(&self, deadline: Option<Instant>) -> bool {
-        for _ in 0..spin_steps() {
+        let hint = self.sleepers.load(Relaxed) & SPUN != 0;
+        for _ in 0..spin_steps(hint) {
             spin_hint();
             if self.value.load(Relaxed) > 0 && self.try_acquire() {
+                if !hint {
+                    // Hint on: spinning paid off.
+                    self.sleepers.fetch_or(SPUN, Relaxed);
+                }
                 return true;
             }
+        }
+        if hint {
+            // Hint off: spinning did not pay.
+            self.sleepers.fetch_and(!SPUN, Relaxed);
         }
         // Dekker, sleeper side: register, then read `value` (both SeqCst).
         self.sleepers.fetch_add(1, SeqCst);
@@ -171,7 +193,7 @@ impl RawSemaphore {
                 Err(now) => v = now,
             }
         }
-        let sleepers = self.sleepers_after_release();
+        let sleepers = self.sleepers_after_release() & !SPUN;
         if sleepers > 0 {
             self.wake(n, sleepers);
         }

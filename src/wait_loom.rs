@@ -114,17 +114,18 @@ pub(crate) fn current_thread_id() -> u64 {
     ID_ANCHOR.with(|a| a as *const u8 as u64)
 }
 
-pub(crate) fn spin_hint() {
-    loom::thread::yield_now()
-}
+/// Never reached under the model (spin limits are 0), kept for the shared signatures.
+pub(crate) fn spin_hint() {}
 
 pub(crate) fn may_spin() -> bool {
     true
 }
 
-/// Loom explores one busy-wait step, not a hundred.
-pub(crate) const fn spin_limit(n: u32) -> u32 {
-    if n > 0 { 1 } else { 0 }
+/// No busy-waiting under the model: loom's `yield_now` parks the spinner until another
+/// thread acts, which would hide the interleavings where it goes to sleep first (a model with
+/// a deleted wake-up passed while spinning was on). Spinning only ever delays the sleep path.
+pub(crate) const fn spin_limit(_n: u32) -> u32 {
+    0
 }
 
 /// The model's stopwatch: the limit counts as exceeded from the second look on, so loom

@@ -191,7 +191,8 @@ fn setprofile_sees_start_and_exit_with_cpu_time() {
         (ref n, ThreadEvent::Exit { wall, cpu }) => {
             assert_eq!(n, "profiled");
             assert!(wall >= Duration::from_millis(if cfg!(miri) { 1 } else { 20 }));
-            if !cfg!(miri) {
+            // Miri has no CPU clock; Wine's GetThreadTimes reports 0 for threads.
+            if !cfg!(miri) && !cfg!(windows) {
                 assert!(cpu > Duration::ZERO, "cpu time from the OS");
             }
         }

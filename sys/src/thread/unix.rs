@@ -132,14 +132,6 @@ pub fn join(mut h: Handle) -> io::Result<()> {
     if r == 0 { Ok(()) } else { Err(err(r)) }
 }
 
-#[inline]
-pub fn current_id() -> u64 {
-    // SAFETY: pthread_self has no preconditions.
-    let id = unsafe { libc::pthread_self() } as usize as u64;
-    // Real pthread_t values are addresses (never 0); Miri numbers threads from 0.
-    if cfg!(miri) { id + 1 } else { id }
-}
-
 pub fn native_id() -> u64 {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {

@@ -100,16 +100,11 @@ pub fn join(mut h: Handle) -> io::Result<()> {
     e.map_or(Ok(()), Err)
 }
 
-#[inline]
-pub fn current_id() -> u64 {
+pub fn native_id() -> u64 {
     // SAFETY: GetCurrentThreadId has no preconditions; it reads the TEB (no syscall).
     let id = u64::from(unsafe { GetCurrentThreadId() });
     // Real thread ids are never 0 (that is the idle process); Miri numbers threads from 0.
     if cfg!(miri) { id + 1 } else { id }
-}
-
-pub fn native_id() -> u64 {
-    current_id()
 }
 
 type SetDescription = unsafe extern "system" fn(HANDLE, *const u16) -> i32;
