@@ -33,11 +33,14 @@
 //!
 //! # Generation word (`generation: AtomicU32`)
 //!
-//! Every phase change bumps `gen` and wakes every sleeper on it; threads sleep on `gen`, never
-//! on `state`, so arrivals (which only change `count`) wake nobody. A sleeper reads `gen`
-//! before `state` and sleeps only while `gen` still holds that value, so a phase change between
-//! its check and its sleep is never missed (the usual futex protocol; `gen` wraps after 2^32
-//! changes, which a sleeper would have to miss entirely).
+//! Bits 0..=30 count phase changes; bit 31 (`SLEEPERS`) says someone sleeps on this value.
+//! Every phase change bumps the counter (clearing `SLEEPERS`) and, only if `SLEEPERS` was set,
+//! wakes every sleeper; threads sleep on `generation`, never on `state`, so arrivals (which only
+//! change `count`) wake nobody. A sleeper reads `generation` before `state`, sets `SLEEPERS`
+//! with a CAS from the value it read (failing, it looks again) and sleeps only while the word
+//! still holds that value, so a phase change between its check and its sleep is never missed
+//! (the usual futex protocol; the counter wraps after 2^31 changes, which a sleeper would have
+//! to miss entirely). A round with no sleeper makes no syscall at all.
 //!
 //! # Memory ordering
 //!
@@ -57,6 +60,8 @@ use std::time::{Duration, Instant};
 
 const COUNT_MASK: u32 = (1 << 29) - 1;
 const BREAK_PENDING: u32 = 1 << 29;
+/// In `generation`: somebody sleeps (or is about to) on this generation.
+const SLEEPERS: u32 = 1 << 31;
 const PHASE_SHIFT: u32 = 30;
 const FILLING: u32 = 0;
 const DRAINING: u32 = 1;
@@ -260,7 +265,7 @@ impl Barrier {
                 }
                 // Draining, resetting or running the action: wait for the next phase.
                 _ => {
-                    wait(&self.generation, g, None);
+                    self.sleep(g, None);
                 }
             }
         }
@@ -270,7 +275,7 @@ impl Barrier {
     #[cold]
     fn release_round(&self) -> Result<(), Error> {
         let outcome = match self.extra.as_ref().and_then(|e| e.action.as_ref()) {
-            Some(action) => catch_unwind(AssertUnwindSafe(|| action())),
+            Some(action) => catch_unwind(AssertUnwindSafe(action)),
             None => Ok(()),
         };
         let next = if outcome.is_ok() { DRAINING } else { BROKEN };
@@ -306,7 +311,7 @@ impl Barrier {
                 spin_hint();
                 continue;
             }
-            if !wait(&self.generation, g, deadline) && self.try_break_on_timeout() {
+            if !self.sleep(g, deadline) && self.try_break_on_timeout() {
                 return Err(Error::BrokenBarrier);
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
@@ -366,8 +371,37 @@ impl Barrier {
 
     /// Publishes a phase change to every sleeper.
     fn bump(&self) {
-        self.generation.fetch_add(1, Release);
-        wake_all(&self.generation);
+        let mut g = self.generation.load(Relaxed);
+        loop {
+            // g -> g+1 with SLEEPERS cleared: a new generation nobody sleeps on yet.
+            let new = g.wrapping_add(1) & !SLEEPERS;
+            match self
+                .generation
+                .compare_exchange_weak(g, new, Release, Relaxed)
+            {
+                Ok(_) => break,
+                Err(now) => g = now,
+            }
+        }
+        if g & SLEEPERS != 0 {
+            wake_all(&self.generation);
+        }
+    }
+
+    /// Sleeps while the generation is still `g` (as loaded before the state), announcing the
+    /// sleeper first so that `bump` knows to make the wake-up syscall. `false` only when the
+    /// deadline passed.
+    fn sleep(&self, g: u32, deadline: Option<Instant>) -> bool {
+        // g -> g|SLEEPERS: if it fails, the generation moved on: look again.
+        if g & SLEEPERS == 0
+            && self
+                .generation
+                .compare_exchange(g, g | SLEEPERS, Relaxed, Relaxed)
+                .is_err()
+        {
+            return true;
+        }
+        wait(&self.generation, g | SLEEPERS, deadline)
     }
 
     /// Applies `f` to the state once no action is running; bumps `gen` if it changed.
@@ -376,7 +410,7 @@ impl Barrier {
             let g = self.generation.load(Acquire);
             let s = self.state.load(Acquire);
             if phase(s) == FILLING && count(s) as usize == self.parties {
-                wait(&self.generation, g, None); // the action is running: CPython holds the lock
+                self.sleep(g, None); // the action is running: CPython holds the lock
                 continue;
             }
             // (any) -> f(any): abort or reset, see the diagram.

@@ -206,7 +206,7 @@ impl<L: ConditionLock> Condition<L> {
     /// use threadkit::Acquire;
     /// let c = threadkit::Condition::new();
     /// let _g = c.guard();
-    /// assert_eq!(c.wait_timeout(Duration::from_millis(1)).unwrap(), false);
+    /// assert!(!c.wait_timeout(Duration::from_millis(1)).unwrap());
     /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> Result<bool, Error> {
         self.wait_deadline(deadline_after(timeout))
@@ -219,7 +219,7 @@ impl<L: ConditionLock> Condition<L> {
     /// use threadkit::Acquire;
     /// let c = threadkit::Condition::new();
     /// let _g = c.guard();
-    /// assert_eq!(c.wait_until(Instant::now()).unwrap(), false);
+    /// assert!(!c.wait_until(Instant::now()).unwrap());
     /// ```
     pub fn wait_until(&self, deadline: Instant) -> Result<bool, Error> {
         self.wait_deadline(Some(deadline))
@@ -232,18 +232,16 @@ impl<L: ConditionLock> Condition<L> {
         let lock = self.lock.lock_ref();
         let raw = self.raw();
         let mut saved = 0;
-        let woken = self
-            .queue
-            .wait(raw as *const Lock as usize, deadline, || match lock {
-                LockRef::Plain(l) => l.release().is_ok(),
-                LockRef::Reentrant(r) => match r.release_save() {
-                    Ok(level) => {
-                        saved = level;
-                        true
-                    }
-                    Err(_) => false,
-                },
-            });
+        let woken = self.queue.wait(raw, deadline, || match lock {
+            LockRef::Plain(l) => l.release().is_ok(),
+            LockRef::Reentrant(r) => match r.release_save() {
+                Ok(level) => {
+                    saved = level;
+                    true
+                }
+                Err(_) => false,
+            },
+        });
         let restore = |counted: bool| match lock {
             LockRef::Plain(l) if counted => l.lock_counted(),
             LockRef::Plain(l) => l.acquire(),
@@ -294,7 +292,7 @@ impl<L: ConditionLock> Condition<L> {
     /// use threadkit::Acquire;
     /// let c = threadkit::Condition::new();
     /// let _g = c.guard();
-    /// assert_eq!(c.wait_for_timeout(|| false, Duration::from_millis(1)).unwrap(), false);
+    /// assert!(!c.wait_for_timeout(|| false, Duration::from_millis(1)).unwrap());
     /// ```
     pub fn wait_for_timeout(
         &self,

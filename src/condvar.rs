@@ -1,12 +1,14 @@
-//! [`Condvar`]: the data layer's condition variable, std/parking_lot shape over [`Mutex`].
+//! [`Condvar`]: the data layer's condition variable, std/parking_lot shape over
+//! [`Mutex`](crate::Mutex).
 //!
 //! It is the same machinery as [`Condition`](crate::Condition) (the FIFO of stack nodes in
 //! `waitqueue.rs`, see there for the node word's states, diagram and memory ordering), waiting
-//! with a [`MutexGuard`] instead of Python's acquire/release. As with std, `notify_*` may be
-//! called without holding the mutex: the queue's own lock guards the list, and a notified
-//! waiter is counted on the mutex its node names (alive while the node is linked). A notified
-//! waiter is requeued onto the mutex's futex (Linux) instead of woken, so `notify_all` wakes
-//! no herd. The waiters' mutex is remembered while any wait: a wait with another mutex then
+//! with a [`MutexGuard`](crate::MutexGuard) instead of Python's acquire/release. As with std,
+//! `notify_*` may be called without holding the mutex: the queue's own lock guards the list;
+//! a waiter notified while the mutex is held is counted on it and requeued onto its futex
+//! (Linux), so it wakes only when the unlock lets it in; a waiter notified while the mutex is
+//! free is simply woken. The waiters' mutex (whose address the nodes carry, and which is alive
+//! while any node is linked) is remembered while any wait: a wait with another mutex then
 //! panics (a bug in the caller, as in std) instead of corrupting anything.
 
 #[cfg(not(loom))]
@@ -133,9 +135,8 @@ mod imp {
             // guard meanwhile, and the guard's unlock on drop finds the lock held again. Nothing
             // between the unlock and the relock can panic.
             let raw: &Lock = unsafe { lock_api::MutexGuard::mutex(guard).raw() };
-            let key = raw as *const Lock as usize;
             // `release` cannot fail: the guard holds the lock.
-            match self.queue.wait(key, deadline, || raw.release().is_ok()) {
+            match self.queue.wait(raw, deadline, || raw.release().is_ok()) {
                 Some(Woken::Notified) => {
                     raw.lock_counted();
                     true

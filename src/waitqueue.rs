@@ -91,7 +91,7 @@ pub(crate) struct WaitQueue {
     head: UnsafeCell<*const Node>,
     tail: UnsafeCell<*const Node>,
     /// The address of the user's lock while waiters exist (checked by `Condvar`).
-    key: UnsafeCell<usize>,
+    key: UnsafeCell<*const Lock>,
 }
 
 // SAFETY: the raw pointers are only dereferenced under `guard`, and each points to a node whose
@@ -108,7 +108,7 @@ impl WaitQueue {
                 guard: Lock::new(),
                 head: UnsafeCell::new(ptr::null()),
                 tail: UnsafeCell::new(ptr::null()),
-                key: UnsafeCell::new(0),
+                key: UnsafeCell::new(ptr::null()),
             }
         }
     }
@@ -117,7 +117,7 @@ impl WaitQueue {
     pub(crate) fn is_empty(&self) -> bool {
         self.guard.acquire();
         // SAFETY: `head` is only accessed under `guard`, which we hold.
-        let empty = self.head.with(|h| unsafe { *h }.is_null());
+        let empty = unsafe { self.head.with(|h| (*h).is_null()) };
         let _ = self.guard.release();
         empty
     }
@@ -128,22 +128,25 @@ impl WaitQueue {
     /// # Safety
     /// `node` must stay valid and unmoved until it is unlinked (and released if notified), and
     /// must not be linked already. The caller must hold `guard`.
-    unsafe fn push(&self, node: &Node, key: usize) -> bool {
+    unsafe fn push(&self, node: &Node, key: *const Lock) -> bool {
         let me = node as *const Node;
-        // SAFETY (all closures below): we hold `guard`, so no other thread touches the list, and
-        // every linked node is valid (its owner is blocked in `wait`, precondition of `push`).
-        let tail = self.tail.with(|t| unsafe { *t });
-        if tail.is_null() {
-            self.key.with_mut(|k| unsafe { *k = key });
-            self.head.with_mut(|h| unsafe { *h = me });
-        } else {
-            if self.key.with(|k| unsafe { *k }) != key {
-                return false;
+        // SAFETY: we hold `guard`, so no other thread touches the list or the links of a linked
+        // node, and every linked node (`tail` included) is valid: its owner is blocked in
+        // `wait` (precondition of `push`).
+        unsafe {
+            let tail = self.tail.with(|t| *t);
+            if tail.is_null() {
+                self.key.with_mut(|k| *k = key);
+                self.head.with_mut(|h| *h = me);
+            } else {
+                if !ptr::eq(self.key.with(|k| *k), key) {
+                    return false;
+                }
+                node.prev.with_mut(|p| *p = tail);
+                (*tail).next.with_mut(|n| *n = me);
             }
-            node.prev.with_mut(|p| unsafe { *p = tail });
-            unsafe { &*tail }.next.with_mut(|n| unsafe { *n = me });
+            self.tail.with_mut(|t| *t = me);
         }
-        self.tail.with_mut(|t| unsafe { *t = me });
         true
     }
 
@@ -152,17 +155,19 @@ impl WaitQueue {
     /// # Safety
     /// The caller holds `guard` and `node` is linked in this queue.
     unsafe fn unlink(&self, node: &Node) {
-        // SAFETY (all closures below): we hold `guard`; `node` and its neighbours are linked,
-        // hence valid.
-        let prev = node.prev.with(|p| unsafe { *p });
-        let next = node.next.with(|n| unsafe { *n });
-        match unsafe { prev.as_ref() } {
-            Some(p) => p.next.with_mut(|n| unsafe { *n = next }),
-            None => self.head.with_mut(|h| unsafe { *h = next }),
-        }
-        match unsafe { next.as_ref() } {
-            Some(n) => n.prev.with_mut(|p| unsafe { *p = prev }),
-            None => self.tail.with_mut(|t| unsafe { *t = prev }),
+        // SAFETY: we hold `guard` (precondition); `node` and its neighbours are linked, hence
+        // valid, and their links are only touched under `guard`.
+        unsafe {
+            let prev = node.prev.with(|p| *p);
+            let next = node.next.with(|n| *n);
+            match prev.as_ref() {
+                Some(p) => p.next.with_mut(|n| *n = next),
+                None => self.head.with_mut(|h| *h = next),
+            }
+            match next.as_ref() {
+                Some(n) => n.prev.with_mut(|p| *p = prev),
+                None => self.tail.with_mut(|t| *t = prev),
+            }
         }
     }
 
@@ -174,7 +179,7 @@ impl WaitQueue {
     /// `Some(TimedOut)` with a plain acquire.
     pub(crate) fn wait(
         &self,
-        key: usize,
+        key: *const Lock,
         deadline: Option<Instant>,
         release: impl FnOnce() -> bool,
     ) -> Option<Woken> {
@@ -246,11 +251,11 @@ impl WaitQueue {
         }
         self.guard.acquire();
         // SAFETY: `key` is only accessed under `guard`, which we hold.
-        let key = self.key.with(|k| unsafe { *k }) as *const Lock;
+        let key = unsafe { self.key.with(|k| *k) };
         let mut done = 0;
         while done < n {
             // SAFETY: we hold `guard`; a linked node is valid until we release it below.
-            let head = self.head.with(|h| unsafe { *h });
+            let head = unsafe { self.head.with(|h| *h) };
             // SAFETY: a non-null head is a linked, hence valid, node.
             let Some(node) = (unsafe { head.as_ref() }) else {
                 break;
@@ -260,7 +265,11 @@ impl WaitQueue {
             // SAFETY: with no `lock` given, every linked node's owner is blocked in `wait`
             // borrowing the lock at `key` (the address it linked with), and cannot return before
             // we release its node; `node` is still unreleased here, so the lock is live.
-            let lock = lock.unwrap_or_else(|| unsafe { &*key });
+            let lock = match lock {
+                Some(l) => l,
+                // SAFETY: see above.
+                None => unsafe { &*key },
+            };
             done += 1;
             if !lock.locked() {
                 // Nobody would wake a requeued sleeper soon: wake it to acquire normally.

@@ -299,10 +299,9 @@ fn arrivals_wait_while_draining() {
     let budget = AtomicUsize::new(total);
     let seen = StdMutex::new(vec![0usize; parties]);
     run_threads(4, || {
-        while budget
-            .fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1))
-            .is_ok()
-        {
+        // Claim one arrival; a failed claim may drive the counter below 0 (wrapping), which
+        // only ever makes later claims fail too.
+        while budget.fetch_sub(1, SeqCst).wrapping_sub(1) < total {
             let i = b.wait().unwrap();
             seen.lock().unwrap()[i] += 1;
         }

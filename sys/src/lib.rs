@@ -6,7 +6,7 @@
 //!   [`requeue_one`]). Linux/Android use `futex(2)`, Windows `WaitOnAddress`, macOS
 //!   `os_sync_wait_on_address` (14.4+) with a `__ulock_wait2`/`__ulock_wait` fallback, FreeBSD
 //!   `_umtx_op`. See `README.md` for the per-OS table of syscalls, versions and limits.
-//! * **Raw threads** ([`spawn`], [`RawThread`], ids, names, stack sizes, yield, sleep, CPU time):
+//! * **Raw threads** ([`spawn`], [`RawThread`], ids, names, stack sizes, yield, sleep, CPU time, [`at_exit`]):
 //!   `pthread_create` on unix and `CreateThread` on Windows, with an explicit stack size.
 //!
 //! Everything above this crate (the algorithms in `threadkit`) is portable code that calls

@@ -57,10 +57,11 @@ pub const REQUEUE_MOVES: bool = imp::REQUEUE_MOVES;
 /// ```
 #[inline]
 pub fn wait(atom: &AtomicU32, expected: u32, deadline: Option<Instant>) -> bool {
-    // A stale value needs no syscall. (Relaxed: callers re-read their state with the
-    // ordering they need; the OS compares again under its own lock anyway.)
+    // A stale value needs no syscall; the result is what the OS would say (a passed deadline
+    // still reports `false`, exactly as every backend does). Relaxed: callers re-read their
+    // state with the ordering they need, and the OS compares again under its own lock anyway.
     if atom.load(Ordering::Relaxed) != expected {
-        return true;
+        return deadline.is_none_or(|d| Instant::now() < d);
     }
     imp::wait(atom, expected, deadline)
 }
