@@ -180,7 +180,7 @@ pub fn plot(rows: &[Row], path: &str) -> io::Result<()> {
         return Err(io::Error::other("nothing to plot"));
     }
     let lo = bars.iter().map(|b| b.2).fold(1.0f64, f64::min).min(0.5) * 0.8;
-    let hi = bars.iter().map(|b| b.2).fold(1.0f64, f64::max).max(2.0) * 1.25;
+    let hi = bars.iter().map(|b| b.2).fold(1.0f64, f64::max).max(2.0) * 2.5; // room for the legend
     let n = bars.len();
     let height = 120 + 22 * n as u32;
     let err = |e: &dyn std::fmt::Display| io::Error::other(e.to_string());
@@ -221,25 +221,42 @@ pub fn plot(rows: &[Row], path: &str) -> io::Result<()> {
         Family::Libc => RGBColor(90, 160, 90),
         _ => RGBColor(150, 100, 170),
     };
-    chart
-        .draw_series(bars.iter().enumerate().map(|(i, (_, f, x))| {
-            let y = n - 1 - i; // first row at the top
-            let mut r = Rectangle::new(
-                [
-                    (lo, SegmentValue::Exact(y)),
-                    (*x, SegmentValue::Exact(y + 1)),
-                ],
-                color(*f).filled(),
-            );
-            r.set_margin(3, 3, 0, 0);
-            r
-        }))
-        .map_err(|e| err(&e))?;
+    // Diverging bars: from 1.0 to the ratio, left = threadkit faster, right = slower.
+    for family in Family::BASELINES {
+        let c = color(family);
+        let mine = bars.iter().enumerate().filter(|(_, b)| b.1 == family);
+        if mine.clone().next().is_none() {
+            continue;
+        }
+        chart
+            .draw_series(mine.map(|(i, (_, _, x))| {
+                let y = n - 1 - i; // first row at the top
+                let mut r = Rectangle::new(
+                    [
+                        (1.0, SegmentValue::Exact(y)),
+                        (*x, SegmentValue::Exact(y + 1)),
+                    ],
+                    c.filled(),
+                );
+                r.set_margin(3, 3, 0, 0);
+                r
+            }))
+            .map_err(|e| err(&e))?
+            .label(format!("vs {}", family.name()))
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled()));
+    }
     chart
         .draw_series(std::iter::once(PathElement::new(
             vec![(1.0, SegmentValue::Exact(0)), (1.0, SegmentValue::Last)],
             BLACK.stroke_width(2),
         )))
+        .map_err(|e| err(&e))?;
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .draw()
         .map_err(|e| err(&e))?;
     root.present().map_err(|e| err(&e))?;
     Ok(())
