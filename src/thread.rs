@@ -205,7 +205,7 @@ impl Thread {
         self
     }
 
-    /// Sets this thread's stack size in bytes (0: the module default of [`stack_size`]),
+    /// Sets this thread's stack size in bytes (0: the module default of [`stack_size`](crate::stack_size)),
     /// checked by [`start`](Thread::start); no effect on a started thread.
     ///
     /// ```
