@@ -15,4 +15,4 @@ for f in "${models[@]}"; do
 done
 note "${#models[@]} model files"
 counted env RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom LOOM_MAX_PREEMPTIONS="${LOOM_MAX_PREEMPTIONS:-3}" \
-    cargo test --release -p threadkit "${flags[@]}"
+    cargo test --release -p threadkit --lib "${flags[@]}"
