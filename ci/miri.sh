@@ -40,8 +40,16 @@ lane() {
         [[ $t == x86_64-unknown-linux-gnu ]] || use_stub_cc "$t"
         # Builds Miri's sysroot for the target (cached, see above); fetches std's deps once.
         retry cargo "+$NIGHTLY" miri setup --target "$t" || { st=1; note "$t: miri setup failed"; continue; }
-        counted miri test --target "$t" -p threadkit-sys --lib --tests || { st=1; note "$t: sys failed"; }
-        counted miri test --target "$t" -p threadkit --lib "${flags[@]}" || { st=1; note "$t: threadkit failed"; }
+        # Miri's macOS os_sync shim does not order the waiter's compare after a wake the way
+        # the kernel does (and Miri's Linux/FreeBSD/Windows shims do): with weak-memory
+        # emulation on, a wait can read a value older than the store its waker made before
+        # waking, and sleep forever (seen in tests/module.rs, seeds 0-2; Linux and FreeBSD pass
+        # every seed). Until that shim synchronises, macOS runs without weak-memory emulation;
+        # the orderings themselves are checked on the other three targets and by loom.
+        local mflags=$MIRIFLAGS
+        [[ $t == *-apple-darwin ]] && mflags="$MIRIFLAGS -Zmiri-disable-weak-memory-emulation"
+        MIRIFLAGS=$mflags counted miri test --no-fail-fast --target "$t" -p threadkit-sys --lib --tests || { st=1; note "$t: sys failed"; }
+        MIRIFLAGS=$mflags counted miri test --no-fail-fast --target "$t" -p threadkit --lib "${flags[@]}" || { st=1; note "$t: threadkit failed"; }
     done
     return "$st"
 }
