@@ -259,21 +259,20 @@ fn stress_mutual_exclusion() {
 fn no_starvation_under_barging() {
     let lock = Arc::new(Lock::new());
     let stop = Arc::new(AtomicBool::new(false));
-    let (l2, s2) = (lock.clone(), stop.clone());
+    let rounds = Arc::new(AtomicUsize::new(0));
+    let (l2, s2, r2) = (lock.clone(), stop.clone(), rounds.clone());
     let barger = thread::spawn(move || {
-        let mut rounds = 0u64;
         while !s2.load(SeqCst) {
             l2.acquire();
             for _ in 0..200 {
                 std::hint::spin_loop();
             }
             l2.release().unwrap();
-            rounds += 1;
+            r2.fetch_add(1, SeqCst);
         }
-        rounds
     });
-    // Let the barger get going, then compete with it several times.
-    thread::sleep(Duration::from_millis(5));
+    // Compete only once the barger is really re-taking the lock in its loop.
+    wait_until(|| rounds.load(SeqCst) > 0);
     for _ in 0..if cfg!(miri) { 3 } else { 20 } {
         let t = Instant::now();
         lock.acquire();
@@ -282,7 +281,7 @@ fn no_starvation_under_barging() {
         assert!(waited < Duration::from_secs(5), "starved for {waited:?}");
     }
     stop.store(true, SeqCst);
-    assert!(barger.join().unwrap() > 0);
+    barger.join().unwrap();
 }
 
 #[test]
