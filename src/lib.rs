@@ -27,7 +27,7 @@
 //! assert!(!COUNTER_LOCK.locked());
 //! ```
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 mod acquire;
 mod barrier;

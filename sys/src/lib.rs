@@ -12,7 +12,7 @@
 //! Everything above this crate (the algorithms in `threadkit`) is portable code that calls
 //! these functions and nothing else.
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 #[cfg(not(any(
     target_os = "linux",
