@@ -1,4 +1,4 @@
-//! [`Condvar`]: the data layer's condition variable, std/parking_lot shape over
+//! [`Condvar`]: the data layer's condition variable, in the shape of std's, over
 //! [`Mutex`](crate::Mutex).
 //!
 //! It is the same machinery as [`Condition`](crate::Condition) (the FIFO of stack nodes in

@@ -99,7 +99,7 @@ fn spin_steps(s: u32) -> u32 {
 /// use std::sync::Arc;
 /// let ready = Arc::new(Event::new()); // Python: ready = Event()
 /// let r = ready.clone();
-/// let t = std::thread::spawn(move || r.wait()); // Python: ready.wait()
+/// let t = threadkit::spawn(move || r.wait()); // Python: ready.wait()
 /// ready.set();
 /// t.join().unwrap();
 /// assert!(ready.is_set());

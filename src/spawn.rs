@@ -1,4 +1,4 @@
-//! [`spawn`] and [`JoinHandle`]: `std::thread::spawn`'s shape on a threadkit [`Thread`].
+//! [`spawn`] and [`JoinHandle`]: the shape of std's `thread::spawn`, on a threadkit [`Thread`].
 //!
 //! The value travels through a one-shot cell: the thread writes it before its release store
 //! of `FINISHED`; the unique `JoinHandle` reads it after `join` observed `FINISHED` with
@@ -86,8 +86,8 @@ impl<T> JoinHandle<T> {
     }
 }
 
-/// Starts a thread running `f` and returns a handle to join it for its result, like
-/// `std::thread::spawn`.
+/// Starts a thread running `f` and returns a handle to join it for its result, like std's
+/// `thread::spawn`.
 ///
 /// # Panics
 /// If the OS cannot start a thread (use [`try_spawn`] to get the error as a value).

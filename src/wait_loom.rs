@@ -9,9 +9,10 @@
 //! gives up unless it was woken meanwhile.
 
 pub(crate) use loom::cell::UnsafeCell;
+use loom::sync::Condvar;
+use loom::sync::Mutex;
 #[allow(unused_imports)]
 pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
-use loom::sync::{Condvar, Mutex};
 use std::sync::atomic::Ordering::SeqCst;
 use std::time::Instant;
 

@@ -28,7 +28,7 @@
 //! Counting a notified waiter on the lock and requeueing it only pays when the lock is held
 //! (it will be woken by the unlock that lets it in). When it is free (`Condvar::notify_*`
 //! after dropping the guard) the waiter is simply woken and acquires like any newcomer,
-//! spinning first, as std's and parking_lot's condvars do.
+//! spinning first, as the condvars of std and of the parking-lot crate do.
 //!
 //! A notified waiter returns from `wait` only once its node is `RELEASED`, or after taking
 //! and dropping `guard` (the notifier holds it for its whole loop): the notifier's
