@@ -6,7 +6,7 @@
 //! |--------|------------|------------------------------------------------------------------|
 //! | 0      | `SET`      | the flag (`is_set()`)                                            |
 //! | 1      | `SLEEPERS` | a thread may sleep in `wait` on this word (only while `SET` = 0) |
-//! | 2      | `SPUN`     | hint: the last waiter that had to wait was released while spinning |
+//! | 2      | `SPUN`     | hint: the last waiter that had to wait was released soon (spin long) |
 //! | 3..=31 | generation | bumped by every `set()` that turns the flag on (wraps)           |
 //!
 //! ```text
@@ -16,8 +16,8 @@
 //!    | (SLEEPERS 0 or 1) | <-------------------------------- | gen g+1 |
 //!    +-------------------+              clear()              +---------+
 //!       |          ^
-//!       | wait():  | (a waiter that finds SLEEPERS = 0 sets it, and clears SPUN, before
-//!       +----------+  sleeping; one released while spinning sets SPUN)
+//!       | wait():  | (a waiter that finds SLEEPERS = 0 sets it before sleeping; once
+//!       +----------+  released, it sets SPUN if its wait was short and clears it if not)
 //! ```
 //!
 //! A waiter remembers the generation it saw with the flag off and returns `true` as soon as
@@ -29,10 +29,13 @@
 //! asleep makes no system call; a waiter that timed out may leave `SLEEPERS` on, which costs the
 //! next `set()` one spurious `wake_all`.
 //!
-//! Spinning adapts per event: a waiter spins [`SPIN_LONG`] steps if `SPUN` is on (the event is
-//! being ping-ponged between running threads, so the `set()` is a few hundred nanoseconds away)
-//! and only [`SPIN_SHORT`] otherwise (the setter is probably not running: threads outnumber
-//! cores, or the wait is long), which keeps a failed spin cheap when it cannot succeed.
+//! Spinning adapts per event (see `wait::spin`): a waiter spins up to 20 us if
+//! `SPUN` is on (the event is being ping-ponged between running threads, so the `set()` is a
+//! few hundred nanoseconds away, or one futex wake-up) and only a few steps otherwise (the
+//! setter is probably not running: threads outnumber cores, or the wait is long), which keeps
+//! a failed spin cheap when it cannot succeed. A waiter released while spinning turns `SPUN`
+//! on; one that had to sleep turns it on if its whole wait was short enough for a long spin to
+//! have caught the `set()`, and off otherwise.
 //!
 //! # Memory ordering
 //!
@@ -46,9 +49,7 @@
 //! kernel's compare in `wait` closes the window between that CAS and the sleep. `SPUN` is only a
 //! hint (`Relaxed`); it never decides a return value.
 
-use crate::wait::{
-    AtomicU32, deadline_after, loom_const_fn, may_spin, spin_hint, spin_limit, wait, wake_all,
-};
+use crate::wait::{AtomicU32, deadline_after, loom_const_fn, spin, wait, wake_all};
 use std::fmt;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::time::{Duration, Instant};
@@ -63,29 +64,6 @@ const SPUN: u32 = 4;
 const GEN_ONE: u32 = 8;
 /// The generation bits.
 const GEN_MASK: u32 = !(SET | SLEEPERS | SPUN);
-
-/// Busy-wait steps a waiter takes before it sleeps when `SPUN` is on: long enough to catch a
-/// `set()` from a thread running on another core in a ping-pong.
-const SPIN_LONG: u32 = 100;
-
-/// Busy-wait steps when `SPUN` is off: enough to notice that the event went back to
-/// ping-pong, short enough that threads outnumbering cores lose little to it.
-const SPIN_SHORT: u32 = 10;
-
-/// How many busy-wait steps to take from state `s`: none on a single CPU, and none under loom,
-/// whose `spin_hint` yields and so would hide every interleaving in which this thread goes to
-/// sleep before the thread it waits for acts (the spin is only a series of reads; the sleep
-/// path is what the models must cover).
-#[inline]
-fn spin_steps(s: u32) -> u32 {
-    if cfg!(loom) || !may_spin() {
-        0
-    } else if s & SPUN != 0 {
-        spin_limit(SPIN_LONG)
-    } else {
-        spin_limit(SPIN_SHORT)
-    }
-}
 
 /// Python's `threading.Event`: a flag that threads can wait for. 4 bytes, no heap, `const`
 /// constructor.
@@ -244,30 +222,32 @@ impl Event {
     fn wait_slow(&self, mut s: u32, deadline: Option<Instant>) -> bool {
         let generation = s & GEN_MASK;
         let released = |s: u32| s & SET != 0 || s & GEN_MASK != generation;
-        for _ in 0..spin_steps(s) {
-            spin_hint();
+        let spun = match spin(s & SPUN != 0, deadline, || {
             s = self.state.load(Acquire);
-            if released(s) {
-                if s & SPUN == 0 {
-                    // Transition: hint on (spinning paid off).
-                    self.state.fetch_or(SPUN, Relaxed);
-                }
+            released(s)
+        }) {
+            Ok(()) => {
+                self.hint(s, true);
                 return true;
             }
-        }
+            Err(spun) => spun,
+        };
         if deadline.is_some_and(|d| Instant::now() >= d) {
             // Already too late: do not leave SLEEPERS on for nothing.
             return released(self.state.load(Acquire));
         }
         loop {
-            if s & (SLEEPERS | SPUN) != SLEEPERS {
-                // Transition: unset -> unset, SLEEPERS on, SPUN off (spinning did not pay).
-                let new = (s | SLEEPERS) & !SPUN;
-                match self.state.compare_exchange(s, new, Relaxed, Acquire) {
-                    Ok(_) => s = new,
+            if s & SLEEPERS == 0 {
+                // Transition: unset -> unset, SLEEPERS on.
+                match self
+                    .state
+                    .compare_exchange(s, s | SLEEPERS, Relaxed, Acquire)
+                {
+                    Ok(_) => s |= SLEEPERS,
                     Err(now) => {
                         s = now;
                         if released(s) {
+                            self.hint(s, spun.was_short());
                             return true;
                         }
                         continue;
@@ -280,8 +260,21 @@ impl Event {
             }
             s = self.state.load(Acquire);
             if released(s) {
+                self.hint(s, spun.was_short());
                 return true;
             }
+        }
+    }
+
+    /// Sets the `SPUN` hint to `on` if the word `s` (just read) says otherwise.
+    #[inline]
+    fn hint(&self, s: u32, on: bool) {
+        if on && s & SPUN == 0 {
+            // Transition: hint on (a long spin catches the set()s).
+            self.state.fetch_or(SPUN, Relaxed);
+        } else if !on && s & SPUN != 0 {
+            // Transition: hint off (the set()s come too late for a spin).
+            self.state.fetch_and(!SPUN, Relaxed);
         }
     }
 }

@@ -57,6 +57,10 @@ const ONE_WAITER: u32 = 8;
 /// be free) and is skipped entirely on a single CPU.
 const SPIN_LIMIT: u32 = 100;
 
+/// How many times a newcomer that spun in vain yields the CPU (re-reading the lock after each)
+/// before it sleeps: on a busy machine the holder may be waiting for this very core.
+const YIELD_LIMIT: u32 = 10;
+
 /// How long a sleeper may be overtaken by newcomers before it asks for the lock to be handed
 /// to a sleeper directly (the figure CPython 3.13 and Go use).
 pub(crate) const STARVATION_LIMIT: Duration = Duration::from_millis(1);
@@ -239,17 +243,25 @@ impl Lock {
 
     /// The slow path of every blocking acquire. `counted`: the caller is already counted as a
     /// waiter (by [`add_waiter`](Lock::add_waiter)). Returns `false` only on timeout.
+    ///
+    /// A waiter spins (and then yields) uncounted; counts itself and sleeps; and once woken, if
+    /// the lock was taken again meanwhile, leaves the count and spins again, so that an unlock
+    /// wakes a sleeper only while one really sleeps (as the parking-lot crate's waiters do).
+    /// A starving waiter (one that has asked for [`HANDOFF`]) stays counted until it gets the
+    /// lock.
     #[cold]
-    fn acquire_slow(&self, deadline: Option<Instant>, counted: bool) -> bool {
-        if !counted {
-            if self.spin_then_try() {
-                return true;
-            }
-            // Transition: count ourselves as a waiter (the lock is held, or we give up spinning).
-            self.state.fetch_add(ONE_WAITER, Relaxed);
-        }
+    fn acquire_slow(&self, deadline: Option<Instant>, mut counted: bool) -> bool {
         let mut starving = Stopwatch::default();
         loop {
+            if !counted {
+                if self.spin_then_try(deadline) {
+                    return true;
+                }
+                // Transition: count ourselves as a waiter (the lock is held, or we give up
+                // spinning).
+                self.state.fetch_add(ONE_WAITER, Relaxed);
+                counted = true;
+            }
             let s = self.state.load(Relaxed);
             if self.try_take_as_waiter(s) {
                 return true;
@@ -267,18 +279,27 @@ impl Lock {
             if !wait::wait(&self.state, s, deadline) {
                 return self.give_up();
             }
+            if s & HANDOFF == 0 && may_spin() {
+                // Woken (or spuriously): unless the lock is ours now, leave the count and
+                // spin again.
+                if self.give_up() {
+                    return true;
+                }
+                counted = false;
+            }
         }
     }
 
-    /// Spins a bounded number of times while the lock is held and nobody sleeps on it, taking
-    /// it if it frees up. `true` if acquired.
+    /// Spins a bounded number of times while the lock is held and nobody sleeps on it, then
+    /// yields the CPU a few times, taking the lock if it frees up. `true` if acquired.
     #[inline]
-    fn spin_then_try(&self) -> bool {
-        let mut spins = if may_spin() {
-            spin_limit(SPIN_LIMIT)
+    fn spin_then_try(&self, deadline: Option<Instant>) -> bool {
+        let (spins, steps) = if may_spin() {
+            (spin_limit(SPIN_LIMIT), spin_limit(SPIN_LIMIT + YIELD_LIMIT))
         } else {
-            0
+            (0, 0)
         };
+        let mut step = 0;
         loop {
             let s = self.state.load(Relaxed);
             if s & LOCKED == 0 {
@@ -292,11 +313,17 @@ impl Lock {
                 }
                 continue;
             }
-            if spins == 0 || s >= ONE_WAITER {
+            if step == steps || s >= ONE_WAITER {
                 return false;
             }
-            spins -= 1;
-            spin_hint();
+            if step < spins {
+                spin_hint();
+            } else if deadline.is_some_and(|d| Instant::now() >= d) {
+                return false;
+            } else {
+                wait::yield_now();
+            }
+            step += 1;
         }
     }
 

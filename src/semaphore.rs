@@ -10,16 +10,16 @@
 //! | `value`    | the counter, `0..=MAX_VALUE`; also the futex word waiters sleep on at 0   |
 //! | `sleepers` | bits 0..=30: threads registered in the slow path (about to sleep, asleep,  |
 //! |            | or waking); bit 31 `SPUN`: hint, the last acquirer that had to wait got   |
-//! |            | its unit while spinning                                                   |
+//! |            | its unit soon (while spinning, or soon enough that a long spin would have) |
 //!
 //! ```text
 //!  acquire, fast:   value v > 0  --CAS-->  v - 1                       (no syscall)
-//!  acquire, slow:   spin SPIN_LONG steps if SPUN else SPIN_SHORT (CAS when v > 0);
-//!                   success: set SPUN, done; failure: clear SPUN, then
+//!  acquire, slow:   spin up to 20 us if SPUN, else a few steps (CAS when v > 0);
+//!                   success: set SPUN, done; failure:
 //!                   sleepers += 1
 //!                   loop { v > 0: CAS v -> v - 1, done
 //!                          v == 0: wait(value, 0, deadline) }          (timeout: last try)
-//!                   sleepers -= 1
+//!                   sleepers -= 1; after a sleep, SPUN := (the wait was short)
 //!  release_n(n):    value v  --CAS-->  v + n      (only if v + n <= limit, else Err, v kept)
 //!                   s = sleepers; s == 0: done                          (no syscall)
 //!                                 n >= s: wake_all, else wake_one n times
@@ -44,10 +44,7 @@
 //! `AcqRel` read-modify-write, which is equivalent here; see `sleepers_after_release`.)
 
 use crate::Error;
-use crate::wait::{
-    AtomicU32, deadline_after, loom_const_fn, may_spin, spin_hint, spin_limit, wait, wake_all,
-    wake_one,
-};
+use crate::wait::{AtomicU32, deadline_after, loom_const_fn, spin, wait, wake_all, wake_one};
 use std::fmt;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, SeqCst};
 use std::time::{Duration, Instant};
@@ -55,31 +52,8 @@ use std::time::{Duration, Instant};
 mod bounded;
 pub use bounded::BoundedSemaphore;
 
-/// Busy-wait steps an acquirer takes, re-checking the value, before it registers and sleeps,
-/// when `SPUN` says spinning paid off last time (units are handed between running threads).
-const SPIN_LONG: u32 = 100;
-
-/// Busy-wait steps when `SPUN` is off: enough to notice that spinning pays again, short enough
-/// to cost little when the releaser is not running (threads outnumber cores).
-const SPIN_SHORT: u32 = 10;
-
 /// The hint bit of `sleepers` (see the module docs); the count is in the other bits.
 const SPUN: u32 = 1 << 31;
-
-/// How many busy-wait steps to take: none on a single CPU, and none under loom, whose
-/// `spin_hint` yields and so would hide every interleaving in which this thread goes to sleep
-/// before the thread it waits for acts (the spin is only a series of tries; the sleep path is
-/// what the models must cover).
-#[inline]
-fn spin_steps(hint: bool) -> u32 {
-    if cfg!(loom) || !may_spin() {
-        0
-    } else if hint {
-        spin_limit(SPIN_LONG)
-    } else {
-        spin_limit(SPIN_SHORT)
-    }
-}
 
 /// The counter shared by [`Semaphore`] and [`BoundedSemaphore`] (see the module docs).
 pub(crate) struct RawSemaphore {
@@ -137,22 +111,18 @@ impl RawSemaphore {
     #[cold]
     fn acquire_slow(&self, deadline: Option<Instant>) -> bool {
         let hint = self.sleepers.load(Relaxed) & SPUN != 0;
-        for _ in 0..spin_steps(hint) {
-            spin_hint();
-            if self.value.load(Relaxed) > 0 && self.try_acquire() {
-                if !hint {
-                    // Hint on: spinning paid off.
-                    self.sleepers.fetch_or(SPUN, Relaxed);
-                }
+        let spun = match spin(hint, deadline, || {
+            self.value.load(Relaxed) > 0 && self.try_acquire()
+        }) {
+            Ok(()) => {
+                self.hint(hint, true);
                 return true;
             }
-        }
-        if hint {
-            // Hint off: spinning did not pay.
-            self.sleepers.fetch_and(!SPUN, Relaxed);
-        }
+            Err(spun) => spun,
+        };
         // Dekker, sleeper side: register, then read `value` (both SeqCst).
         self.sleepers.fetch_add(1, SeqCst);
+        let mut slept = false;
         let got = loop {
             let mut v = self.value.load(SeqCst);
             while v > 0 {
@@ -165,13 +135,29 @@ impl RawSemaphore {
             if v > 0 {
                 break true;
             }
+            slept = true;
             if !wait(&self.value, 0, deadline) {
                 // The deadline passed; a unit released just before still counts.
                 break self.try_acquire();
             }
         };
         self.sleepers.fetch_sub(1, Relaxed);
+        if got && slept {
+            self.hint(hint, spun.was_short());
+        }
         got
+    }
+
+    /// Sets the `SPUN` hint to `on` if `was` (read at the start) says otherwise.
+    #[inline]
+    fn hint(&self, was: bool, on: bool) {
+        if on && !was {
+            // Transition: hint on (a long spin catches the releases).
+            self.sleepers.fetch_or(SPUN, Relaxed);
+        } else if !on && was {
+            // Transition: hint off (the releases come too late for a spin).
+            self.sleepers.fetch_and(!SPUN, Relaxed);
+        }
     }
 
     /// Adds `n` units unless that would pass `limit`, then wakes at most `n` sleepers.

@@ -28,6 +28,95 @@ pub(crate) fn deadline_after(timeout: Duration) -> Option<Instant> {
     Instant::now().checked_add(timeout)
 }
 
+/// Busy-wait steps every spin starts with, without reading the clock: enough to catch a
+/// release that is already under way on another core.
+const SPIN_SHORT: u32 = 10;
+
+/// How long a spin may last when the primitive's hint says that its releases come from
+/// running threads (a ping-pong): longer than a futex wake-up takes on a virtual machine
+/// (about 5-10 us here), so a waiter whose partner is itself being woken still catches it.
+const SPIN_LONG: Duration = Duration::from_micros(20);
+
+/// A wait that ended within this time of its start (sleep included) counts as short: a long
+/// spin would probably have caught its release, which came before the sleeper noticed it (its
+/// own wake-up adds a futex latency).
+const SHORT_WAIT: Duration = Duration::from_micros(40);
+
+/// How a waiter's failed spin went, for [`Spun::was_short`] once it has slept.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Spun {
+    /// When the spin began (`None` when there was no spin: loom, or a single CPU).
+    start: Option<Instant>,
+    /// Whether it was a long spin.
+    long: bool,
+}
+
+impl Spun {
+    /// After a wait that slept and then was released: whether the primitive's spin hint should
+    /// be on. On if the spin was short and the whole wait short enough that a long spin would
+    /// probably have caught the release; off if a long spin already failed (the releaser was
+    /// not running: a longer spin only burns the time it needs) or the wait was long. Under
+    /// loom always `true`, so the models cover both hint transitions without a clock.
+    #[inline]
+    pub(crate) fn was_short(self) -> bool {
+        match self.start {
+            Some(start) => !self.long && start.elapsed() < SHORT_WAIT,
+            None => cfg!(loom),
+        }
+    }
+}
+
+/// A waiter's bounded busy-wait before it sleeps: polls `ready` until it returns `true`
+/// (`Ok`), or the budget is spent (`Err`, for [`Spun::was_short`]). The budget is
+/// [`SPIN_SHORT`] steps, plus up to [`SPIN_LONG`] (never past `deadline`) when `long`, the
+/// primitive's hint that its last waiter was released by a running thread. The long part
+/// yields the CPU every couple of microseconds, so a releaser that waits for this very core
+/// (threads outnumber cores) gets to run. No spinning on a single CPU, nor under loom, where a
+/// spin would only hide the interleavings in which the waiter goes to sleep first (the sleep
+/// path is what the models must cover).
+#[inline]
+pub(crate) fn spin(
+    long: bool,
+    deadline: Option<Instant>,
+    mut ready: impl FnMut() -> bool,
+) -> Result<(), Spun> {
+    if cfg!(loom) || !may_spin() {
+        return Err(Spun { start: None, long });
+    }
+    let start = Instant::now();
+    for _ in 0..SPIN_SHORT {
+        spin_hint();
+        if ready() {
+            return Ok(());
+        }
+    }
+    if long {
+        let end = start + SPIN_LONG;
+        let end = deadline.map_or(end, |d| d.min(end));
+        let mut rounds = 0u32;
+        loop {
+            // Read the clock every few steps only: it costs about as much as one step.
+            for _ in 0..8 {
+                spin_hint();
+                if ready() {
+                    return Ok(());
+                }
+            }
+            if Instant::now() >= end {
+                break;
+            }
+            rounds += 1;
+            if rounds % 8 == 0 {
+                yield_now();
+            }
+        }
+    }
+    Err(Spun {
+        start: Some(start),
+        long,
+    })
+}
+
 #[cfg(not(loom))]
 mod real {
     #[allow(unused_imports)]
@@ -72,6 +161,12 @@ mod real {
     #[inline]
     pub(crate) fn spin_hint() {
         core::hint::spin_loop()
+    }
+
+    /// Offers the CPU to another runnable thread.
+    #[inline]
+    pub(crate) fn yield_now() {
+        threadkit_sys::yield_now()
     }
 
     /// Whether spinning can help at all: false on a single CPU.

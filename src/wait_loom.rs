@@ -118,6 +118,9 @@ pub(crate) fn current_thread_id() -> u64 {
 /// Never reached under the model (spin limits are 0), kept for the shared signatures.
 pub(crate) fn spin_hint() {}
 
+/// Never reached under the model either (no spinning), kept for the shared signatures.
+pub(crate) fn yield_now() {}
+
 pub(crate) fn may_spin() -> bool {
     true
 }

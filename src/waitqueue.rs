@@ -10,20 +10,31 @@
 //!
 //! | value      | meaning                                                            |
 //! |------------|--------------------------------------------------------------------|
-//! | `WAITING`  | linked in the list (exactly while `WAITING`, changed under `guard`) |
+//! | `WAITING`  | linked in the list, its owner awake (spinning before it sleeps)     |
+//! | `SLEEPING` | linked in the list, its owner may be asleep on the word             |
 //! | `NOTIFIED` | unlinked by a notifier, who counted the waiter on the user's lock and may still be requeueing it |
 //! | `RELEASED` | the notifier is finished with the node: its owner may free it      |
 //! | `WOKEN`    | unlinked and woken *without* being counted (the lock was free): reacquire normally; the notifier's only later access is a `wake_one` on the address, which may dangle |
 //!
 //! ```text
-//!   push (guard held) --> WAITING --notify, lock held: unlink, add_waiter, requeue--> NOTIFIED
+//!   push (guard held) --> WAITING --notify: unlink, CAS -> WOKEN (no system call)--> WOKEN
+//!                           |  spin failed: CAS -> SLEEPING, then sleep
+//!                           v
+//!                        SLEEPING --notify, lock held: unlink, add_waiter, requeue--> NOTIFIED
 //!                         |   |                                                          | done
 //!                         |   | notify, lock free (Condvar): unlink, WOKEN, wake_one     v
 //!                         |   +------------------------------------------------> WOKEN  RELEASED
-//!                         | timeout: unlink under guard
+//!                         | timeout (from WAITING or SLEEPING): unlink under guard
 //!                         v
 //!                   (unlinked, not counted: reacquire normally)
 //! ```
+//!
+//! A node is linked exactly while it is `WAITING` or `SLEEPING`; only a notifier holding
+//! `guard` moves it out of those, and only its owner moves it from `WAITING` to `SLEEPING`
+//! (a compare-and-swap, which loses to a notifier's). So a notify that finds the owner still
+//! awake (spinning: see `wait::spin`, with the queue's `spun` hint) only flips the word, with no
+//! system call, and the owner reacquires the lock normally, spinning, which in a ping-pong
+//! catches the notifier's unlock a moment later.
 //!
 //! Counting a notified waiter on the lock and requeueing it only pays when the lock is held
 //! (it will be woken by the unlock that lets it in). When it is free (`Condvar::notify_*`
@@ -46,15 +57,16 @@
 //! before it. The user's data is ordered by the user's lock, which the waiter reacquires.
 
 use crate::Lock;
-use crate::wait::{AtomicU32, UnsafeCell, wait, wake_one};
+use crate::wait::{AtomicU32, UnsafeCell, spin, wait, wake_one};
 use std::ptr;
-use std::sync::atomic::Ordering::{Acquire, Release};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::time::Instant;
 
 const WAITING: u32 = 0;
 const NOTIFIED: u32 = 1;
 const RELEASED: u32 = 2;
 const WOKEN: u32 = 3;
+const SLEEPING: u32 = 4;
 
 /// One sleeping waiter; lives on the waiter's stack while linked.
 pub(crate) struct Node {
@@ -88,6 +100,9 @@ pub(crate) enum Woken {
 /// The FIFO of waiters: head/tail pointers and a key, all guarded by `guard`.
 pub(crate) struct WaitQueue {
     guard: Lock,
+    /// Spin hint, 0 or 1: the last waiter that had to wait was notified soon (see
+    /// `wait::spin`). It fills what would be padding after `guard`.
+    spun: AtomicU32,
     head: UnsafeCell<*const Node>,
     tail: UnsafeCell<*const Node>,
     /// The address of the user's lock while waiters exist (checked by `Condvar`).
@@ -106,6 +121,7 @@ impl WaitQueue {
         pub(crate) fn new() -> WaitQueue {
             WaitQueue {
                 guard: Lock::new(),
+                spun: AtomicU32::new(0),
                 head: UnsafeCell::new(ptr::null()),
                 tail: UnsafeCell::new(ptr::null()),
                 key: UnsafeCell::new(ptr::null()),
@@ -198,18 +214,49 @@ impl WaitQueue {
                 woken => Some(woken),
             };
         }
-        loop {
-            match node.word.load(Acquire) {
-                WAITING => {}
-                WOKEN => return Some(Woken::NotifiedUncounted),
-                _ => {
-                    self.await_release(&node);
-                    return Some(Woken::Notified);
-                }
+        let long = self.spun.load(Relaxed) != 0;
+        let spun = match spin(long, deadline, || node.word.load(Acquire) != WAITING) {
+            Ok(()) => {
+                self.hint(long, true);
+                return Some(self.notified(&node));
             }
-            if !wait(&node.word, WAITING, deadline) {
+            Err(spun) => spun,
+        };
+        // Transition: WAITING -> SLEEPING, unless a notifier got there first.
+        if node
+            .word
+            .compare_exchange(WAITING, SLEEPING, Relaxed, Relaxed)
+            .is_err()
+        {
+            return Some(self.notified(&node));
+        }
+        loop {
+            if !wait(&node.word, SLEEPING, deadline) {
                 return Some(self.withdraw(&node));
             }
+            if node.word.load(Acquire) != SLEEPING {
+                self.hint(long, spun.was_short());
+                return Some(self.notified(&node));
+            }
+        }
+    }
+
+    /// How a wait ends whose node a notifier has unlinked (the word is past `SLEEPING`).
+    #[inline]
+    fn notified(&self, node: &Node) -> Woken {
+        if node.word.load(Acquire) == WOKEN {
+            Woken::NotifiedUncounted
+        } else {
+            self.await_release(node);
+            Woken::Notified
+        }
+    }
+
+    /// Sets the spin hint to `on` if `was` (read at the start of the wait) says otherwise.
+    #[inline]
+    fn hint(&self, was: bool, on: bool) {
+        if was != on {
+            self.spun.store(u32::from(on), Relaxed);
         }
     }
 
@@ -218,8 +265,9 @@ impl WaitQueue {
     fn withdraw(&self, node: &Node) -> Woken {
         self.guard.acquire();
         let result = match node.word.load(Acquire) {
-            WAITING => {
-                // SAFETY: we hold `guard`, and WAITING under `guard` means `node` is linked.
+            WAITING | SLEEPING => {
+                // SAFETY: we hold `guard`, and WAITING or SLEEPING under `guard` means `node`
+                // is linked.
                 unsafe { self.unlink(node) };
                 Woken::TimedOut
             }
@@ -262,6 +310,17 @@ impl WaitQueue {
             };
             // SAFETY: we hold `guard` and `node` is linked.
             unsafe { self.unlink(node) };
+            done += 1;
+            // Transition: WAITING -> WOKEN: the owner is awake and will see it; no wake-up.
+            // (`node` may be freed from here on.)
+            if node
+                .word
+                .compare_exchange(WAITING, WOKEN, Release, Relaxed)
+                .is_ok()
+            {
+                continue;
+            }
+            // SLEEPING: only we (under `guard`) move it on from here.
             // SAFETY: with no `lock` given, every linked node's owner is blocked in `wait`
             // borrowing the lock at `key` (the address it linked with), and cannot return before
             // we release its node; `node` is still unreleased here, so the lock is live.
@@ -270,7 +329,6 @@ impl WaitQueue {
                 // SAFETY: see above.
                 None => unsafe { &*key },
             };
-            done += 1;
             if !lock.locked() {
                 // Nobody would wake a requeued sleeper soon: wake it to acquire normally.
                 let word: *const AtomicU32 = &node.word;

@@ -233,10 +233,6 @@ fn fifo_wake_order() {
 }
 
 #[test]
-// Under Miri this did not finish within 20 minutes (the notifier busy-polls the lock; not yet
-// investigated whether Miri's scheduler starves the waiter or something is wrong): ignored
-// there until it is; natively it runs 100k iterations, and loom checks timeout vs notify.
-#[cfg_attr(miri, ignore)]
 fn no_spurious_return_stress() {
     const ITERS: usize = if cfg!(miri) { 20 } else { 100_000 };
     let cond = Condition::with_lock(Lock::new());
@@ -259,6 +255,13 @@ fn no_spurious_return_stress() {
                 if notified {
                     // Every notified return has a notify of its own behind it.
                     assert_eq!(notifies.swap(0, SeqCst), 1, "spurious or doubled return");
+                } else {
+                    // A notify that raced with this timeout may have found the queue empty
+                    // (this waiter had withdrawn, and `waiting` stays true until it has the lock
+                    // again): that notify reached nobody, so the next wait needs a new one.
+                    // (That a notify is never spent on a waiter that then reports a timeout is
+                    // checked where the count is visible: tests/condvar.rs and the loom model.)
+                    notifies.store(0, SeqCst);
                 }
             }
             done.store(true, SeqCst);

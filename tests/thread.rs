@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Gate, serial};
+use common::{EXPECTED, Gate, quiet_expected_panics, serial};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -344,17 +344,18 @@ fn impossible_stack_is_an_os_error_and_leaks_nothing() {
 #[test]
 fn spawn_returns_value_and_panic() {
     let _s = serial(); // process-wide counts and hooks
+    quiet_expected_panics();
     let h = threadkit::spawn(|| vec![1, 2, 3]);
     assert_eq!(h.join().unwrap(), vec![1, 2, 3]);
     threadkit::set_excepthook(Some(Arc::new(|_: &threadkit::ExceptHookArgs<'_>| {})));
-    let h = threadkit::spawn(|| -> u32 { panic!("boom {}", 7) });
+    let h = threadkit::spawn(|| -> u32 { panic!("{EXPECTED}boom {}", 7) });
     let t = h.thread().clone();
     let err = h.join().unwrap_err();
     let msg = err
         .downcast_ref::<String>()
         .map(String::as_str)
         .or_else(|| err.downcast_ref::<&str>().copied());
-    assert_eq!(msg, Some("boom 7"));
+    assert_eq!(msg, Some(format!("{EXPECTED}boom 7").as_str()));
     assert!(t.panicked());
     threadkit::set_excepthook(None);
 }
@@ -362,6 +363,7 @@ fn spawn_returns_value_and_panic() {
 #[test]
 fn panic_is_caught_and_reported_to_excepthook() {
     let _s = serial(); // process-wide counts and hooks
+    quiet_expected_panics();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s = seen.clone();
     threadkit::set_excepthook(Some(Arc::new(move |a: &threadkit::ExceptHookArgs<'_>| {
@@ -372,7 +374,7 @@ fn panic_is_caught_and_reported_to_excepthook() {
             .unwrap()
             .push((a.thread.name(), a.message().map(str::to_owned)));
     })));
-    let t = Thread::new(|| panic!("kaboom")).with_name("bad");
+    let t = Thread::new(|| panic!("{EXPECTED}kaboom")).with_name("bad");
     t.start().unwrap();
     t.join().unwrap();
     assert!(t.panicked());
@@ -380,13 +382,13 @@ fn panic_is_caught_and_reported_to_excepthook() {
     threadkit::set_excepthook(None);
     assert_eq!(
         *seen.lock().unwrap(),
-        vec![("bad".to_string(), Some("kaboom".to_string()))]
+        vec![("bad".to_string(), Some(format!("{EXPECTED}kaboom")))]
     );
     // A panicking excepthook is contained too.
     threadkit::set_excepthook(Some(Arc::new(|_: &threadkit::ExceptHookArgs<'_>| {
-        panic!("hook")
+        panic!("{EXPECTED}hook")
     })));
-    let t = Thread::new(|| panic!("again"));
+    let t = Thread::new(|| panic!("{EXPECTED}again"));
     t.start().unwrap();
     t.join().unwrap();
     assert!(t.panicked());
@@ -402,13 +404,12 @@ fn panic_storm() {
     threadkit::set_excepthook(Some(Arc::new(move |_: &threadkit::ExceptHookArgs<'_>| {
         c.fetch_add(1, SeqCst);
     })));
-    let prev = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {})); // keep the output readable
+    quiet_expected_panics();
     let ts: Vec<Thread> = (0..n)
         .map(|i| {
             let t = Thread::new(move || {
                 if i % 2 == 0 {
-                    panic!("storm {i}")
+                    panic!("{EXPECTED}storm {i}")
                 }
             });
             t.start().unwrap();
@@ -418,7 +419,6 @@ fn panic_storm() {
     for t in &ts {
         t.join().unwrap();
     }
-    std::panic::set_hook(prev);
     threadkit::set_excepthook(None);
     assert_eq!(count.load(SeqCst), n / 2);
     assert_eq!(ts.iter().filter(|t| t.panicked()).count(), n / 2);

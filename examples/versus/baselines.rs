@@ -1,5 +1,6 @@
-//! The baselines that need a little glue: an "event" built from a mutex and a condition
-//! variable (what std and parking_lot users write instead of `threading.Event`), and thin
+//! The baselines that need a little glue: an "event" and a counting semaphore built from a
+//! mutex and a condition variable (what std and parking_lot users write instead of
+//! `threading.Event` and `threading.Semaphore`), and thin
 //! wrappers over libc's `pthread_mutex_t`, `sem_t`, `pthread_barrier_t` and `pthread_create`.
 
 /// A `threading.Event` written the usual way with `std::sync::{Mutex, Condvar}`.
@@ -45,6 +46,48 @@ impl PlEvent {
         while !*g {
             self.cv.wait(&mut g);
         }
+    }
+}
+
+/// A counting semaphore written the usual way with `std::sync::{Mutex, Condvar}`.
+#[derive(Default)]
+pub struct StdSem {
+    count: std::sync::Mutex<u32>,
+    cv: std::sync::Condvar,
+}
+
+impl StdSem {
+    pub fn release(&self) {
+        *self.count.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.cv.notify_one();
+    }
+    pub fn acquire(&self) {
+        let mut g = self.count.lock().unwrap_or_else(|e| e.into_inner());
+        while *g == 0 {
+            g = self.cv.wait(g).unwrap_or_else(|e| e.into_inner());
+        }
+        *g -= 1;
+    }
+}
+
+/// The same with `parking_lot::{Mutex, Condvar}`.
+#[derive(Default)]
+pub struct PlSem {
+    count: parking_lot::Mutex<u32>,
+    cv: parking_lot::Condvar,
+}
+
+impl PlSem {
+    pub fn release(&self) {
+        *self.count.lock() += 1;
+        self.cv.notify_one();
+    }
+    pub fn acquire(&self) {
+        let mut g = self.count.lock();
+        while *g == 0 {
+            self.cv.wait(&mut g);
+        }
+        *g -= 1;
     }
 }
 

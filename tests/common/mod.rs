@@ -9,6 +9,30 @@ pub fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Panics that a test raises on purpose start with this text: [`quiet_expected_panics`] keeps
+/// them off stderr. (threadkit's own threads are not std threads, so libtest does not capture
+/// what they print; without this a passing run would print backtraces that look like failures.)
+pub const EXPECTED: &str = "expected panic: ";
+
+/// Installs, once per test binary, a panic hook that prints nothing for a panic whose message
+/// starts with [`EXPECTED`] and hands every other panic to the previous hook.
+pub fn quiet_expected_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let p = info.payload();
+            let msg = p
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| p.downcast_ref::<String>().map(String::as_str));
+            if !msg.is_some_and(|m| m.starts_with(EXPECTED)) {
+                previous(info);
+            }
+        }));
+    });
+}
+
 /// A one-shot gate that threads can block on (threadkit's `Event`).
 #[derive(Default)]
 pub struct Gate(threadkit::Event);

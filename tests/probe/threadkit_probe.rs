@@ -2,7 +2,8 @@
 //! `main` returns (Python's shutdown rule) and what the default excepthook prints.
 //!
 //! * `threadkit-probe shutdown MARKER`: starts a non-daemon thread that writes MARKER after
-//!   300 ms and a daemon thread that would print after 2 s, then returns from `main` at once.
+//!   300 ms and a daemon thread that would print after 30 s (far beyond any scheduling delay),
+//!   then returns from `main` at once.
 //!   The process must wait for the first and abandon the second.
 //! * `threadkit-probe panic`: a thread named "worker" panics with "boom".
 
@@ -23,7 +24,7 @@ fn main() {
             );
             worker.start().unwrap();
             let daemon = threadkit::Thread::new(|| {
-                std::thread::sleep(Duration::from_secs(2));
+                std::thread::sleep(Duration::from_secs(30));
                 println!("daemon still running");
             })
             .with_daemon(true);

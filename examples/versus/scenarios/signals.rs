@@ -1,6 +1,6 @@
 //! Handing control between threads: semaphores and events.
 
-use crate::baselines::{PlEvent, StdEvent};
+use crate::baselines::{PlEvent, PlSem, StdEvent, StdSem};
 use crate::harness::{Contender, Family, RunFn, Scenario, share, timed_loop, timed_workers};
 use std::hint::black_box;
 use threadkit::{Event, Semaphore};
@@ -60,6 +60,30 @@ impl Signal for PlEvent {
     fn wait_clear(&self) {
         self.wait();
         self.clear();
+    }
+}
+
+impl Signal for StdSem {
+    fn make() -> Self {
+        StdSem::default()
+    }
+    fn set(&self) {
+        self.release();
+    }
+    fn wait_clear(&self) {
+        self.acquire();
+    }
+}
+
+impl Signal for PlSem {
+    fn make() -> Self {
+        PlSem::default()
+    }
+    fn set(&self) {
+        self.release();
+    }
+    fn wait_clear(&self) {
+        self.acquire();
     }
 }
 
@@ -142,7 +166,15 @@ pub fn semaphore_uncontended() -> Scenario {
 
 pub fn semaphore_ping_pong() -> Scenario {
     #[allow(unused_mut)]
-    let mut contenders = vec![c(Family::Threadkit, "Semaphore", ping_pong::<Semaphore>())];
+    let mut contenders = vec![
+        c(Family::Threadkit, "Semaphore", ping_pong::<Semaphore>()),
+        c(Family::Std, "Mutex<u32>+Condvar", ping_pong::<StdSem>()),
+        c(
+            Family::ParkingLot,
+            "Mutex<u32>+Condvar",
+            ping_pong::<PlSem>(),
+        ),
+    ];
     #[cfg(target_os = "linux")]
     contenders.push(c(
         Family::Libc,
