@@ -33,14 +33,16 @@
 //!
 //! # Generation word (`generation: AtomicU32`)
 //!
-//! Bits 0..=30 count phase changes; bit 31 (`SLEEPERS`) says someone sleeps on this value.
+//! Bits 0..=29 count phase changes; bit 30 (`SPUN`) is the spin hint (a waiter spins up to
+//! 20 us while it is on: see `wait::spin`); bit 31 (`SLEEPERS`) says someone sleeps on this
+//! value.
 //! Every phase change bumps the counter (clearing `SLEEPERS`) and, only if `SLEEPERS` was set,
 //! wakes every sleeper; threads sleep on `generation`, never on `state`, so arrivals (which only
 //! change `count`) wake nobody. A sleeper reads `generation` before `state`, sets `SLEEPERS`
 //! with a CAS from the value it read (failing, it looks again) and sleeps only while the word
 //! still holds that value, so a phase change between its check and its sleep is never missed
-//! (the usual futex protocol; the counter wraps after 2^31 changes, which a sleeper would have
-//! to miss entirely). A round with no sleeper makes no syscall at all.
+//! (the usual futex protocol; the counter wraps after 2^30 changes, which a sleeper would have
+//! to miss entirely; a change of `SPUN` only makes a sleeper look again). A round with no sleeper makes no syscall at all.
 //!
 //! # Memory ordering
 //!
@@ -52,7 +54,7 @@
 //! sees the new phase.
 
 use crate::Error;
-use crate::wait::{AtomicU32, deadline_after, may_spin, spin_hint, spin_limit, wait, wake_all};
+use crate::wait::{AtomicU32, deadline_after, spin, wait, wake_all};
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
@@ -62,15 +64,16 @@ const COUNT_MASK: u32 = (1 << 29) - 1;
 const BREAK_PENDING: u32 = 1 << 29;
 /// In `generation`: somebody sleeps (or is about to) on this generation.
 const SLEEPERS: u32 = 1 << 31;
+/// In `generation`: spin hint, the last waiter that had to wait was released soon (see
+/// `wait::spin`); kept across generations.
+const SPUN: u32 = 1 << 30;
+/// In `generation`: the counter bits.
+const GEN_MASK: u32 = SPUN - 1;
 const PHASE_SHIFT: u32 = 30;
 const FILLING: u32 = 0;
 const DRAINING: u32 = 1;
 const RESETTING: u32 = 2;
 const BROKEN: u32 = 3;
-
-/// Busy-wait steps on `gen` before a waiter of a round sleeps (a round trip on another CPU
-/// is usually shorter than a futex sleep + wake).
-const SPIN_LIMIT: u32 = 100;
 
 #[inline]
 const fn phase(s: u32) -> u32 {
@@ -293,23 +296,28 @@ impl Barrier {
     /// A non-last arrival: wait until the round is released or broken.
     fn await_round(&self, deadline: Option<Instant>) -> Result<(), Error> {
         let mut deadline = deadline;
-        let mut spins = if may_spin() {
-            spin_limit(SPIN_LIMIT)
-        } else {
-            0
+        let outcome = |s: u32| match phase(s) {
+            DRAINING => Some(Ok(())),
+            BROKEN | RESETTING => Some(Err(Error::BrokenBarrier)),
+            _ => None,
+        };
+        let hint = self.generation.load(Relaxed) & SPUN != 0;
+        let mut result = None;
+        let spun = match spin(hint, deadline, || {
+            result = outcome(self.state.load(Acquire));
+            result.is_some()
+        }) {
+            Ok(()) => {
+                self.hint(hint, true);
+                return result.unwrap_or(Ok(()));
+            }
+            Err(spun) => spun,
         };
         loop {
             let g = self.generation.load(Acquire);
-            let s = self.state.load(Acquire);
-            match phase(s) {
-                DRAINING => return Ok(()),
-                BROKEN | RESETTING => return Err(Error::BrokenBarrier),
-                _ => {}
-            }
-            if spins > 0 {
-                spins -= 1;
-                spin_hint();
-                continue;
+            if let Some(r) = outcome(self.state.load(Acquire)) {
+                self.hint(hint, spun.was_short());
+                return r;
             }
             if !self.sleep(g, deadline) && self.try_break_on_timeout() {
                 return Err(Error::BrokenBarrier);
@@ -319,6 +327,19 @@ impl Barrier {
                 // timed-out waiter re-checks the state after the action released the lock).
                 deadline = None;
             }
+        }
+    }
+
+    /// Sets the `SPUN` hint to `on` if `was` (read at the start of the wait) says otherwise.
+    /// (A sleeper of the next round whose word this changes wakes spuriously and looks again.)
+    #[inline]
+    fn hint(&self, was: bool, on: bool) {
+        if on && !was {
+            // Hint on: a long spin catches the rounds.
+            self.generation.fetch_or(SPUN, Relaxed);
+        } else if !on && was {
+            // Hint off: the rounds end too late for a spin.
+            self.generation.fetch_and(!SPUN, Relaxed);
         }
     }
 
@@ -373,8 +394,8 @@ impl Barrier {
     fn bump(&self) {
         let mut g = self.generation.load(Relaxed);
         loop {
-            // g -> g+1 with SLEEPERS cleared: a new generation nobody sleeps on yet.
-            let new = g.wrapping_add(1) & !SLEEPERS;
+            // g -> g+1 with SLEEPERS cleared (SPUN kept): a new generation nobody sleeps on yet.
+            let new = (g.wrapping_add(1) & GEN_MASK) | (g & SPUN);
             match self
                 .generation
                 .compare_exchange_weak(g, new, Release, Relaxed)

@@ -52,10 +52,11 @@ const HANDED: u32 = 4;
 /// One counted waiter in the upper bits of the word.
 const ONE_WAITER: u32 = 8;
 
-/// How many times a newcomer re-reads a held lock before it counts itself as a waiter and
-/// sleeps. Spinning stops as soon as anyone is asleep (then the lock is clearly not about to
-/// be free) and is skipped entirely on a single CPU.
-const SPIN_LIMIT: u32 = 100;
+/// How many times a newcomer re-reads a held lock, after 2, 4, 8 and 16 busy-wait steps (30
+/// in all, about a microsecond), before it starts yielding. Spinning stops as soon as
+/// anyone is asleep (then the lock is clearly not about to be free) and is skipped entirely on
+/// a single CPU.
+const SPIN_ROUNDS: u32 = 4;
 
 /// How many times a newcomer that spun in vain yields the CPU (re-reading the lock after each)
 /// before it sleeps: on a busy machine the holder may be waiting for this very core.
@@ -290,12 +291,16 @@ impl Lock {
         }
     }
 
-    /// Spins a bounded number of times while the lock is held and nobody sleeps on it, then
-    /// yields the CPU a few times, taking the lock if it frees up. `true` if acquired.
+    /// Spins while the lock is held and nobody sleeps on it, re-reading it after 2, 4, 8, ...
+    /// busy-wait steps (backing off, so the holder keeps the cache line), then yields the CPU
+    /// a few times, taking the lock if it frees up. `true` if acquired.
     #[inline]
     fn spin_then_try(&self, deadline: Option<Instant>) -> bool {
-        let (spins, steps) = if may_spin() {
-            (spin_limit(SPIN_LIMIT), spin_limit(SPIN_LIMIT + YIELD_LIMIT))
+        let (rounds, steps) = if may_spin() {
+            (
+                spin_limit(SPIN_ROUNDS),
+                spin_limit(SPIN_ROUNDS + YIELD_LIMIT),
+            )
         } else {
             (0, 0)
         };
@@ -316,8 +321,10 @@ impl Lock {
             if step == steps || s >= ONE_WAITER {
                 return false;
             }
-            if step < spins {
-                spin_hint();
+            if step < rounds {
+                for _ in 0..2u32 << step {
+                    spin_hint();
+                }
             } else if deadline.is_some_and(|d| Instant::now() >= d) {
                 return false;
             } else {

@@ -37,6 +37,10 @@ const SPIN_SHORT: u32 = 10;
 /// (about 5-10 us here), so a waiter whose partner is itself being woken still catches it.
 const SPIN_LONG: Duration = Duration::from_micros(20);
 
+/// A yield that takes longer than this ran another thread (a bare `sched_yield` takes well
+/// under a microsecond here).
+const YIELD_BUSY: Duration = Duration::from_micros(3);
+
 /// A wait that ended within this time of its start (sleep included) counts as short: a long
 /// spin would probably have caught its release, which came before the sleeper noticed it (its
 /// own wake-up adds a futex latency).
@@ -47,20 +51,19 @@ const SHORT_WAIT: Duration = Duration::from_micros(40);
 pub(crate) struct Spun {
     /// When the spin began (`None` when there was no spin: loom, or a single CPU).
     start: Option<Instant>,
-    /// Whether it was a long spin.
-    long: bool,
 }
 
 impl Spun {
     /// After a wait that slept and then was released: whether the primitive's spin hint should
-    /// be on. On if the spin was short and the whole wait short enough that a long spin would
-    /// probably have caught the release; off if a long spin already failed (the releaser was
-    /// not running: a longer spin only burns the time it needs) or the wait was long. Under
-    /// loom always `true`, so the models cover both hint transitions without a clock.
+    /// be on, i.e. whether the whole wait was short enough that a long spin would probably have
+    /// caught the release (a long spin that failed may have been unlucky: a wake-up on a
+    /// virtual machine can take longer than the spin, while waits in an oversubscribed ring
+    /// take many hops). Under loom always `true`, so the models cover both hint transitions
+    /// without a clock.
     #[inline]
     pub(crate) fn was_short(self) -> bool {
         match self.start {
-            Some(start) => !self.long && start.elapsed() < SHORT_WAIT,
+            Some(start) => start.elapsed() < SHORT_WAIT,
             None => cfg!(loom),
         }
     }
@@ -71,7 +74,8 @@ impl Spun {
 /// [`SPIN_SHORT`] steps, plus up to [`SPIN_LONG`] (never past `deadline`) when `long`, the
 /// primitive's hint that its last waiter was released by a running thread. The long part
 /// yields the CPU every couple of microseconds, so a releaser that waits for this very core
-/// (threads outnumber cores) gets to run. No spinning on a single CPU, nor under loom, where a
+/// (threads outnumber cores) gets to run, and after a yield that ran another thread it yields
+/// at every look (the two threads share a core: each hop is then one switch). No spinning on a single CPU, nor under loom, where a
 /// spin would only hide the interleavings in which the waiter goes to sleep first (the sleep
 /// path is what the models must cover).
 #[inline]
@@ -81,7 +85,7 @@ pub(crate) fn spin(
     mut ready: impl FnMut() -> bool,
 ) -> Result<(), Spun> {
     if cfg!(loom) || !may_spin() {
-        return Err(Spun { start: None, long });
+        return Err(Spun { start: None });
     }
     let start = Instant::now();
     for _ in 0..SPIN_SHORT {
@@ -94,6 +98,7 @@ pub(crate) fn spin(
         let end = start + SPIN_LONG;
         let end = deadline.map_or(end, |d| d.min(end));
         let mut rounds = 0u32;
+        let mut every = 8;
         loop {
             // Read the clock every few steps only: it costs about as much as one step.
             for _ in 0..8 {
@@ -102,19 +107,22 @@ pub(crate) fn spin(
                     return Ok(());
                 }
             }
-            if Instant::now() >= end {
+            let now = Instant::now();
+            if now >= end {
                 break;
             }
             rounds += 1;
-            if rounds % 8 == 0 {
+            if rounds % every == 0 {
                 yield_now();
+                if now.elapsed() > YIELD_BUSY {
+                    // The yield ran another thread: this core is shared (the releaser may be
+                    // the thread that ran), so from now on yield at every look.
+                    every = 1;
+                }
             }
         }
     }
-    Err(Spun {
-        start: Some(start),
-        long,
-    })
+    Err(Spun { start: Some(start) })
 }
 
 #[cfg(not(loom))]
