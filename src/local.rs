@@ -111,6 +111,31 @@ const UNASSIGNED: usize = usize::MAX;
 /// `INDEX` once the thread's `thread_local!` destructors have released it.
 const DYING: usize = usize::MAX - 1;
 
+/// `INDEX` holds the thread's index already split into bucket and offset (see [`locate`]), so
+/// the fast path does no arithmetic: the bucket in the top bits, the offset below this shift.
+/// (The two special values above have bucket 63, which no index reaches.)
+const BUCKET_SHIFT: u32 = usize::BITS - 6;
+
+/// `idx` in `INDEX`'s form.
+#[inline]
+fn pack(idx: usize) -> usize {
+    let (b, off) = locate(idx);
+    (b << BUCKET_SHIFT) | off
+}
+
+/// The bucket and offset of an `INDEX` value below `DYING`.
+#[inline]
+fn unpack(loc: usize) -> (usize, usize) {
+    (loc >> BUCKET_SHIFT, loc & ((1 << BUCKET_SHIFT) - 1))
+}
+
+/// The index of an `INDEX` value below `DYING`.
+#[inline]
+fn index_of(loc: usize) -> usize {
+    let (b, off) = unpack(loc);
+    (1 << b) - 1 + off
+}
+
 /// Releases the calling thread's index when the thread's `thread_local!`s are destroyed.
 /// Registered (by its first access) only when an index is assigned, so the fast path reads a
 /// plain `Cell` with no destructor state to check.
@@ -118,15 +143,15 @@ struct IndexGuard;
 
 impl Drop for IndexGuard {
     fn drop(&mut self) {
-        let idx = INDEX.with(|i| i.replace(DYING));
-        if idx < DYING {
-            release(idx);
+        let loc = INDEX.with(|i| i.replace(DYING));
+        if loc < DYING {
+            release(index_of(loc));
         }
     }
 }
 
 thread_local! {
-    /// The calling thread's index, or `UNASSIGNED` / `DYING`.
+    /// The calling thread's index (packed: see [`pack`]), or `UNASSIGNED` / `DYING`.
     static INDEX: Cell<usize> = const { Cell::new(UNASSIGNED) };
     static GUARD: IndexGuard = const { IndexGuard };
 }
@@ -134,15 +159,15 @@ thread_local! {
 /// Drops the calling thread's values in every `Local` and frees its index. Called by a
 /// threadkit thread at the end of its life, so that `join` returns after the values dropped.
 pub(crate) fn thread_exit() {
-    let idx = INDEX.with(|i| {
-        let idx = i.get();
-        if idx < DYING {
+    let loc = INDEX.with(|i| {
+        let loc = i.get();
+        if loc < DYING {
             i.set(UNASSIGNED);
         }
-        idx
+        loc
     });
-    if idx < DYING {
-        release(idx);
+    if loc < DYING {
+        release(index_of(loc));
     }
 }
 
@@ -180,27 +205,27 @@ fn release(idx: usize) {
     TABLES.with(|t| t.free_indexes.push(idx));
 }
 
-/// The calling thread's index, allocated on first use; `None` while the thread's
-/// `thread_local!`s are being destroyed.
+/// The calling thread's index, allocated on first use (packed: see [`pack`]); `None` while the
+/// thread's `thread_local!`s are being destroyed.
 #[inline]
-fn thread_index() -> Option<usize> {
-    let idx = INDEX.with(Cell::get);
-    if idx < DYING {
-        Some(idx)
+fn thread_loc() -> Option<usize> {
+    let loc = INDEX.with(Cell::get);
+    if loc < DYING {
+        Some(loc)
     } else {
-        thread_index_slow(idx)
+        thread_loc_slow(loc)
     }
 }
 
 #[cold]
-fn thread_index_slow(idx: usize) -> Option<usize> {
+fn thread_loc_slow(loc: usize) -> Option<usize> {
     // Registers the guard's destructor; fails once the thread's TLS is being torn down.
-    if idx == DYING || GUARD.try_with(|_| ()).is_err() {
+    if loc == DYING || GUARD.try_with(|_| ()).is_err() {
         return None;
     }
-    let idx = new_index();
-    INDEX.with(|i| i.set(idx));
-    Some(idx)
+    let loc = pack(new_index());
+    INDEX.with(|i| i.set(loc));
+    Some(loc)
 }
 
 #[cold]
@@ -226,10 +251,21 @@ impl<T> Shared<T> {
     #[inline]
     fn entry(&self, idx: usize) -> Option<&Entry<T>> {
         let (b, off) = locate(idx);
-        let p = self.buckets[b].load(Acquire);
+        self.entry_at(b, off)
+    }
+
+    /// The entry at offset `off` of bucket `b` (as [`locate`] gives them) if the bucket exists.
+    #[inline]
+    fn entry_at(&self, b: usize, off: usize) -> Option<&Entry<T>> {
+        // (`b < BUCKETS` for every located index: `get` keeps that checked, and the compiler
+        // drops the check when it can see it.)
+        let p = self.buckets.get(b)?.load(Acquire);
+        if p.is_null() {
+            return None;
+        }
         // SAFETY: a non-null bucket pointer is an allocation of `1 << b` entries that lives
         // as long as `self`, and `off < 1 << b`.
-        (!p.is_null()).then(|| unsafe { &*p.add(off) })
+        Some(unsafe { &*p.add(off) })
     }
 
     #[cold]
@@ -380,10 +416,11 @@ impl<T: Send> Local<T> {
     /// ```
     #[inline]
     pub fn with<R>(&self, f: impl FnOnce(&T) -> R) -> R {
-        let Some(idx) = thread_index() else {
+        let Some(loc) = thread_loc() else {
             return self.with_dying_thread(f);
         };
-        if let Some(e) = self.shared().entry(idx) {
+        let (b, off) = unpack(loc);
+        if let Some(e) = self.shared().entry_at(b, off) {
             if e.present.load(Relaxed) {
                 // SAFETY: `present` means initialised; only this thread (the owner of `idx`)
                 // can clear it, and it does not while `f` borrows the value; the `Local`
@@ -391,7 +428,7 @@ impl<T: Send> Local<T> {
                 return f(unsafe { (*e.value.get()).assume_init_ref() });
             }
         }
-        self.with_first(idx, f)
+        self.with_first(index_of(loc), f)
     }
 
     #[cold]
