@@ -269,9 +269,7 @@ impl Thread {
                 return Err(Error::Os(e));
             }
         }
-        while inner.state.load(Acquire) == STARTING {
-            wait(&inner.state, STARTING, None);
-        }
+        wait_state(&inner.state, |s| s != STARTING, None);
         Ok(())
     }
 
@@ -318,16 +316,11 @@ impl Thread {
         if inner.kind != Kind::Normal {
             return Err(Error::DummyThread);
         }
-        let deadline = deadline.flatten();
-        loop {
-            let s = inner.state.load(Acquire);
-            if s == FINISHED {
-                return Ok(true);
-            }
-            if !wait(&inner.state, s, deadline) {
-                return Ok(inner.state.load(Acquire) == FINISHED);
-            }
-        }
+        Ok(wait_state(
+            &inner.state,
+            |s| s == FINISHED,
+            deadline.flatten(),
+        ))
     }
 
     /// Whether the thread has started and not finished. Python: `Thread.is_alive()`.
@@ -435,5 +428,38 @@ impl Thread {
         // SAFETY: per the contract, the thread's write happened before the acquire load of
         // `FINISHED`, and no one else reads or writes the cell any more.
         unsafe { (*self.inner.payload.get()).take() }
+    }
+}
+
+/// Spin hint shared by every `start()` and `join()` wait (each `Thread` is new, so a hint per
+/// thread would never learn): on while thread starts and ends come soon after the wait began.
+static STATE_SPUN: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Waits until `done` holds for the thread's `state` word, or `deadline` passes (`false`):
+/// spins first (`wait::spin`; a thread that does little starts and ends within a few
+/// microseconds, less than a futex sleep and wake-up), then sleeps on the word.
+fn wait_state(state: &AtomicU32, done: impl Fn(u32) -> bool, deadline: Option<Instant>) -> bool {
+    let long = STATE_SPUN.load(Relaxed);
+    let spun = match crate::wait::spin(long, deadline, || done(state.load(Acquire))) {
+        Ok(()) => {
+            if !long {
+                STATE_SPUN.store(true, Relaxed);
+            }
+            return true;
+        }
+        Err(spun) => spun,
+    };
+    loop {
+        let s = state.load(Acquire);
+        if done(s) {
+            let short = spun.was_short();
+            if short != long {
+                STATE_SPUN.store(short, Relaxed);
+            }
+            return true;
+        }
+        if !wait(state, s, deadline) {
+            return done(state.load(Acquire));
+        }
     }
 }
