@@ -266,9 +266,13 @@ impl Barrier {
                         return Ok(count(s) as usize);
                     }
                 }
-                // Draining, resetting or running the action: wait for the next phase.
+                // Draining, resetting or running the action: wait for the next phase. The
+                // round's last threads are on their way out, so spin (yielding: they may need
+                // this core) before sleeping.
                 _ => {
-                    self.sleep(g, None);
+                    if spin(true, None, || self.generation.load(Acquire) != g).is_err() {
+                        self.sleep(g, None);
+                    }
                 }
             }
         }
