@@ -52,15 +52,15 @@ const HANDED: u32 = 4;
 /// One counted waiter in the upper bits of the word.
 const ONE_WAITER: u32 = 8;
 
-/// How many times a newcomer re-reads a held lock, after 2, 4, 8 and 16 busy-wait steps (30
-/// in all, about a microsecond), before it starts yielding. Spinning stops as soon as
+/// How many times a newcomer re-reads a held lock, after 2, 4 and 8 busy-wait steps (14 in
+/// all, under half a microsecond), before it starts yielding. Spinning stops as soon as
 /// anyone is asleep (then the lock is clearly not about to be free) and is skipped entirely on
 /// a single CPU.
-const SPIN_ROUNDS: u32 = 4;
+const SPIN_ROUNDS: u32 = 3;
 
 /// How many times a newcomer that spun in vain yields the CPU (re-reading the lock after each)
 /// before it sleeps: on a busy machine the holder may be waiting for this very core.
-const YIELD_LIMIT: u32 = 10;
+const YIELD_LIMIT: u32 = 7;
 
 /// How long a sleeper may be overtaken by newcomers before it asks for the lock to be handed
 /// to a sleeper directly (the figure CPython 3.13 and Go use).
