@@ -10,22 +10,25 @@
 //!  wait:   held? --no--> Err(NotOwner), nothing changed
 //!            | yes
 //!          link node (FIFO tail) -> release L fully (RLock: saving its level)
-//!            -> sleep on the node word while WAITING
-//!               |- notified: the notifier counted us on L and requeued us onto L's futex
-//!               |            -> acquire L as a counted waiter, restore level -> Ok(true)
-//!               '- deadline: under the queue lock, still linked? unlink -> acquire L
-//!                            -> Ok(false); already unlinked? we were notified -> Ok(true)
+//!            -> spin, then sleep on the node word
+//!               |- notified: acquire L (as a counted waiter if the notifier requeued us
+//!               |            onto L's futex), restore level, pass the token on if we hold
+//!               |            it -> Ok(true)
+//!               '- deadline: under the queue lock, still waiting? unlink -> acquire L
+//!                            -> Ok(false); notified meanwhile? -> acquire L -> Ok(true)
 //!  notify(n): held? --no--> Err(NotOwner)
-//!            | yes: under the queue lock, for each of the n oldest nodes:
-//!              unlink, L.add_waiter(), NOTIFIED, requeue onto L's futex, RELEASED
+//!            | yes: under the queue lock, for each of the n oldest unnotified nodes:
+//!              the first (if no token is out): unlink; still spinning? WOKEN (no system
+//!              call); asleep? L.add_waiter(), requeue onto L's futex; it gets the token if
+//!              more follow. The others: CHAINED (notified, woken one by one by the token)
 //! ```
 //!
-//! Properties: `notify(n)` wakes exactly the `n` oldest waiters; no notified waiter wakes
-//! only to block on the lock again (on Linux it is moved onto the lock's futex with
-//! `FUTEX_CMP_REQUEUE` and woken by the unlock that lets it in; elsewhere it is woken once and
-//! waits on the lock as a counted waiter); a notification is never spent on a waiter that then
-//! reports a timeout; `wait` never returns spuriously. "Held" means owned by the caller for an
-//! `RLock` and locked by anybody for a `Lock`, as in Python.
+//! Properties: `notify(n)` wakes exactly the `n` oldest waiters; notified waiters never all
+//! wake at once to block on the lock again (the first is moved onto the lock's futex with
+//! `FUTEX_CMP_REQUEUE` on Linux, or woken once elsewhere; each later one is woken by the one
+//! before it, when the lock is free or once that one holds it); a notification is never spent
+//! on a waiter that then reports a timeout; `wait` never returns spuriously. "Held" means owned
+//! by the caller for an `RLock` and locked by anybody for a `Lock`, as in Python.
 
 use crate::acquire::Acquire;
 use crate::wait::deadline_after;
@@ -231,38 +234,28 @@ impl<L: ConditionLock> Condition<L> {
         }
         let lock = self.lock.lock_ref();
         let raw = self.raw();
-        let mut saved = 0;
-        let woken = self.queue.wait(raw, deadline, || match lock {
+        let saved = core::cell::Cell::new(0);
+        let release = || match lock {
             LockRef::Plain(l) => l.release().is_ok(),
             LockRef::Reentrant(r) => match r.release_save() {
                 Ok(level) => {
-                    saved = level;
+                    saved.set(level);
                     true
                 }
                 Err(_) => false,
             },
-        });
-        let restore = |counted: bool| match lock {
+        };
+        let reacquire = |counted: bool| match lock {
             LockRef::Plain(l) if counted => l.lock_counted(),
             LockRef::Plain(l) => l.acquire(),
             // (`saved` is 0 only if `release_save` failed, which cannot happen for an RLock
             // the caller owns; restore at least level 1 regardless.)
-            LockRef::Reentrant(r) if counted => r.acquire_restore_counted(saved.max(1)),
-            LockRef::Reentrant(r) => r.acquire_restore(saved.max(1)),
+            LockRef::Reentrant(r) if counted => r.acquire_restore_counted(saved.get().max(1)),
+            LockRef::Reentrant(r) => r.acquire_restore(saved.get().max(1)),
         };
-        match woken {
-            Some(Woken::Notified) => {
-                restore(true);
-                Ok(true)
-            }
-            Some(Woken::NotifiedUncounted) => {
-                restore(false);
-                Ok(true)
-            }
-            Some(Woken::TimedOut) => {
-                restore(false);
-                Ok(false)
-            }
+        match self.queue.wait(raw, deadline, release, reacquire) {
+            Some(Woken::Notified | Woken::NotifiedUncounted) => Ok(true),
+            Some(Woken::TimedOut) => Ok(false),
             // The lock was released behind our back between the check and the wait.
             None => Err(Error::NotOwner),
         }

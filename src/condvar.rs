@@ -7,7 +7,8 @@
 //! `notify_*` may be called without holding the mutex: the queue's own lock guards the list;
 //! a waiter notified while the mutex is held is counted on it and requeued onto its futex
 //! (Linux), so it wakes only when the unlock lets it in; a waiter notified while the mutex is
-//! free is simply woken. The waiters' mutex (whose address the nodes carry, and which is alive
+//! free is simply woken; `notify_all` releases the oldest waiter so and chains the rest behind
+//! it, each woken by the one before (no herd, one system call). The waiters' mutex (whose address the nodes carry, and which is alive
 //! while any node is linked) is remembered while any wait: a wait with another mutex then
 //! panics (a bug in the caller, as in std) instead of corrupting anything.
 
@@ -136,19 +137,19 @@ mod imp {
             // between the unlock and the relock can panic.
             let raw: &Lock = unsafe { lock_api::MutexGuard::mutex(guard).raw() };
             // `release` cannot fail: the guard holds the lock.
-            match self.queue.wait(raw, deadline, || raw.release().is_ok()) {
-                Some(Woken::Notified) => {
+            let reacquire = |counted: bool| {
+                if counted {
                     raw.lock_counted();
-                    true
-                }
-                Some(Woken::NotifiedUncounted) => {
+                } else {
                     raw.acquire();
-                    true
                 }
-                Some(Woken::TimedOut) => {
-                    raw.acquire();
-                    false
-                }
+            };
+            match self
+                .queue
+                .wait(raw, deadline, || raw.release().is_ok(), reacquire)
+            {
+                Some(Woken::Notified | Woken::NotifiedUncounted) => true,
+                Some(Woken::TimedOut) => false,
                 None => panic!("threadkit::Condvar used with two different mutexes at once"),
             }
         }

@@ -12,6 +12,7 @@
 //! |------------|--------------------------------------------------------------------|
 //! | `WAITING`  | linked in the list, its owner awake (spinning before it sleeps)     |
 //! | `SLEEPING` | linked in the list, its owner may be asleep on the word             |
+//! | `CHAINED`  | still linked, but notified: asleep until the token reaches it (see below) |
 //! | `NOTIFIED` | unlinked by a notifier, who counted the waiter on the user's lock and may still be requeueing it |
 //! | `RELEASED` | the notifier is finished with the node: its owner may free it      |
 //! | `WOKEN`    | unlinked and woken *without* being counted (the lock was free): reacquire normally; the notifier's only later access is a `wake_one` on the address, which may dangle |
@@ -27,12 +28,16 @@
 //!                         | timeout (from WAITING or SLEEPING): unlink under guard
 //!                         v
 //!                   (unlinked, not counted: reacquire normally)
+//!
+//!   WAITING or SLEEPING --notify while the token is out: swap -> CHAINED (stays linked)
+//!   CHAINED --pass_token: unlink, give the token, WOKEN, wake_one--> WOKEN
+//!   CHAINED --timeout: unlink under guard--> (notified, not counted: reacquire normally)
 //! ```
 //!
-//! A node is linked exactly while it is `WAITING` or `SLEEPING`; only a notifier holding
-//! `guard` moves it out of those, and only its owner moves it from `WAITING` to `SLEEPING`
-//! (a compare-and-swap, which loses to a notifier's). So a notify that finds the owner still
-//! awake (spinning: see `wait::spin`, with the queue's `spun` hint) only flips the word, with no
+//! A node is linked exactly while it is `WAITING`, `SLEEPING` or `CHAINED`; only a thread
+//! holding `guard` moves it out of those, and only its owner moves it from `WAITING` to
+//! `SLEEPING` (a compare-and-swap, which loses to a notifier's). So a notify that finds the owner still
+//! awake (spinning: see `wait::spin`, with the queue's `SPUN` hint) only flips the word, with no
 //! system call, and the owner reacquires the lock normally, spinning, which in a ping-pong
 //! catches the notifier's unlock a moment later.
 //!
@@ -40,6 +45,21 @@
 //! (it will be woken by the unlock that lets it in). When it is free (`Condvar::notify_*`
 //! after dropping the guard) the waiter is simply woken and acquires like any newcomer,
 //! spinning first, as the condvars of std and of the parking-lot crate do.
+//!
+//! # The token: `notify_all` without a herd
+//!
+//! A notify that releases several waiters releases only the oldest at once (as above) and
+//! hands it the *token* (`TOKEN_OUT` in `flags`, the node's `token` field); the others, and
+//! every waiter notified while the token is out, become `CHAINED`: notified (no notify can
+//! pick them again, and a timeout reports the notification), but left asleep in the queue,
+//! where they are always the oldest nodes. The holder of the token passes it on when it gets
+//! back into the lock: as soon as it is awake if the lock is free then (so the next waiter's
+//! wake-up overlaps its time with the lock: a pipeline two deep), otherwise once it holds the
+//! lock. Passing unlinks the oldest `CHAINED` node, gives it the token and wakes it, or, with
+//! none left, clears `TOKEN_OUT`. So `notify_all` costs one system call however many waiters
+//! it releases, each waiter is woken once, by the one before it, and they never all wake at
+//! once to fight for the lock. The token cannot be lost: it is given only to a notified
+//! waiter, which always returns from `wait` through the pass.
 //!
 //! A notified waiter returns from `wait` only once its node is `RELEASED`, or after taking
 //! and dropping `guard` (the notifier holds it for its whole loop): the notifier's
@@ -67,10 +87,19 @@ const NOTIFIED: u32 = 1;
 const RELEASED: u32 = 2;
 const WOKEN: u32 = 3;
 const SLEEPING: u32 = 4;
+const CHAINED: u32 = 5;
+
+/// `flags`: the spin hint (the last waiter that had to wait was notified soon).
+const SPUN: u32 = 1;
+/// `flags`, changed under `guard`: a notified waiter holds the token (see the module docs).
+const TOKEN_OUT: u32 = 2;
 
 /// One sleeping waiter; lives on the waiter's stack while linked.
 pub(crate) struct Node {
     word: AtomicU32,
+    /// Set (under `guard`, before the word leaves `WAITING`/`SLEEPING`/`CHAINED`) when this
+    /// waiter is given the token.
+    token: UnsafeCell<bool>,
     prev: UnsafeCell<*const Node>,
     next: UnsafeCell<*const Node>,
 }
@@ -79,6 +108,7 @@ impl Node {
     fn new() -> Node {
         Node {
             word: AtomicU32::new(WAITING),
+            token: UnsafeCell::new(false),
             prev: UnsafeCell::new(ptr::null()),
             next: UnsafeCell::new(ptr::null()),
         }
@@ -100,9 +130,9 @@ pub(crate) enum Woken {
 /// The FIFO of waiters: head/tail pointers and a key, all guarded by `guard`.
 pub(crate) struct WaitQueue {
     guard: Lock,
-    /// Spin hint, 0 or 1: the last waiter that had to wait was notified soon (see
-    /// `wait::spin`). It fills what would be padding after `guard`.
-    spun: AtomicU32,
+    /// `SPUN` (see `wait::spin`) and `TOKEN_OUT`. It fills what would be padding after
+    /// `guard`.
+    flags: AtomicU32,
     head: UnsafeCell<*const Node>,
     tail: UnsafeCell<*const Node>,
     /// The address of the user's lock while waiters exist (checked by `Condvar`).
@@ -121,7 +151,7 @@ impl WaitQueue {
         pub(crate) fn new() -> WaitQueue {
             WaitQueue {
                 guard: Lock::new(),
-                spun: AtomicU32::new(0),
+                flags: AtomicU32::new(0),
                 head: UnsafeCell::new(ptr::null()),
                 tail: UnsafeCell::new(ptr::null()),
                 key: UnsafeCell::new(ptr::null()),
@@ -191,52 +221,88 @@ impl WaitQueue {
     /// release the user's lock; it returns `false` if it could not (the lock was not held), in
     /// which case the node is withdrawn and `None` returned if no notify counted it yet.
     /// Returns `None` without calling `release` if `key` conflicts with the current waiters'.
-    /// After `Some(Notified)` the caller reacquires through `Lock::lock_counted`; after
-    /// `Some(TimedOut)` with a plain acquire.
+    /// Otherwise `reacquire(counted)` takes the user's lock again before `wait` returns: through
+    /// `Lock::lock_counted` if `counted` (after `Notified`), with a plain acquire if not; and a
+    /// waiter that was given the token then passes it on.
     pub(crate) fn wait(
         &self,
-        key: *const Lock,
+        lock: &Lock,
         deadline: Option<Instant>,
         release: impl FnOnce() -> bool,
+        reacquire: impl FnOnce(bool),
     ) -> Option<Woken> {
         let node = Node::new();
         self.guard.acquire();
         // SAFETY: `node` lives on this frame, which does not return before it is unlinked (by
         // us under `guard` below, or by a notifier) and, if notified, released; we hold `guard`.
-        let pushed = unsafe { self.push(&node, key) };
+        let pushed = unsafe { self.push(&node, lock) };
         let _ = self.guard.release();
         if !pushed {
             return None;
         }
-        if !release() {
-            return match self.withdraw(&node) {
-                Woken::TimedOut => None,
-                woken => Some(woken),
-            };
-        }
-        let long = self.spun.load(Relaxed) != 0;
-        let spun = match spin(long, deadline, || node.word.load(Acquire) != WAITING) {
-            Ok(()) => {
-                self.hint(long, true);
-                return Some(self.notified(&node));
+        let woken = if release() {
+            self.sleep(&node, deadline)
+        } else {
+            match self.withdraw(&node) {
+                Woken::TimedOut => return None,
+                woken => woken,
             }
-            Err(spun) => spun,
+        };
+        // SAFETY: `token` is written only under `guard` before the word leaves the linked
+        // states, which we have seen (`Acquire`, or under `guard`) before getting here.
+        let mut token = woken != Woken::TimedOut && node.token.with(|t| unsafe { *t });
+        if token && !lock.locked() {
+            // The lock is free: wake the next one now, so that its wake-up overlaps our time
+            // with the lock and it is running when we let go (a pipeline two deep, never a
+            // herd: each waiter wakes only the next, and only once it is itself awake).
+            self.pass_token();
+            token = false;
+        }
+        reacquire(woken == Woken::Notified);
+        if token {
+            // The lock was held: pass the token once we hold it, so the next one does not wake
+            // just to wait for a long holder.
+            self.pass_token();
+        }
+        Some(woken)
+    }
+
+    /// Spins, then sleeps, until a notifier (or the token) releases `node`, or `deadline`.
+    fn sleep(&self, node: &Node, deadline: Option<Instant>) -> Woken {
+        let long = self.flags.load(Relaxed) & SPUN != 0;
+        let spun = match spin(long, deadline, || node.word.load(Acquire) != WAITING) {
+            Ok(()) if node.word.load(Acquire) != CHAINED => {
+                self.hint(long, true);
+                return self.notified(node);
+            }
+            Ok(()) => None,
+            Err(spun) => Some(spun),
         };
         // Transition: WAITING -> SLEEPING, unless a notifier got there first.
-        if node
+        let mut expected = SLEEPING;
+        if let Err(now) = node
             .word
-            .compare_exchange(WAITING, SLEEPING, Relaxed, Relaxed)
-            .is_err()
+            .compare_exchange(WAITING, SLEEPING, Relaxed, Acquire)
         {
-            return Some(self.notified(&node));
+            if now != CHAINED {
+                return self.notified(node);
+            }
+            expected = CHAINED;
         }
         loop {
-            if !wait(&node.word, SLEEPING, deadline) {
-                return Some(self.withdraw(&node));
+            if !wait(&node.word, expected, deadline) {
+                return self.withdraw(node);
             }
-            if node.word.load(Acquire) != SLEEPING {
-                self.hint(long, spun.was_short());
-                return Some(self.notified(&node));
+            match node.word.load(Acquire) {
+                SLEEPING => {}
+                // Notified, but behind the token: sleep on until it gets here.
+                CHAINED => expected = CHAINED,
+                _ => {
+                    if let Some(spun) = spun {
+                        self.hint(long, spun.was_short());
+                    }
+                    return self.notified(node);
+                }
             }
         }
     }
@@ -255,8 +321,10 @@ impl WaitQueue {
     /// Sets the spin hint to `on` if `was` (read at the start of the wait) says otherwise.
     #[inline]
     fn hint(&self, was: bool, on: bool) {
-        if was != on {
-            self.spun.store(u32::from(on), Relaxed);
+        if on && !was {
+            self.flags.fetch_or(SPUN, Relaxed);
+        } else if !on && was {
+            self.flags.fetch_and(!SPUN, Relaxed);
         }
     }
 
@@ -271,12 +339,48 @@ impl WaitQueue {
                 unsafe { self.unlink(node) };
                 Woken::TimedOut
             }
+            CHAINED => {
+                // Notified, still behind the token: leave the chain (the token skips us).
+                // SAFETY: as above, CHAINED nodes are linked.
+                unsafe { self.unlink(node) };
+                Woken::NotifiedUncounted
+            }
             WOKEN => Woken::NotifiedUncounted,
             // A notifier unlinked and counted us and, since we now hold `guard`, is done.
             _ => Woken::Notified,
         };
         let _ = self.guard.release();
         result
+    }
+
+    /// Called by a waiter that was given the token, once it has the user's lock again: gives
+    /// the token to the oldest `CHAINED` waiter and wakes it (to acquire normally), or, if
+    /// there is none, takes the token back in.
+    #[cold]
+    fn pass_token(&self) {
+        self.guard.acquire();
+        // SAFETY: we hold `guard`; a linked node is valid while we hold it.
+        let head = unsafe { self.head.with(|h| *h) };
+        // SAFETY: a non-null head is a linked, hence valid, node.
+        match unsafe { head.as_ref() } {
+            Some(node) if node.word.load(Relaxed) == CHAINED => {
+                // SAFETY: we hold `guard` and `node` is linked; its owner reads `token` only
+                // after it sees the word change below.
+                unsafe {
+                    self.unlink(node);
+                    node.token.with_mut(|t| *t = true);
+                }
+                let word: *const AtomicU32 = &node.word;
+                // Transition: CHAINED -> WOKEN (its owner may free the node from here on).
+                node.word.store(WOKEN, Release);
+                let _ = self.guard.release();
+                wake_one(word); // may dangle: allowed by the seam
+            }
+            _ => {
+                self.flags.fetch_and(!TOKEN_OUT, Relaxed);
+                let _ = self.guard.release();
+            }
+        }
     }
 
     /// Waits until the notifier is finished with `node` (almost always already the case).
@@ -289,28 +393,58 @@ impl WaitQueue {
         }
     }
 
-    /// Wakes up to `n` of the oldest waiters, counting each on the user's lock and moving it
-    /// onto the lock's futex (where the OS can). The lock is `lock`, or if `None` the one whose
-    /// address the current waiters linked with (`Condvar`, which may be notified without the
-    /// mutex). Returns how many were notified.
+    /// Notifies up to `n` of the oldest waiters; returns how many. The lock is `lock`, or if
+    /// `None` the one whose address the current waiters linked with (`Condvar`, which may be
+    /// notified without the mutex).
+    ///
+    /// With the token in (no notified waiter still on its way to the lock), the first of them
+    /// gets the token and is released at once: counted on the user's lock and moved onto its
+    /// futex if the lock is held (and the waiter asleep), woken to acquire normally if the lock
+    /// is free or the waiter still spinning. Every other one (and every one while the token is
+    /// out) becomes `CHAINED`: notified, but left asleep in the queue until the token reaches
+    /// it, one waiter per lock acquisition, so a `notify_all` never makes them all wake at once
+    /// to fight for the lock, and costs one system call however many it notifies.
     pub(crate) fn notify(&self, n: usize, lock: Option<&Lock>) -> usize {
         if n == 0 {
             return 0;
         }
         self.guard.acquire();
-        // SAFETY: `key` is only accessed under `guard`, which we hold.
+        // SAFETY: `key` and the list are only accessed under `guard`, which we hold.
         let key = unsafe { self.key.with(|k| *k) };
+        // SAFETY: as above; `CHAINED` nodes are always the oldest: skip past them.
+        let mut cursor = unsafe { self.head.with(|h| *h) };
+        // SAFETY: a non-null `cursor` is a linked, hence valid, node (we hold `guard`).
+        while let Some(node) = unsafe { cursor.as_ref() } {
+            if node.word.load(Relaxed) != CHAINED {
+                break;
+            }
+            // SAFETY: as above.
+            cursor = unsafe { node.next.with(|x| *x) };
+        }
         let mut done = 0;
         while done < n {
-            // SAFETY: we hold `guard`; a linked node is valid until we release it below.
-            let head = unsafe { self.head.with(|h| *h) };
-            // SAFETY: a non-null head is a linked, hence valid, node.
-            let Some(node) = (unsafe { head.as_ref() }) else {
+            // SAFETY: a non-null `cursor` is a linked, hence valid, node (we hold `guard`).
+            let Some(node) = (unsafe { cursor.as_ref() }) else {
                 break;
             };
+            // SAFETY: as above.
+            cursor = unsafe { node.next.with(|x| *x) };
+            done += 1;
+            if self.flags.load(Relaxed) & TOKEN_OUT != 0 {
+                // Transition: WAITING or SLEEPING -> CHAINED (a swap: the owner's own
+                // WAITING -> SLEEPING compare-and-swap then fails, or its sleep on SLEEPING
+                // goes on, now on CHAINED). It stays linked; no system call.
+                node.word.swap(CHAINED, Release);
+                continue;
+            }
             // SAFETY: we hold `guard` and `node` is linked.
             unsafe { self.unlink(node) };
-            done += 1;
+            if done < n && !cursor.is_null() {
+                // More follow in this call: this one carries the token to them.
+                self.flags.fetch_or(TOKEN_OUT, Relaxed);
+                // SAFETY: we hold `guard`; the owner reads it after the word changes.
+                unsafe { node.token.with_mut(|t| *t = true) };
+            }
             // Transition: WAITING -> WOKEN: the owner is awake and will see it; no wake-up.
             // (`node` may be freed from here on.)
             if node

@@ -125,3 +125,81 @@ fn timeout_vs_notify() {
         quiescent(&c);
     });
 }
+
+/// `notify_all` to two sleeping waiters: the first is released at once with the token, the
+/// second is chained and must be woken by the first (as soon as the lock is free, or once the
+/// first holds it). Nobody may be stranded, whichever way the handoffs interleave.
+#[test]
+fn notify_all_token_chain_strands_nobody() {
+    model(|| {
+        let c = Arc::new(Condition::with_lock(Lock::new()));
+        let go = Arc::new(AtomicUsize::new(0));
+        let queued = Arc::new(AtomicUsize::new(0));
+        let ts: Vec<_> = (0..2)
+            .map(|_| {
+                let (c, go, queued) = (c.clone(), go.clone(), queued.clone());
+                thread::spawn(move || {
+                    c.acquire();
+                    queued.fetch_add(1, SeqCst);
+                    c.wait_for(|| go.load(SeqCst) == 1).unwrap();
+                    c.release().unwrap();
+                })
+            })
+            .collect();
+        // Wait (under the lock) until both are queued, so one notify_all covers both.
+        loop {
+            c.acquire();
+            if queued.load(SeqCst) == 2 {
+                break;
+            }
+            c.release().unwrap();
+            thread::yield_now();
+        }
+        go.store(1, SeqCst);
+        c.notify_all().unwrap();
+        c.release().unwrap();
+        for t in ts {
+            t.join().unwrap();
+        }
+        quiescent(&c);
+    });
+}
+
+/// A chained waiter (notified, waiting for the token) whose timeout fires: it reports the
+/// notification, leaves the chain, and the token holder still ends the chain cleanly.
+#[test]
+fn chained_waiter_timing_out_keeps_the_chain_sound() {
+    model(|| {
+        let c = Arc::new(Condition::with_lock(Lock::new()));
+        let queued = Arc::new(AtomicUsize::new(0));
+        let (c1, q1) = (c.clone(), queued.clone());
+        let first = thread::spawn(move || {
+            c1.acquire();
+            q1.fetch_add(1, SeqCst);
+            assert!(c1.wait().is_ok());
+            c1.release().unwrap();
+        });
+        let (c2, q2) = (c.clone(), queued.clone());
+        let second = thread::spawn(move || {
+            c2.acquire();
+            q2.fetch_add(1, SeqCst);
+            // Either notified (directly or through the chain) or timed out before the notify
+            // reached it: both fine, as long as the lock comes back and nothing is stranded.
+            let _ = c2.wait_timeout(Duration::from_millis(1)).unwrap();
+            c2.release().unwrap();
+        });
+        loop {
+            c.acquire();
+            if queued.load(SeqCst) == 2 {
+                break;
+            }
+            c.release().unwrap();
+            thread::yield_now();
+        }
+        c.notify_all().unwrap();
+        c.release().unwrap();
+        first.join().unwrap();
+        second.join().unwrap();
+        quiescent(&c);
+    });
+}
