@@ -54,7 +54,7 @@
 //! sees the new phase.
 
 use crate::Error;
-use crate::wait::{AtomicU32, deadline_after, spin, wait, wake_all};
+use crate::wait::{AtomicU32, deadline_after, set_hint, spin, wait, wake_all};
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
@@ -312,7 +312,7 @@ impl Barrier {
             result.is_some()
         }) {
             Ok(()) => {
-                self.hint(hint, true);
+                set_hint(&self.generation, SPUN, hint, true);
                 return result.unwrap_or(Ok(()));
             }
             Err(spun) => spun,
@@ -320,7 +320,7 @@ impl Barrier {
         loop {
             let g = self.generation.load(Acquire);
             if let Some(r) = outcome(self.state.load(Acquire)) {
-                self.hint(hint, spun.was_short());
+                set_hint(&self.generation, SPUN, hint, spun.was_short());
                 return r;
             }
             if !self.sleep(g, deadline) && self.try_break_on_timeout() {
@@ -331,19 +331,6 @@ impl Barrier {
                 // timed-out waiter re-checks the state after the action released the lock).
                 deadline = None;
             }
-        }
-    }
-
-    /// Sets the `SPUN` hint to `on` if `was` (read at the start of the wait) says otherwise.
-    /// (A sleeper of the next round whose word this changes wakes spuriously and looks again.)
-    #[inline]
-    fn hint(&self, was: bool, on: bool) {
-        if on && !was {
-            // Hint on: a long spin catches the rounds.
-            self.generation.fetch_or(SPUN, Relaxed);
-        } else if !on && was {
-            // Hint off: the rounds end too late for a spin.
-            self.generation.fetch_and(!SPUN, Relaxed);
         }
     }
 

@@ -49,7 +49,7 @@
 //! kernel's compare in `wait` closes the window between that CAS and the sleep. `SPUN` is only a
 //! hint (`Relaxed`); it never decides a return value.
 
-use crate::wait::{AtomicU32, deadline_after, loom_const_fn, spin, wait, wake_all};
+use crate::wait::{AtomicU32, deadline_after, loom_const_fn, set_hint, spin, wait, wake_all};
 use std::fmt;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::time::{Duration, Instant};
@@ -227,7 +227,7 @@ impl Event {
             released(s)
         }) {
             Ok(()) => {
-                self.hint(s, true);
+                set_hint(&self.state, SPUN, s & SPUN != 0, true);
                 return true;
             }
             Err(spun) => spun,
@@ -247,7 +247,7 @@ impl Event {
                     Err(now) => {
                         s = now;
                         if released(s) {
-                            self.hint(s, spun.was_short());
+                            set_hint(&self.state, SPUN, s & SPUN != 0, spun.was_short());
                             return true;
                         }
                         continue;
@@ -260,21 +260,9 @@ impl Event {
             }
             s = self.state.load(Acquire);
             if released(s) {
-                self.hint(s, spun.was_short());
+                set_hint(&self.state, SPUN, s & SPUN != 0, spun.was_short());
                 return true;
             }
-        }
-    }
-
-    /// Sets the `SPUN` hint to `on` if the word `s` (just read) says otherwise.
-    #[inline]
-    fn hint(&self, s: u32, on: bool) {
-        if on && s & SPUN == 0 {
-            // Transition: hint on (a long spin catches the set()s).
-            self.state.fetch_or(SPUN, Relaxed);
-        } else if !on && s & SPUN != 0 {
-            // Transition: hint off (the set()s come too late for a spin).
-            self.state.fetch_and(!SPUN, Relaxed);
         }
     }
 }

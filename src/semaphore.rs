@@ -44,7 +44,9 @@
 //! `AcqRel` read-modify-write, which is equivalent here; see `sleepers_after_release`.)
 
 use crate::Error;
-use crate::wait::{AtomicU32, deadline_after, loom_const_fn, spin, wait, wake_all, wake_one};
+use crate::wait::{
+    AtomicU32, deadline_after, loom_const_fn, set_hint, spin, wait, wake_all, wake_one,
+};
 use std::fmt;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, SeqCst};
 use std::time::{Duration, Instant};
@@ -115,7 +117,7 @@ impl RawSemaphore {
             self.value.load(Relaxed) > 0 && self.try_acquire()
         }) {
             Ok(()) => {
-                self.hint(hint, true);
+                set_hint(&self.sleepers, SPUN, hint, true);
                 return true;
             }
             Err(spun) => spun,
@@ -143,21 +145,9 @@ impl RawSemaphore {
         };
         self.sleepers.fetch_sub(1, Relaxed);
         if got && slept {
-            self.hint(hint, spun.was_short());
+            set_hint(&self.sleepers, SPUN, hint, spun.was_short());
         }
         got
-    }
-
-    /// Sets the `SPUN` hint to `on` if `was` (read at the start) says otherwise.
-    #[inline]
-    fn hint(&self, was: bool, on: bool) {
-        if on && !was {
-            // Transition: hint on (a long spin catches the releases).
-            self.sleepers.fetch_or(SPUN, Relaxed);
-        } else if !on && was {
-            // Transition: hint off (the releases come too late for a spin).
-            self.sleepers.fetch_and(!SPUN, Relaxed);
-        }
     }
 
     /// Adds `n` units unless that would pass `limit`, then wakes at most `n` sleepers.

@@ -69,6 +69,19 @@ impl Spun {
     }
 }
 
+/// Turns a primitive's spin-hint `bit` in `word` on or off (see [`spin`] and
+/// [`Spun::was_short`]) if `was`, its state when the wait began, says otherwise. Only a hint:
+/// `Relaxed`, and a read-modify-write, so it never disturbs the word's other bits.
+#[inline]
+pub(crate) fn set_hint(word: &AtomicU32, bit: u32, was: bool, on: bool) {
+    use core::sync::atomic::Ordering::Relaxed;
+    if on && !was {
+        word.fetch_or(bit, Relaxed);
+    } else if !on && was {
+        word.fetch_and(!bit, Relaxed);
+    }
+}
+
 /// A waiter's bounded busy-wait before it sleeps: polls `ready` until it returns `true`
 /// (`Ok`), or the budget is spent (`Err`, for [`Spun::was_short`]). The budget is
 /// [`SPIN_SHORT`] steps, plus up to [`SPIN_LONG`] (never past `deadline`) when `long`, the

@@ -77,7 +77,7 @@
 //! before it. The user's data is ordered by the user's lock, which the waiter reacquires.
 
 use crate::Lock;
-use crate::wait::{AtomicU32, UnsafeCell, spin, wait, wake_one};
+use crate::wait::{AtomicU32, UnsafeCell, set_hint, spin, wait, wake_one};
 use std::ptr;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::time::Instant;
@@ -272,7 +272,7 @@ impl WaitQueue {
         let long = self.flags.load(Relaxed) & SPUN != 0;
         let spun = match spin(long, deadline, || node.word.load(Acquire) != WAITING) {
             Ok(()) if node.word.load(Acquire) != CHAINED => {
-                self.hint(long, true);
+                set_hint(&self.flags, SPUN, long, true);
                 return self.notified(node);
             }
             Ok(()) => None,
@@ -299,7 +299,7 @@ impl WaitQueue {
                 CHAINED => expected = CHAINED,
                 _ => {
                     if let Some(spun) = spun {
-                        self.hint(long, spun.was_short());
+                        set_hint(&self.flags, SPUN, long, spun.was_short());
                     }
                     return self.notified(node);
                 }
@@ -315,16 +315,6 @@ impl WaitQueue {
         } else {
             self.await_release(node);
             Woken::Notified
-        }
-    }
-
-    /// Sets the spin hint to `on` if `was` (read at the start of the wait) says otherwise.
-    #[inline]
-    fn hint(&self, was: bool, on: bool) {
-        if on && !was {
-            self.flags.fetch_or(SPUN, Relaxed);
-        } else if !on && was {
-            self.flags.fetch_and(!SPUN, Relaxed);
         }
     }
 

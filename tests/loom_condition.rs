@@ -22,6 +22,18 @@ fn quiescent(c: &Condition<Lock>) {
     );
 }
 
+/// Acquires the condition's lock at a moment when `ready()` holds (polling, yielding between).
+fn acquire_when(c: &Condition<Lock>, ready: impl Fn() -> bool) {
+    loop {
+        c.acquire();
+        if ready() {
+            return;
+        }
+        c.release().unwrap();
+        thread::yield_now();
+    }
+}
+
 #[test]
 fn no_lost_wakeup() {
     model(|| {
@@ -146,15 +158,8 @@ fn notify_all_token_chain_strands_nobody() {
                 })
             })
             .collect();
-        // Wait (under the lock) until both are queued, so one notify_all covers both.
-        loop {
-            c.acquire();
-            if queued.load(SeqCst) == 2 {
-                break;
-            }
-            c.release().unwrap();
-            thread::yield_now();
-        }
+        // Both queued, so one notify_all covers both.
+        acquire_when(&c, || queued.load(SeqCst) == 2);
         go.store(1, SeqCst);
         c.notify_all().unwrap();
         c.release().unwrap();
@@ -188,14 +193,7 @@ fn chained_waiter_timing_out_keeps_the_chain_sound() {
             let _ = c2.wait_timeout(Duration::from_millis(1)).unwrap();
             c2.release().unwrap();
         });
-        loop {
-            c.acquire();
-            if queued.load(SeqCst) == 2 {
-                break;
-            }
-            c.release().unwrap();
-            thread::yield_now();
-        }
+        acquire_when(&c, || queued.load(SeqCst) == 2);
         c.notify_all().unwrap();
         c.release().unwrap();
         first.join().unwrap();
