@@ -2,14 +2,14 @@
 //! [`Mutex`](crate::Mutex).
 //!
 //! It is the same machinery as [`Condition`](crate::Condition) (the FIFO of stack nodes in
-//! `waitqueue.rs`, see there for the node word's states, diagram and memory ordering), waiting
-//! with a [`MutexGuard`](crate::MutexGuard) instead of Python's acquire/release. As with std,
-//! `notify_*` may be called without holding the mutex: the queue's own lock guards the list;
-//! a waiter notified while the mutex is held is counted on it and requeued onto its futex
-//! (Linux), so it wakes only when the unlock lets it in; a waiter notified while the mutex is
-//! free is simply woken; `notify_all` releases the oldest waiter so and chains the rest behind
-//! it, each woken by the one before (no herd, one system call). The waiters' mutex (whose address the nodes carry, and which is alive
-//! while any node is linked) is remembered while any wait: a wait with another mutex then
+//! `waitqueue.rs`, see there for the node word's states, diagram and memory ordering), waiting with
+//! a [`MutexGuard`](crate::MutexGuard) instead of Python's acquire/release. As with std, `notify_*`
+//! may be called without holding the mutex: the queue's own lock guards the list; a waiter notified
+//! while the mutex is held is counted on it and requeued onto its futex (Linux), so it wakes only
+//! when the unlock lets it in; a waiter notified while the mutex is free is simply woken;
+//! `notify_all` releases the oldest waiter so and chains the rest behind it, each woken by the one
+//! before (no herd, one system call). The waiters' mutex (whose address the nodes carry, and which
+//! is alive while any node is linked) is remembered while any wait: a wait with another mutex then
 //! panics (a bug in the caller, as in std) instead of corrupting anything.
 
 #[cfg(not(loom))]

@@ -308,7 +308,7 @@ impl Lock {
         loop {
             let s = self.state.load(Relaxed);
             if s & LOCKED == 0 {
-                // Transition: free -> LOCKED (barging is allowed; starvation is bounded by HANDOFF).
+                // Transition: free -> LOCKED (barging allowed; HANDOFF bounds starvation).
                 if self
                     .state
                     .compare_exchange_weak(s, s | LOCKED, Acquire, Relaxed)

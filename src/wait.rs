@@ -88,9 +88,9 @@ pub(crate) fn set_hint(word: &AtomicU32, bit: u32, was: bool, on: bool) {
 /// primitive's hint that its last waiter was released by a running thread. The long part
 /// yields the CPU every couple of microseconds, so a releaser that waits for this very core
 /// (threads outnumber cores) gets to run, and after a yield that ran another thread it yields
-/// at every look (the two threads share a core: each hop is then one switch). No spinning on a single CPU, nor under loom, where a
-/// spin would only hide the interleavings in which the waiter goes to sleep first (the sleep
-/// path is what the models must cover).
+/// at every look (the two threads share a core: each hop is then one switch). No spinning on
+/// a single CPU, nor under loom, where a spin would only hide the interleavings in which the
+/// waiter goes to sleep first (the sleep path is what the models must cover).
 #[inline]
 pub(crate) fn spin(
     long: bool,
