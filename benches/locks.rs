@@ -7,7 +7,7 @@
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::sync::{Arc, Barrier, Condvar, Mutex as StdMutex};
+use std::sync::{Arc, Barrier, Mutex as StdMutex};
 use std::thread;
 use std::time::{Duration, Instant};
 use threadkit::{Event, Lock, RLock, Semaphore};
@@ -80,7 +80,7 @@ fn uncontended(c: &mut Criterion) {
     });
     #[cfg(target_os = "linux")]
     {
-        let sem = glibc::Sem::new(1);
+        let sem = baselines::Sem::new(1);
         g.bench_function("glibc sem_wait+sem_post", |b| {
             b.iter(|| {
                 sem.wait();
@@ -99,38 +99,12 @@ fn uncontended(c: &mut Criterion) {
     g.finish();
 }
 
-#[cfg(target_os = "linux")]
-mod glibc {
-    use std::cell::UnsafeCell;
-
-    /// An unnamed POSIX semaphore (glibc's futex-based implementation).
-    pub struct Sem(Box<UnsafeCell<libc::sem_t>>);
-
-    impl Sem {
-        pub fn new(value: u32) -> Sem {
-            // SAFETY: sem_t is plain data that sem_init initializes.
-            let s = Sem(Box::new(UnsafeCell::new(unsafe { std::mem::zeroed() })));
-            // SAFETY: the pointer is valid and unshared until sem_init returns.
-            assert_eq!(unsafe { libc::sem_init(s.0.get(), 0, value) }, 0);
-            s
-        }
-        pub fn wait(&self) {
-            // SAFETY: the semaphore was initialized by sem_init and lives in a stable box.
-            while unsafe { libc::sem_wait(self.0.get()) } != 0 {}
-        }
-        pub fn post(&self) {
-            // SAFETY: as in `wait`.
-            unsafe { libc::sem_post(self.0.get()) };
-        }
-    }
-
-    impl Drop for Sem {
-        fn drop(&mut self) {
-            // SAFETY: initialized, and nobody waits on it any more.
-            unsafe { libc::sem_destroy(self.0.get()) };
-        }
-    }
-}
+/// The glue baselines shared with the `versus` example: std `Mutex` + `Condvar` event and
+/// semaphore, glibc's `sem_t`.
+#[path = "../examples/versus/baselines.rs"]
+#[allow(dead_code, unused_imports)] // this file uses a few of them, per OS
+mod baselines;
+use baselines::{StdEvent, StdSem};
 
 /// `threads` threads share `iters` acquire/work/release rounds; returns the wall time.
 fn contend(threads: usize, iters: u64, cs: u32, op: impl Fn(u32) + Sync) -> Duration {
@@ -193,50 +167,6 @@ fn contended(c: &mut Criterion) {
         }
     }
     g.finish();
-}
-
-/// Python's Event on std: `Mutex<bool>` + `Condvar`.
-#[derive(Default)]
-struct StdEvent {
-    flag: StdMutex<bool>,
-    cv: Condvar,
-}
-
-impl StdEvent {
-    fn set(&self) {
-        *self.flag.lock().unwrap() = true;
-        self.cv.notify_all();
-    }
-    fn clear(&self) {
-        *self.flag.lock().unwrap() = false;
-    }
-    fn wait(&self) {
-        let mut f = self.flag.lock().unwrap();
-        while !*f {
-            f = self.cv.wait(f).unwrap();
-        }
-    }
-}
-
-/// A counting semaphore on std: `Mutex<usize>` + `Condvar`.
-#[derive(Default)]
-struct StdSem {
-    value: StdMutex<usize>,
-    cv: Condvar,
-}
-
-impl StdSem {
-    fn acquire(&self) {
-        let mut v = self.value.lock().unwrap();
-        while *v == 0 {
-            v = self.cv.wait(v).unwrap();
-        }
-        *v -= 1;
-    }
-    fn release(&self) {
-        *self.value.lock().unwrap() += 1;
-        self.cv.notify_one();
-    }
 }
 
 /// The event operations the ping-pong and ring benches need.

@@ -190,25 +190,19 @@ mod real {
         threadkit_sys::yield_now()
     }
 
-    /// How many CPUs this process may run on (read once, then cached).
-    #[inline]
-    pub(crate) fn cpus() -> usize {
-        use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-        static CPUS: AtomicUsize = AtomicUsize::new(0); // 0: not read yet
-        match CPUS.load(Relaxed) {
-            0 => {
-                let n = threadkit_sys::cpu_count().max(1);
-                CPUS.store(n, Relaxed);
-                n
-            }
-            n => n,
-        }
-    }
-
-    /// Whether spinning can help at all: false on a single CPU.
+    /// Whether spinning can help at all: false on a single CPU (read once, then cached).
     #[inline]
     pub(crate) fn may_spin() -> bool {
-        cpus() > 1
+        use core::sync::atomic::{AtomicU8, Ordering::Relaxed};
+        static MULTI: AtomicU8 = AtomicU8::new(0); // 0 unknown, 1 single CPU, 2 several
+        match MULTI.load(Relaxed) {
+            0 => {
+                let v = if threadkit_sys::cpu_count() > 1 { 2 } else { 1 };
+                MULTI.store(v, Relaxed);
+                v == 2
+            }
+            v => v == 2,
+        }
     }
 
     /// The number of busy-wait steps to allow for a named limit `n` (the model uses 1).
