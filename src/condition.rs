@@ -12,23 +12,25 @@
 //!          link node (FIFO tail) -> release L fully (RLock: saving its level)
 //!            -> spin, then sleep on the node word
 //!               |- notified: acquire L (as a counted waiter if the notifier requeued us
-//!               |            onto L's futex), restore level, pass the token on if we hold
-//!               |            it -> Ok(true)
+//!               |            onto L's futex), restore level, pass our token on if we
+//!               |            hold one -> Ok(true)
 //!               '- deadline: under the queue lock, still waiting? unlink -> acquire L
 //!                            -> Ok(false); notified meanwhile? -> acquire L -> Ok(true)
 //!  notify(n): held? --no--> Err(NotOwner)
 //!            | yes: under the queue lock, for each of the n oldest unnotified nodes:
-//!              the first (if no token is out): unlink; still spinning? WOKEN (no system
-//!              call); asleep? L.add_waiter(), requeue onto L's futex; it gets the token if
-//!              more follow. The others: CHAINED (notified, woken one by one by the token)
+//!              while fewer than the window (4 per CPU, <= 16) hold a token: unlink; still
+//!              spinning? WOKEN (no system call); asleep? L.add_waiter(), requeue onto L's
+//!              futex; it gets a token if more follow. The others: CHAINED (notified, each
+//!              woken by a token holder as that one gets back into the lock)
 //! ```
 //!
 //! Properties: `notify(n)` wakes exactly the `n` oldest waiters; notified waiters never all
-//! wake at once to block on the lock again (the first is moved onto the lock's futex with
-//! `FUTEX_CMP_REQUEUE` on Linux, or woken once elsewhere; each later one is woken by the one
-//! before it, when the lock is free or once that one holds it); a notification is never spent
-//! on a waiter that then reports a timeout; `wait` never returns spuriously. "Held" means owned
-//! by the caller for an `RLock` and locked by anybody for a `Lock`, as in Python.
+//! wake at once to block on the lock again (at most a small window of them is on its way back
+//! into the lock at a time: moved onto the lock's futex with `FUTEX_CMP_REQUEUE` on Linux, or
+//! woken once elsewhere; each later one is woken by one before it, when the lock is free or
+//! once that one holds it); a notification is never spent on a waiter that then reports a
+//! timeout; `wait` never returns spuriously. "Held" means owned by the caller for an `RLock`
+//! and locked by anybody for a `Lock`, as in Python.
 
 use crate::acquire::Acquire;
 use crate::wait::deadline_after;
@@ -441,3 +443,7 @@ impl<L: ConditionLock + fmt::Debug> fmt::Debug for Condition<L> {
             .finish()
     }
 }
+
+#[cfg(all(test, loom))]
+#[path = "condition_loom_tests.rs"]
+mod loom_tests;

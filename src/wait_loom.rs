@@ -125,6 +125,18 @@ pub(crate) fn may_spin() -> bool {
     true
 }
 
+/// The notify window under the model: 1 unless the test sets [`LOOM_NOTIFY_WINDOW`], so the
+/// token-chain models stay small and the window's count is modelled where it matters.
+pub(crate) fn notify_window() -> u32 {
+    LOOM_NOTIFY_WINDOW.with(|w| w.get())
+}
+
+std::thread_local! {
+    /// Configuration, not state: set by a test before `loom::model`, whose threads all run
+    /// on the test's own OS thread, so parallel tests do not see each other's setting.
+    pub(crate) static LOOM_NOTIFY_WINDOW: std::cell::Cell<u32> = const { std::cell::Cell::new(1) };
+}
+
 /// No busy-waiting under the model: loom's `yield_now` parks the spinner until another
 /// thread acts, which would hide the interleavings where it goes to sleep first (a model with
 /// a deleted wake-up passed while spinning was on). Spinning only ever delays the sleep path.

@@ -12,7 +12,7 @@
 //! |------------|--------------------------------------------------------------------|
 //! | `WAITING`  | linked in the list, its owner awake (spinning before it sleeps)     |
 //! | `SLEEPING` | linked in the list, its owner may be asleep on the word             |
-//! | `CHAINED`  | still linked, but notified: asleep until the token reaches it (see below) |
+//! | `CHAINED`  | still linked, but notified: asleep until a token reaches it (see below) |
 //! | `NOTIFIED` | unlinked by a notifier, who counted the waiter on the user's lock and may still be requeueing it |
 //! | `RELEASED` | the notifier is finished with the node: its owner may free it      |
 //! | `WOKEN`    | unlinked and woken *without* being counted (the lock was free): reacquire normally; the notifier's only later access is a `wake_one` on the address, which may dangle |
@@ -29,8 +29,8 @@
 //!                         v
 //!                   (unlinked, not counted: reacquire normally)
 //!
-//!   WAITING or SLEEPING --notify while the token is out: swap -> CHAINED (stays linked)
-//!   CHAINED --pass_token: unlink, give the token, WOKEN, wake_one--> WOKEN
+//!   WAITING or SLEEPING --notify while the window is full: swap -> CHAINED (stays linked)
+//!   CHAINED --pass_token: unlink, give it the token, WOKEN, wake_one--> WOKEN
 //!   CHAINED --timeout: unlink under guard--> (notified, not counted: reacquire normally)
 //! ```
 //!
@@ -46,20 +46,25 @@
 //! after dropping the guard) the waiter is simply woken and acquires like any newcomer,
 //! spinning first, as the condvars of std and of the parking-lot crate do.
 //!
-//! # The token: `notify_all` without a herd
+//! # The tokens: `notify_all` without a herd
 //!
-//! A notify that releases several waiters releases only the oldest at once (as above) and
-//! hands it the *token* (`TOKEN_OUT` in `flags`, the node's `token` field); the others, and
-//! every waiter notified while the token is out, become `CHAINED`: notified (no notify can
-//! pick them again, and a timeout reports the notification), but left asleep in the queue,
-//! where they are always the oldest nodes. The holder of the token passes it on when it gets
-//! back into the lock: as soon as it is awake if the lock is free then (so the next waiter's
-//! wake-up overlaps its time with the lock: a pipeline two deep), otherwise once it holds the
-//! lock. Passing unlinks the oldest `CHAINED` node, gives it the token and wakes it, or, with
-//! none left, clears `TOKEN_OUT`. So `notify_all` costs one system call however many waiters
-//! it releases, each waiter is woken once, by the one before it, and they never all wake at
-//! once to fight for the lock. The token cannot be lost: it is given only to a notified
-//! waiter, which always returns from `wait` through the pass.
+//! A notify that releases several waiters releases at most a *window* of them at once (as
+//! above: `wait::notify_window`, 4 per CPU and at most 16), each but the last of the call with
+//! a *token* (counted in `flags` in units of `TOKEN`; the node's `token` field). Every other
+//! one, and every waiter notified while the window is full, becomes `CHAINED`: notified (no
+//! notify can pick it again, and a timeout reports the notification), but left asleep in the
+//! queue, where `CHAINED` nodes are always the oldest. A token holder passes its token on when
+//! it gets back into the lock: as soon as it is awake if the lock is free then (so the next
+//! waiter's wake-up overlaps its time with the lock), otherwise once it holds the lock.
+//! Passing unlinks the oldest `CHAINED` node, gives it the token and wakes it, or, with none
+//! left, returns the token (one fewer out). So the released waiters on their way back into the
+//! lock are never more than the window: enough that every CPU has one awake and ready to take
+//! the lock when it frees (no CPU idles between two of them, and waking an idle CPU is the
+//! dearest step of a hand-over), never so many that hundreds wake at once to fight for one
+//! lock. Each waiter is woken once, by the notify or by a waiter before it. A token cannot be
+//! lost: it is given only to a notified waiter, which always returns from `wait` through the
+//! pass. Chained nodes exist only while the window is full (a token comes back only when no
+//! node is chained), so a later notify never overtakes them: release order stays FIFO.
 //!
 //! A notified waiter returns from `wait` only once its node is `RELEASED`, or after taking
 //! and dropping `guard` (the notifier holds it for its whole loop): the notifier's
@@ -77,7 +82,7 @@
 //! before it. The user's data is ordered by the user's lock, which the waiter reacquires.
 
 use crate::Lock;
-use crate::wait::{AtomicU32, UnsafeCell, set_hint, spin, wait, wake_one};
+use crate::wait::{AtomicU32, UnsafeCell, notify_window, set_hint, spin, wait, wake_one};
 use std::ptr;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::time::Instant;
@@ -91,8 +96,9 @@ const CHAINED: u32 = 5;
 
 /// `flags`: the spin hint (the last waiter that had to wait was notified soon).
 const SPUN: u32 = 1;
-/// `flags`, changed under `guard`: a notified waiter holds the token (see the module docs).
-const TOKEN_OUT: u32 = 2;
+/// `flags` bits 1..32, changed under `guard`: how many notified waiters hold a token (see the
+/// module docs), in units of `TOKEN`.
+const TOKEN: u32 = 2;
 
 /// One sleeping waiter; lives on the waiter's stack while linked.
 pub(crate) struct Node {
@@ -130,7 +136,7 @@ pub(crate) enum Woken {
 /// The FIFO of waiters: head/tail pointers and a key, all guarded by `guard`.
 pub(crate) struct WaitQueue {
     guard: Lock,
-    /// `SPUN` (see `wait::spin`) and `TOKEN_OUT`. It fills what would be padding after
+    /// `SPUN` (see `wait::spin`) and the tokens out. It fills what would be padding after
     /// `guard`.
     flags: AtomicU32,
     head: UnsafeCell<*const Node>,
@@ -267,7 +273,7 @@ impl WaitQueue {
         Some(woken)
     }
 
-    /// Spins, then sleeps, until a notifier (or the token) releases `node`, or `deadline`.
+    /// Spins, then sleeps, until a notifier (or a token) releases `node`, or `deadline`.
     fn sleep(&self, node: &Node, deadline: Option<Instant>) -> Woken {
         let long = self.flags.load(Relaxed) & SPUN != 0;
         let spun = match spin(long, deadline, || node.word.load(Acquire) != WAITING) {
@@ -295,7 +301,7 @@ impl WaitQueue {
             }
             match node.word.load(Acquire) {
                 SLEEPING => {}
-                // Notified, but behind the token: sleep on until it gets here.
+                // Notified, but behind the tokens: sleep on until one gets here.
                 CHAINED => expected = CHAINED,
                 _ => {
                     if let Some(spun) = spun {
@@ -330,7 +336,7 @@ impl WaitQueue {
                 Woken::TimedOut
             }
             CHAINED => {
-                // Notified, still behind the token: leave the chain (the token skips us).
+                // Notified, still behind the tokens: leave the chain (they skip us).
                 // SAFETY: as above, CHAINED nodes are linked.
                 unsafe { self.unlink(node) };
                 Woken::NotifiedUncounted
@@ -345,7 +351,7 @@ impl WaitQueue {
 
     /// Called by a waiter that was given the token, once it has the user's lock again: gives
     /// the token to the oldest `CHAINED` waiter and wakes it (to acquire normally), or, if
-    /// there is none, takes the token back in.
+    /// there is none, returns the token (one fewer out).
     #[cold]
     fn pass_token(&self) {
         self.guard.acquire();
@@ -367,10 +373,17 @@ impl WaitQueue {
                 wake_one(word); // may dangle: allowed by the seam
             }
             _ => {
-                self.flags.fetch_and(!TOKEN_OUT, Relaxed);
+                // Transition: one token fewer out.
+                self.flags.fetch_sub(TOKEN, Relaxed);
                 let _ = self.guard.release();
             }
         }
+    }
+
+    /// How many tokens are out (for the models).
+    #[cfg(all(test, loom))]
+    pub(crate) fn tokens_out(&self) -> u32 {
+        self.flags.load(Relaxed) / TOKEN
     }
 
     /// Waits until the notifier is finished with `node` (almost always already the case).
@@ -387,13 +400,13 @@ impl WaitQueue {
     /// `None` the one whose address the current waiters linked with (`Condvar`, which may be
     /// notified without the mutex).
     ///
-    /// With the token in (no notified waiter still on its way to the lock), the first of them
-    /// gets the token and is released at once: counted on the user's lock and moved onto its
-    /// futex if the lock is held (and the waiter asleep), woken to acquire normally if the lock
-    /// is free or the waiter still spinning. Every other one (and every one while the token is
-    /// out) becomes `CHAINED`: notified, but left asleep in the queue until the token reaches
-    /// it, one waiter per lock acquisition, so a `notify_all` never makes them all wake at once
-    /// to fight for the lock, and costs one system call however many it notifies.
+    /// While fewer tokens than the window are out, each is released at once: counted on the
+    /// user's lock and moved onto its futex if the lock is held (and the waiter asleep), woken
+    /// to acquire normally if the lock is free or the waiter still spinning; it gets a token if
+    /// more follow in this call. Once the window is full, every other one becomes `CHAINED`:
+    /// notified, but left asleep in the queue until a token reaches it, so a `notify_all` never
+    /// makes more than the window wake at once to compete for the lock, and makes at most one
+    /// system call per waiter in the window however many it notifies.
     pub(crate) fn notify(&self, n: usize, lock: Option<&Lock>) -> usize {
         if n == 0 {
             return 0;
@@ -411,6 +424,7 @@ impl WaitQueue {
             // SAFETY: as above.
             cursor = unsafe { node.next.with(|x| *x) };
         }
+        let window = notify_window();
         let mut done = 0;
         while done < n {
             // SAFETY: a non-null `cursor` is a linked, hence valid, node (we hold `guard`).
@@ -420,7 +434,7 @@ impl WaitQueue {
             // SAFETY: as above.
             cursor = unsafe { node.next.with(|x| *x) };
             done += 1;
-            if self.flags.load(Relaxed) & TOKEN_OUT != 0 {
+            if self.flags.load(Relaxed) / TOKEN >= window {
                 // Transition: WAITING or SLEEPING -> CHAINED (a swap: the owner's own
                 // WAITING -> SLEEPING compare-and-swap then fails, or its sleep on SLEEPING
                 // goes on, now on CHAINED). It stays linked; no system call.
@@ -430,8 +444,9 @@ impl WaitQueue {
             // SAFETY: we hold `guard` and `node` is linked.
             unsafe { self.unlink(node) };
             if done < n && !cursor.is_null() {
-                // More follow in this call: this one carries the token to them.
-                self.flags.fetch_or(TOKEN_OUT, Relaxed);
+                // More follow in this call: this one carries a token to them.
+                // Transition: one more token out.
+                self.flags.fetch_add(TOKEN, Relaxed);
                 // SAFETY: we hold `guard`; the owner reads it after the word changes.
                 unsafe { node.token.with_mut(|t| *t = true) };
             }

@@ -350,3 +350,68 @@ fn notify_zero_is_noop_and_static_condition() {
     assert!(lock.locked());
     c.release().unwrap();
 }
+
+/// `notify_all` to more waiters than the notify window (at most 16 released at once, the rest
+/// chained behind them), round after round: every waiter leaves `wait` notified once per
+/// round, nobody is left behind, and afterwards a single `notify(1)` still releases exactly
+/// one waiter (every token came back).
+#[test]
+fn notify_all_to_more_waiters_than_the_window() {
+    const WAITERS: usize = if cfg!(miri) { 5 } else { 40 };
+    const ROUNDS: usize = if cfg!(miri) { 2 } else { 30 };
+    let lock = Lock::new();
+    let cond = Condition::with_lock(&lock);
+    // (round published by the notifier, waiters that have seen it, waiting now)
+    let round = AtomicUsize::new(0);
+    let seen = AtomicUsize::new(0);
+    let waiting = AtomicUsize::new(0);
+    let last_woken = AtomicUsize::new(0);
+    thread::scope(|s| {
+        for _ in 0..WAITERS {
+            s.spawn(|| {
+                cond.acquire();
+                let mut mine = 0;
+                while mine <= ROUNDS {
+                    waiting.fetch_add(1, SeqCst);
+                    cond.wait().unwrap();
+                    waiting.fetch_sub(1, SeqCst);
+                    let r = round.load(SeqCst);
+                    // Never returned without a notify: each return sees a new round.
+                    assert_eq!(r, mine + 1, "a wait returned without its round's notify");
+                    mine = r;
+                    seen.fetch_add(1, SeqCst);
+                    if r == ROUNDS + 1 {
+                        last_woken.fetch_add(1, SeqCst);
+                        break;
+                    }
+                }
+                cond.release().unwrap();
+            });
+        }
+        for r in 1..=ROUNDS {
+            until(&cond, || waiting.load(SeqCst) == WAITERS);
+            cond.acquire();
+            round.store(r, SeqCst);
+            cond.notify_all().unwrap();
+            cond.release().unwrap();
+            until(&cond, || seen.load(SeqCst) == r * WAITERS);
+        }
+        // Every token is back: one notify(1) releases exactly one waiter.
+        until(&cond, || waiting.load(SeqCst) == WAITERS);
+        cond.acquire();
+        round.store(ROUNDS + 1, SeqCst);
+        cond.notify(1).unwrap();
+        cond.release().unwrap();
+        until(&cond, || last_woken.load(SeqCst) == 1);
+        thread::sleep(Duration::from_millis(if cfg!(miri) { 1 } else { 20 }));
+        assert_eq!(
+            last_woken.load(SeqCst),
+            1,
+            "notify(1) released more than one"
+        );
+        cond.acquire();
+        cond.notify_all().unwrap();
+        cond.release().unwrap();
+    });
+    assert!(!lock.locked());
+}
