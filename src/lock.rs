@@ -7,7 +7,8 @@
 //! | 0     | `LOCKED`  | the lock is held (by nobody in particular: a `Lock` has no owner)    |
 //! | 1     | `HANDOFF` | a sleeper has waited longer than [`STARVATION_LIMIT`]: the next unlock hands the lock over instead of freeing it |
 //! | 2     | `HANDED`  | (with `LOCKED`) the lock was handed over and belongs to whichever counted waiter claims it first |
-//! | 3..32 | waiters   | how many threads are counted as waiting in the slow path (unit [`ONE_WAITER`]) |
+//! | 3     | `WAKING`  | an unlock has woken a counted waiter that has not run yet: later unlocks wake nobody more |
+//! | 4..32 | waiters   | how many threads are counted as waiting in the slow path (unit [`ONE_WAITER`]) |
 //!
 //! ```text
 //!                 acquire: CAS 0 -> LOCKED (fast path)
@@ -16,7 +17,8 @@
 //!   [unlocked] <--- unlock, no waiters: CAS LOCKED -> 0 --- [locked]
 //!        ^                                                 |  a waiter arrives: += ONE_WAITER,
 //!        |                                                 |  sleeps on the word
-//!        |   unlock, waiters > 0: clear LOCKED, wake one   v
+//!        |   unlock, waiters > 0: clear LOCKED; unless     v
+//!        |   WAKING, set it and wake one                   |
 //!        +--------------------------------------- [locked, waiters > 0]
 //!                                                   |            ^
 //!              unlock with HANDOFF: keep LOCKED,    |            | a waiter starved: set HANDOFF
@@ -28,6 +30,15 @@
 //! Invariant: `HANDED` implies `LOCKED` and at least one counted waiter, because a counted waiter
 //! that gives up (timeout) claims a handed lock instead of leaving; so a handed lock is never
 //! orphaned. `HANDOFF` is cleared when the last counted waiter leaves.
+//!
+//! `WAKING` (as Go's `mutexWoken`) keeps a busy lock from making a system call at every
+//! unlock while the waiter it woke is still on its way (a futex wake-up takes microseconds;
+//! the holder may unlock hundreds of times meanwhile). Invariant: while `WAKING` is set, some
+//! counted waiter will still look at the word. Every transition of a counted waiter (taking the
+//! lock, leaving the count) clears it, and a counted waiter never sleeps on a value with
+//! `WAKING` set: it clears it first. So when the unlock that set it finds no sleeper to wake,
+//! the waiter that was about to sleep sees it instead (its futex compare fails, or it reads it)
+//! and goes on as the woken one; clearing it early only ever costs an extra wake-up.
 //!
 //! # Memory ordering
 //!
@@ -49,8 +60,9 @@ use std::time::{Duration, Instant};
 const LOCKED: u32 = 1;
 const HANDOFF: u32 = 2;
 const HANDED: u32 = 4;
+const WAKING: u32 = 8;
 /// One counted waiter in the upper bits of the word.
-const ONE_WAITER: u32 = 8;
+const ONE_WAITER: u32 = 16;
 
 /// How many times a newcomer re-reads a held lock, after 2, 4 and 8 busy-wait steps (14 in
 /// all, under half a microsecond), before it starts yielding. Spinning stops as soon as
@@ -220,19 +232,24 @@ impl Lock {
                 return false;
             }
             let waiters = s / ONE_WAITER;
-            let new = if waiters == 0 {
+            let (new, wake) = if waiters == 0 {
                 // Transition: locked, nobody counted -> unlocked (flags cleared).
-                s & !(LOCKED | HANDOFF | HANDED)
+                (s & !(LOCKED | HANDOFF | HANDED | WAKING), false)
             } else if s & HANDOFF != 0 {
                 // Transition: a starving waiter asked -> stay LOCKED, HANDED to a waiter.
-                (s & !HANDOFF) | HANDED
+                ((s & !HANDOFF) | HANDED | WAKING, true)
+            } else if s & WAKING != 0 {
+                // Transition: locked with waiters, one already on its way -> unlocked; it
+                // (or another counted waiter) will look at the word: no wake-up.
+                (s & !(LOCKED | HANDED), false)
             } else {
-                // Transition: locked with waiters -> unlocked (a handed lock is freed too).
-                s & !(LOCKED | HANDED)
+                // Transition: locked with waiters -> unlocked, WAKING (a handed lock is freed
+                // too).
+                ((s & !(LOCKED | HANDED)) | WAKING, true)
             };
             match self.state.compare_exchange_weak(s, new, Release, Relaxed) {
                 Ok(_) => {
-                    if waiters != 0 {
+                    if wake {
                         wait::wake_one(&self.state);
                     }
                     return true;
@@ -269,6 +286,14 @@ impl Lock {
             }
             if s & (LOCKED | HANDED) != LOCKED {
                 continue; // The word moved under us; look again.
+            }
+            if s & WAKING != 0 {
+                // Transition: we take over from the waiter an unlock woke (it may be us, or
+                // nobody slept): never sleep on a value with WAKING set.
+                let _ = self
+                    .state
+                    .compare_exchange(s, s & !WAKING, Relaxed, Relaxed);
+                continue;
             }
             if s & HANDOFF == 0 && starving.exceeded(STARVATION_LIMIT) {
                 // Transition: a starving waiter asks for the next unlock to hand over.
@@ -339,11 +364,11 @@ impl Lock {
     #[inline]
     fn try_take_as_waiter(&self, s: u32) -> bool {
         let new = if s & HANDED != 0 {
-            // Transition: HANDED -> ours (LOCKED stays), one waiter fewer.
-            (s & !HANDED) - ONE_WAITER
+            // Transition: HANDED -> ours (LOCKED stays), one waiter fewer, WAKING cleared.
+            (s & !(HANDED | WAKING)) - ONE_WAITER
         } else if s & LOCKED == 0 {
-            // Transition: free -> LOCKED, one waiter fewer.
-            (s | LOCKED) - ONE_WAITER
+            // Transition: free -> LOCKED, one waiter fewer, WAKING cleared.
+            ((s | LOCKED) & !WAKING) - ONE_WAITER
         } else {
             return false;
         };
@@ -370,8 +395,9 @@ impl Lock {
                 s = self.state.load(Relaxed);
                 continue;
             }
-            // Transition: one waiter fewer; the last one clears a pending HANDOFF request.
-            let mut new = s - ONE_WAITER;
+            // Transition: one waiter fewer, WAKING cleared (the holder's unlock will wake
+            // another); the last one clears a pending HANDOFF request.
+            let mut new = (s & !WAKING) - ONE_WAITER;
             if new < ONE_WAITER {
                 new &= !HANDOFF;
             }
@@ -408,9 +434,10 @@ impl Lock {
         // SAFETY: forwarded precondition: `from` is live for the call.
         unsafe { wait::requeue_one(from, expected, &self.state) };
         // An RMW, not a load: it reads the latest value, so an unlock ordered after it sees our
-        // counted waiter and wakes the moved thread itself.
+        // counted waiter and wakes the moved thread itself, unless an unlock before it set
+        // WAKING (its wake-up may have found nobody on this word yet): then wake it here too.
         let s = self.state.fetch_add(0, Relaxed);
-        if s & LOCKED == 0 {
+        if s & (LOCKED | WAKING) != LOCKED {
             wait::wake_one(&self.state);
         }
     }

@@ -66,3 +66,27 @@ fn requeue_racing_a_third_party_release_strands_nobody() {
         assert!(!lock.locked());
     });
 }
+
+/// An unlock between `add_waiter` and the requeue sets `WAKING` and wakes nobody (the waiter
+/// still sleeps on its node), and the lock is taken again before the requeue: the requeue must
+/// still get the moved waiter woken, or the next unlock (seeing `WAKING`) would wake nobody.
+#[test]
+fn requeue_after_an_unlock_that_woke_nobody_strands_nobody() {
+    model(|| {
+        let lock = Arc::new(Lock::new());
+        let node = Arc::new(AtomicU32::new(WAITING));
+        let t = waiter(lock.clone(), node.clone());
+        lock.acquire();
+        let l2 = lock.clone();
+        let other = thread::spawn(move || {
+            l2.release().unwrap();
+            l2.acquire();
+            l2.release().unwrap();
+        });
+        notify(&lock, &node);
+        other.join().unwrap();
+        t.join().unwrap();
+        assert!(!lock.locked());
+        assert_eq!(format!("{:?}", *lock), "Lock { locked: false, waiters: 0 }");
+    });
+}
