@@ -50,21 +50,27 @@ fn requeued_waiter_gets_the_lock() {
     });
 }
 
-#[test]
-fn requeue_racing_a_third_party_release_strands_nobody() {
-    model(|| {
+/// A waiter is notified while a third thread, which does not hold the lock, runs `other` on it
+/// (a `Lock` has no owner: anyone may release it). The waiter must get the lock, and the lock
+/// must end free with nobody counted.
+fn requeue_racing(other: fn(&Lock)) {
+    model(move || {
         let lock = Arc::new(Lock::new());
         let node = Arc::new(AtomicU32::new(WAITING));
         let t = waiter(lock.clone(), node.clone());
         lock.acquire();
         let l2 = lock.clone();
-        // A Lock has no owner: another thread may release it while we notify.
-        let releaser = thread::spawn(move || l2.release().unwrap());
+        let third = thread::spawn(move || other(&l2));
         notify(&lock, &node);
-        releaser.join().unwrap();
+        third.join().unwrap();
         t.join().unwrap();
-        assert!(!lock.locked());
+        assert_eq!(format!("{:?}", *lock), "Lock { locked: false, waiters: 0 }");
     });
+}
+
+#[test]
+fn requeue_racing_a_third_party_release_strands_nobody() {
+    requeue_racing(|lock| lock.release().unwrap());
 }
 
 /// An unlock between `add_waiter` and the requeue sets `WAKING` and wakes nobody (the waiter
@@ -72,21 +78,9 @@ fn requeue_racing_a_third_party_release_strands_nobody() {
 /// still get the moved waiter woken, or the next unlock (seeing `WAKING`) would wake nobody.
 #[test]
 fn requeue_after_an_unlock_that_woke_nobody_strands_nobody() {
-    model(|| {
-        let lock = Arc::new(Lock::new());
-        let node = Arc::new(AtomicU32::new(WAITING));
-        let t = waiter(lock.clone(), node.clone());
+    requeue_racing(|lock| {
+        lock.release().unwrap();
         lock.acquire();
-        let l2 = lock.clone();
-        let other = thread::spawn(move || {
-            l2.release().unwrap();
-            l2.acquire();
-            l2.release().unwrap();
-        });
-        notify(&lock, &node);
-        other.join().unwrap();
-        t.join().unwrap();
-        assert!(!lock.locked());
-        assert_eq!(format!("{:?}", *lock), "Lock { locked: false, waiters: 0 }");
+        lock.release().unwrap();
     });
 }
