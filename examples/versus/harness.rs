@@ -166,6 +166,35 @@ pub fn measure(mut scenario: Scenario, budget: Budget) -> Row {
     }
 }
 
+/// One row per scenario of the first run, each contender's time the median of its times over
+/// all `runs` (every run measures the same scenarios in the same order).
+pub fn median_of_runs(runs: &[Vec<Row>]) -> Vec<Row> {
+    let Some(first) = runs.first() else {
+        return Vec::new();
+    };
+    first
+        .iter()
+        .enumerate()
+        .map(|(i, row)| Row {
+            scenario: row.scenario,
+            unit: row.unit,
+            outcomes: row
+                .outcomes
+                .iter()
+                .map(|o| Outcome {
+                    median_ns: median(
+                        runs.iter()
+                            .filter_map(|run| run.get(i)?.get(o.family))
+                            .map(|x| x.median_ns)
+                            .collect(),
+                    ),
+                    ..o.clone()
+                })
+                .collect(),
+        })
+        .collect()
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     if v.is_empty() {
         return f64::NAN;

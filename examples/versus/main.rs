@@ -7,7 +7,10 @@
 //! rows, fewer bytes). Progress goes to stderr, the table to stdout.
 //!
 //! Flags: `--quick` (about 15 s instead of under 60 s), `--filter NAME` (substring of the
-//! scenario name, repeatable), `--json PATH`, `--plot PATH.svg`.
+//! scenario name, repeatable), `--json PATH`, `--plot PATH.svg`, `--runs N` (the whole set N
+//! times over: the table shows the median of the N runs per contender, and a second table the
+//! lowest and highest ratio the runs gave, which on a shared machine says more than any single
+//! run).
 
 mod baselines;
 mod harness;
@@ -25,12 +28,17 @@ struct Args {
     filters: Vec<String>,
     json: Option<String>,
     plot: Option<String>,
+    runs: usize,
 }
 
-const USAGE: &str = "usage: versus [--quick] [--filter NAME]... [--json PATH] [--plot PATH.svg]";
+const USAGE: &str =
+    "usage: versus [--quick] [--filter NAME]... [--json PATH] [--plot PATH.svg] [--runs N]";
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args::default();
+    let mut args = Args {
+        runs: 1,
+        ..Args::default()
+    };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         let mut value = |flag: &str| {
@@ -42,6 +50,13 @@ fn parse_args() -> Result<Args, String> {
             "--filter" => args.filters.push(value("--filter")?),
             "--json" => args.json = Some(value("--json")?),
             "--plot" => args.plot = Some(value("--plot")?),
+            "--runs" => {
+                args.runs = value("--runs")?
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| format!("--runs needs a whole number above 0\n{USAGE}"))?
+            }
             "-h" | "--help" => return Err(USAGE.to_string()),
             // `cargo bench`-style harness flags are ignored so `cargo test --examples` is calm.
             "--bench" => {}
@@ -68,13 +83,7 @@ fn main() {
     let wanted = |name: &str| {
         args.filters.is_empty() || args.filters.iter().any(|f| name.contains(f.as_str()))
     };
-    let all = scenarios::all();
-    let count = all.len().max(1) as u32;
-    let selected: Vec<_> = all
-        .into_iter()
-        .map(|build| build())
-        .filter(|s| wanted(s.name))
-        .collect();
+    let count = scenarios::all().len().max(1) as u32;
     let total = if args.quick { QUICK_RUN } else { FULL_RUN };
     let budget = Budget {
         per_scenario: total / count,
@@ -82,23 +91,37 @@ fn main() {
     };
 
     let started = Instant::now();
-    let mut rows: Vec<Row> = Vec::new();
-    let n = selected.len();
-    for (i, scenario) in selected.into_iter().enumerate() {
-        let name = scenario.name;
-        eprint!("[{:>2}/{n}] {name:<34}", i + 1);
-        let _ = std::io::stderr().flush();
-        let t = Instant::now();
-        let row = watchdog(name, || harness::measure(scenario, budget));
-        let tk = row
-            .get(harness::Family::Threadkit)
-            .map_or(f64::NAN, |o| o.median_ns);
-        eprintln!(
-            " {:>6.2} s  threadkit {tk:.1} ns",
-            t.elapsed().as_secs_f64()
-        );
-        rows.push(row);
+    let mut runs: Vec<Vec<Row>> = Vec::new();
+    for run in 1..=args.runs {
+        if args.runs > 1 {
+            eprintln!("run {run} of {}", args.runs);
+        }
+        // Fresh scenarios each run: contenders own their state.
+        let selected: Vec<_> = scenarios::all()
+            .into_iter()
+            .map(|build| build())
+            .filter(|s| wanted(s.name))
+            .collect();
+        let mut rows: Vec<Row> = Vec::new();
+        let n = selected.len();
+        for (i, scenario) in selected.into_iter().enumerate() {
+            let name = scenario.name;
+            eprint!("[{:>2}/{n}] {name:<34}", i + 1);
+            let _ = std::io::stderr().flush();
+            let t = Instant::now();
+            let row = watchdog(name, || harness::measure(scenario, budget));
+            let tk = row
+                .get(harness::Family::Threadkit)
+                .map_or(f64::NAN, |o| o.median_ns);
+            eprintln!(
+                " {:>6.2} s  threadkit {tk:.1} ns",
+                t.elapsed().as_secs_f64()
+            );
+            rows.push(row);
+        }
+        runs.push(rows);
     }
+    let mut rows = harness::median_of_runs(&runs);
     rows.extend(
         scenarios::sizes()
             .into_iter()
@@ -111,10 +134,23 @@ fn main() {
     println!(
         "machine: {} CPUs; {}",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
-        if args.quick { "--quick" } else { "full run" }
+        match (args.quick, args.runs) {
+            (true, 1) => "--quick".to_string(),
+            (false, 1) => "full run".to_string(),
+            (quick, n) => format!(
+                "{}median of {n} runs",
+                if quick { "--quick, " } else { "full runs, " }
+            ),
+        }
     );
     println!();
     print!("{}", report::table(&rows));
+    if runs.len() > 1 {
+        println!();
+        println!("lowest - highest ratio over the {} runs", runs.len());
+        println!();
+        print!("{}", report::spread(&runs));
+    }
 
     if let Some(path) = &args.json {
         if let Err(e) = std::fs::write(path, report::json(&rows, args.quick)) {

@@ -84,6 +84,42 @@ pub fn table(rows: &[Row]) -> String {
     out
 }
 
+/// For `--runs N`: per scenario, the lowest and highest threadkit / baseline ratio of the runs.
+pub fn spread(runs: &[Vec<Row>]) -> String {
+    let Some(first) = runs.first() else {
+        return String::new();
+    };
+    let cols = columns(first);
+    let mut out = String::new();
+    let width = first.iter().map(|r| r.scenario.len()).max().unwrap_or(0);
+    let _ = write!(out, "{:<width$}", "scenario");
+    for f in &cols {
+        let _ = write!(out, "  {:>11}", format!("tk/{}", short(*f)));
+    }
+    out.push('\n');
+    out.push_str(&"-".repeat(width + 13 * cols.len()));
+    out.push('\n');
+    for (i, row) in first.iter().enumerate() {
+        let _ = write!(out, "{:<width$}", row.scenario);
+        for f in &cols {
+            let ratios: Vec<f64> = runs
+                .iter()
+                .filter_map(|run| run.get(i)?.ratio(*f))
+                .collect();
+            let cell = if ratios.is_empty() {
+                "-".to_string()
+            } else {
+                let lo = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+                let hi = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                format!("{lo:.2}-{hi:.2}")
+            };
+            let _ = write!(out, "  {cell:>11}");
+        }
+        out.push('\n');
+    }
+    out
+}
+
 fn json_str(s: &str) -> String {
     let mut o = String::from("\"");
     for ch in s.chars() {
