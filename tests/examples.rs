@@ -51,6 +51,8 @@ fn example_binary(name: &str) -> PathBuf {
     for dir in ["src", "sys/src"] {
         newest_source(&root.join(dir), &mut newest);
     }
+    // A multi-file example (`examples/versus/`) is a folder.
+    newest_source(&root.join("examples").join(name), &mut newest);
     let source = format!("examples/{name}.rs");
     for f in ["Cargo.toml", "sys/Cargo.toml", source.as_str()] {
         if let Ok(m) = std::fs::metadata(root.join(f)).and_then(|m| m.modified()) {
@@ -80,8 +82,14 @@ fn example_binary(name: &str) -> PathBuf {
 
 /// Runs the example and returns its stdout; fails on a non-zero exit or a hang.
 fn run(name: &str) -> String {
+    run_with(name, &[])
+}
+
+/// [`run`] with command-line arguments.
+fn run_with(name: &str, args: &[&str]) -> String {
     let bin = example_binary(name);
     let mut child = Command::new(&bin)
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -275,4 +283,49 @@ fn thread_tour() {
         value(&out, "foreign_thread: "),
         "name starts with Dummy: true, daemon: true"
     );
+}
+
+/// The main job, `versus`, end to end on a small selection: the table lists threadkit beside
+/// every baseline with a ratio, and `--json` writes the same rows. (A smoke test of the tool:
+/// its numbers are not checked, only that they are there; in a debug build they mean nothing.)
+#[test]
+fn versus_prints_the_table_and_json() {
+    let json = std::env::temp_dir().join(format!("threadkit-versus-{}.json", std::process::id()));
+    let json_arg = json.to_str().expect("temp path is UTF-8");
+    let out = run_with(
+        "versus",
+        &[
+            "--quick",
+            "--filter",
+            "Lock uncontended",
+            "--filter",
+            "size_of Event",
+            "--json",
+            json_arg,
+        ],
+    );
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("Lock uncontended"))
+        .unwrap_or_else(|| panic!("no Lock uncontended row in:\n{out}"));
+    // threadkit, std, parking_lot (and libc on unix) times, then one ratio per baseline.
+    let times = row.matches(" ns").count();
+    assert!(times >= 3, "{row}");
+    let ratios = row
+        .split_whitespace()
+        .filter(|w| w.contains('.') && w.parse::<f64>().is_ok_and(|x| x > 0.0))
+        .count();
+    assert!(ratios >= 2 * (times - 1), "a ratio per baseline: {row}");
+    let size = out
+        .lines()
+        .find(|l| l.starts_with("size_of Event"))
+        .unwrap_or_else(|| panic!("no size_of Event row in:\n{out}"));
+    assert!(size.contains(" 4 B "), "Event is 4 bytes: {size}");
+    let written = std::fs::read_to_string(&json).expect("--json wrote its file");
+    let _ = std::fs::remove_file(&json);
+    assert!(
+        written.contains("\"scenario\": \"Lock uncontended\""),
+        "{written}"
+    );
+    assert!(written.contains("\"ratios\": {\"std\": "), "{written}");
 }
