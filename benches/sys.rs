@@ -77,14 +77,14 @@ fn round_trips(api: Api, iters: u64) -> Duration {
     let word = AtomicU32::new(0);
     std::thread::scope(|s| {
         s.spawn(|| {
-            for i in 0..iters as u32 {
+            for i in 0..u32::try_from(iters).expect("fewer than 2^32 round trips") {
                 wait_for(api, &word, i.wrapping_mul(2).wrapping_add(1));
                 word.store(i.wrapping_mul(2).wrapping_add(2), Ordering::Release);
                 (api.wake_one)(&word);
             }
         });
         let start = Instant::now();
-        for i in 0..iters as u32 {
+        for i in 0..u32::try_from(iters).expect("fewer than 2^32 round trips") {
             word.store(i.wrapping_mul(2).wrapping_add(1), Ordering::Release);
             (api.wake_one)(&word);
             wait_for(api, &word, i.wrapping_mul(2).wrapping_add(2));

@@ -3,8 +3,8 @@
 #
 # MIRI_TESTS lists tests/NAME.rs files of the root package; a name whose file does not exist yet is
 # skipped with a note. Tests keep their iteration counts small under cfg(miri) themselves.
-# The first target then runs MIRI_SEED_TESTS under several schedules (-Zmiri-many-seeds), whose
-# interleaved output is judged by exit status only (not counted).
+# Then Linux and macOS run the sys futex tests and MIRI_SEED_TESTS under several schedules
+# (-Zmiri-many-seeds), whose interleaved output is judged by exit status only (not counted).
 source ci/lib.sh
 
 MIRI_TARGETS=(x86_64-unknown-linux-gnu x86_64-pc-windows-msvc aarch64-apple-darwin x86_64-unknown-freebsd)
@@ -40,16 +40,8 @@ lane() {
         [[ $t == x86_64-unknown-linux-gnu ]] || use_stub_cc "$t"
         # Builds Miri's sysroot for the target (cached, see above); fetches std's deps once.
         retry cargo "+$NIGHTLY" miri setup --target "$t" || { st=1; note "$t: miri setup failed"; continue; }
-        # Miri's macOS os_sync shim does not order the waiter's compare after a wake the way
-        # the kernel does (and Miri's Linux/FreeBSD/Windows shims do): with weak-memory
-        # emulation on, a wait can read a value older than the store its waker made before
-        # waking, and sleep forever (seen in tests/module.rs, seeds 0-2; Linux and FreeBSD pass
-        # every seed). Until that shim synchronises, macOS runs without weak-memory emulation;
-        # the orderings themselves are checked on the other three targets and by loom.
-        local mflags=$MIRIFLAGS
-        [[ $t == *-apple-darwin ]] && mflags="$MIRIFLAGS -Zmiri-disable-weak-memory-emulation"
-        MIRIFLAGS=$mflags counted miri test --no-fail-fast --target "$t" -p threadkit-sys --lib --tests || { st=1; note "$t: sys failed"; }
-        MIRIFLAGS=$mflags counted miri test --no-fail-fast --target "$t" -p threadkit --lib "${flags[@]}" || { st=1; note "$t: threadkit failed"; }
+        counted miri test --no-fail-fast --target "$t" -p threadkit-sys --lib --tests || { st=1; note "$t: sys failed"; }
+        counted miri test --no-fail-fast --target "$t" -p threadkit --lib "${flags[@]}" || { st=1; note "$t: threadkit failed"; }
     done
     return "$st"
 }
@@ -73,17 +65,32 @@ for l in a b; do
     rm -f "$CI_OUT/miri.$l".*
 done
 
-if ((${#seed_tests[@]})); then
-    t=${MIRI_TARGETS[0]}
-    echo "---- $t, seeds $MIRI_SEEDS: ${seed_tests[*]}"
-    CARGO_TARGET_DIR="$CI_ROOT/target/miri-a" MIRIFLAGS="$MIRIFLAGS -Zmiri-many-seeds=$MIRI_SEEDS" \
+# Several schedules (-Zmiri-many-seeds) of the concurrency tests: the sys futex tests and the
+# primitives' files, on Linux and on macOS (whose wake path orders itself with a fence, see
+# sys/src/futex/macos.rs), one target per lane, in parallel.
+seeded() {
+    local t=$1 lane=$2
+    echo "---- $t, seeds $MIRI_SEEDS: sys futex; ${seed_tests[*]}"
+    [[ $t == x86_64-unknown-linux-gnu ]] || use_stub_cc "$t"
+    export CARGO_TARGET_DIR="$CI_ROOT/target/miri-$lane" MIRIFLAGS="$MIRIFLAGS -Zmiri-many-seeds=$MIRI_SEEDS"
+    run miri test --target "$t" -p threadkit-sys --test futex &&
         run miri test --target "$t" -p threadkit "${seed_flags[@]}"
-    if (($? == 0)); then
-        note "seeds $MIRI_SEEDS ok on ${#seed_tests[@]} files"
-    else
-        status=1
-        note "seeds $MIRI_SEEDS FAILED"
-    fi
+}
+SEED_TARGETS=(x86_64-unknown-linux-gnu aarch64-apple-darwin)
+seeded "${SEED_TARGETS[0]}" a >"$CI_OUT/seeds.a.log" 2>&1 &
+pid_a=$!
+seeded "${SEED_TARGETS[1]}" b >"$CI_OUT/seeds.b.log" 2>&1 &
+pid_b=$!
+seed_status=0
+wait "$pid_a" || seed_status=1
+wait "$pid_b" || seed_status=1
+cat "$CI_OUT/seeds.a.log" "$CI_OUT/seeds.b.log"
+rm -f "$CI_OUT"/seeds.*.log
+if ((seed_status == 0)); then
+    note "seeds $MIRI_SEEDS ok on sys futex + ${#seed_tests[@]} files, ${SEED_TARGETS[*]}"
+else
+    status=1
+    note "seeds $MIRI_SEEDS FAILED (${SEED_TARGETS[*]})"
 fi
 note "${#MIRI_TARGETS[@]} targets"
 exit "$status"

@@ -23,18 +23,19 @@ missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
+# python3 (ci/house_rules.py, ci/wine.sh) may come from elsewhere (pyenv): only its absence counts.
+command -v python3 >/dev/null || missing+=(python3)
 if ((${#missing[@]})); then
     echo "ci: installing ${missing[*]}"
+    sudo=()
     if [[ $(id -u) != 0 ]]; then
-        echo "ci: not root: cannot apt-get install ${missing[*]}"
-        status=1
-    else
-        export DEBIAN_FRONTEND=noninteractive
-        retry apt-get update -q || status=1
-        retry apt-get install -y -q "${APT_PACKAGES[@]}" || status=1
+        sudo=(sudo -n)
     fi
+    export DEBIAN_FRONTEND=noninteractive
+    retry "${sudo[@]}" apt-get update -q || status=1
+    retry "${sudo[@]}" apt-get install -y -q "${missing[@]}" || status=1
 else
-    echo "ci: ${APT_PACKAGES[*]} already installed"
+    echo "ci: ${APT_PACKAGES[*]} and python3 already installed"
 fi
 
 # All crates for every platform, so the later stages build offline from here on.

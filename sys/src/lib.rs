@@ -27,6 +27,7 @@ compile_error!(
 
 mod futex;
 mod thread;
+mod time;
 
 pub use futex::{REQUEUE_MOVES, requeue_one, wait, wake_all, wake_one};
 pub use thread::{

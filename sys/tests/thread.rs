@@ -73,12 +73,34 @@ fn stack_top() -> usize {
     black_box(&x) as *const u8 as usize
 }
 
+/// A 256 KiB static TLS block in this test binary: glibc takes a thread's static TLS out of
+/// the stack it was asked for, so a spawn that did not add it back would leave a 64 KiB
+/// request with no usable stack at all.
+#[cfg(not(miri))]
+mod big_tls {
+    use std::cell::Cell;
+    thread_local! {
+        pub static BIG: Cell<[u8; 256 * 1024]> = const { Cell::new([0; 256 * 1024]) };
+    }
+    /// Touches this thread's copy, so the block is really there.
+    pub fn touch() -> u8 {
+        BIG.with(|b| {
+            let mut v = b.get();
+            v[12345] = 7;
+            b.set(v);
+            b.get()[12345]
+        })
+    }
+}
+
 #[test]
 #[cfg_attr(
     miri,
     ignore = "Miri ignores the stack size and is far too slow to recurse this deep"
 )]
 fn requested_stack_is_usable() {
+    #[cfg(not(miri))]
+    assert_eq!(big_tls::touch(), 7);
     for kib in [64usize, 256, 1024, 8192] {
         let out = Arc::new(AtomicU64::new(0));
         let o = Arc::clone(&out);
@@ -153,6 +175,86 @@ fn ids_are_nonzero_and_distinct() {
     assert_ne!(other.1, 0);
     assert_ne!(other.0, main.0);
     assert_ne!(other.1, main.1);
+}
+
+/// The id stays the same for a thread's whole life, TLS destructors included (it is what
+/// `RLock` and `Condition` compare ownership with, and a thread-local's destructor may release
+/// a lock). On targets without native TLS, std re-creates a thread-local's box during
+/// teardown, so an id taken from a thread-local's address would change there.
+#[test]
+fn current_id_is_stable_in_tls_destructors() {
+    struct OnExit(Arc<AtomicU64>);
+    impl Drop for OnExit {
+        fn drop(&mut self) {
+            self.0.store(sys::current_id(), Ordering::SeqCst);
+        }
+    }
+    type Slot = std::cell::RefCell<Option<OnExit>>;
+    thread_local! {
+        static BEFORE: Slot = const { std::cell::RefCell::new(None) };
+        static AFTER: Slot = const { std::cell::RefCell::new(None) };
+    }
+    let ids: [Arc<AtomicU64>; 3] = Default::default();
+    let theirs = ids.clone();
+    run(0, move || {
+        let [start, before, after] = theirs;
+        // One destructor registered before the id is first read, one after: whichever order
+        // the thread-locals are torn down in, one of them runs after the id's own storage
+        // would be gone.
+        BEFORE.with(|x| *x.borrow_mut() = Some(OnExit(before)));
+        start.store(sys::current_id(), Ordering::SeqCst);
+        AFTER.with(|x| *x.borrow_mut() = Some(OnExit(after)));
+    });
+    let [start, before, after] = ids.map(|a| a.load(Ordering::SeqCst));
+    assert_ne!(start, 0);
+    assert_eq!(before, start, "current_id changed in a TLS destructor");
+    assert_eq!(after, start, "current_id changed in a TLS destructor");
+}
+
+/// What the OS reports as the calling thread's name (`pthread_getname_np`).
+#[cfg(unix)]
+fn os_name() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: `buf` is writable for its length; pthread_self is the calling thread.
+    let r = unsafe {
+        libc::pthread_getname_np(libc::pthread_self(), buf.as_mut_ptr().cast(), buf.len())
+    };
+    assert_eq!(r, 0, "pthread_getname_np failed");
+    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+    String::from_utf8(buf[..end].to_vec()).expect("the name we set is UTF-8")
+}
+
+/// Names are cut to `MAX_NAME_LEN` bytes on a char boundary, and at an interior NUL, on every
+/// unix (15 bytes on Linux, 63 on macOS, 19 on FreeBSD), and read back as set.
+#[test]
+#[cfg(unix)]
+fn name_is_truncated_to_the_os_limit_on_a_char_boundary() {
+    fn truncated(name: &str) -> &str {
+        let mut end = name.len().min(sys::MAX_NAME_LEN);
+        while !name.is_char_boundary(end) {
+            end -= 1;
+        }
+        &name[..end]
+    }
+    let long = "threadkit-name-longer-than-any-limit-".repeat(4);
+    let accented = "é".repeat(100); // 2 bytes each: an odd limit falls inside one
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s = Arc::clone(&seen);
+    let (l, a) = (long.clone(), accented.clone());
+    run(0, move || {
+        let mut v = s.lock().expect("lock");
+        for name in ["tk-worker", l.as_str(), a.as_str(), "ab\0cd"] {
+            sys::set_current_name(name);
+            v.push(os_name());
+        }
+    });
+    let v = seen.lock().expect("lock");
+    assert_eq!(v[0], "tk-worker");
+    assert_eq!(v[1], truncated(&long));
+    assert_eq!(v[1].len(), sys::MAX_NAME_LEN);
+    assert_eq!(v[2], truncated(&accented));
+    assert!(v[2].len() >= sys::MAX_NAME_LEN - 1);
+    assert_eq!(v[3], "ab");
 }
 
 #[test]

@@ -13,38 +13,13 @@ use std::time::Instant;
 
 pub const REQUEUE_MOVES: bool = false;
 
-/// The absolute `CLOCK_MONOTONIC` time of `deadline`, or `None` if it does not fit.
-fn to_timespec(deadline: Instant) -> Option<libc::timespec> {
-    let now = Instant::now();
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC always exists.
-    let r = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    debug_assert_eq!(r, 0);
-    // `now` was read first, so `ts + rest` is never earlier than `deadline`.
-    let rest = deadline.saturating_duration_since(now);
-    let secs = libc::time_t::try_from(rest.as_secs()).ok()?;
-    let mut nsec = ts.tv_nsec + libc::c_long::from(rest.subsec_nanos() as i32);
-    let mut sec = ts.tv_sec.checked_add(secs)?;
-    if nsec >= 1_000_000_000 {
-        nsec -= 1_000_000_000;
-        sec = sec.checked_add(1)?;
-    }
-    Some(libc::timespec {
-        tv_sec: sec,
-        tv_nsec: nsec,
-    })
-}
-
 pub fn wait(atom: &AtomicU32, expected: u32, deadline: Option<Instant>) -> bool {
     let mut time = match deadline {
         Some(d) => {
             if Instant::now() >= d {
                 return false;
             }
-            to_timespec(d).map(|ts| libc::_umtx_time {
+            crate::time::monotonic_timespec(d).map(|ts| libc::_umtx_time {
                 _timeout: ts,
                 _flags: libc::UMTX_ABSTIME,
                 _clockid: libc::CLOCK_MONOTONIC as u32,

@@ -10,37 +10,13 @@ use std::time::Instant;
 
 pub const REQUEUE_MOVES: bool = !cfg!(miri);
 
-/// The absolute `CLOCK_MONOTONIC` time of `deadline`, or `None` if it does not fit.
-fn to_timespec(deadline: Instant) -> Option<libc::timespec> {
-    let now = Instant::now();
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC always exists on Linux.
-    let r = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    debug_assert_eq!(r, 0);
-    let rest = deadline.saturating_duration_since(now);
-    let secs = libc::time_t::try_from(rest.as_secs()).ok()?;
-    let mut nsec = ts.tv_nsec + rest.subsec_nanos() as libc::c_long;
-    let mut sec = ts.tv_sec.checked_add(secs)?;
-    if nsec >= 1_000_000_000 {
-        nsec -= 1_000_000_000;
-        sec = sec.checked_add(1)?;
-    }
-    Some(libc::timespec {
-        tv_sec: sec,
-        tv_nsec: nsec,
-    })
-}
-
 pub fn wait(atom: &AtomicU32, expected: u32, deadline: Option<Instant>) -> bool {
     let ts = match deadline {
         Some(d) => {
             if Instant::now() >= d {
                 return false;
             }
-            to_timespec(d)
+            crate::time::monotonic_timespec(d)
         }
         None => None,
     };
@@ -67,7 +43,12 @@ pub fn wait(atom: &AtomicU32, expected: u32, deadline: Option<Instant>) -> bool 
         match std::io::Error::last_os_error().raw_os_error() {
             Some(libc::EINTR) => continue,
             Some(libc::ETIMEDOUT) => return false,
-            _ => return true, // EAGAIN: the value was not `expected`.
+            e => {
+                // EAGAIN: the value was not `expected`. Anything else (EFAULT, EINVAL, a
+                // seccomp filter's ENOSYS) is a bug or a hostile sandbox: the caller would spin.
+                debug_assert_eq!(e, Some(libc::EAGAIN), "futex wait failed");
+                return true;
+            }
         }
     }
 }

@@ -10,11 +10,18 @@
 //!   late by more than the OS's own slack.
 //! * Under Miri the `os_sync_*` functions are called directly (Miri implements them by name).
 //! * No requeue: `requeue_one` wakes one sleeper instead.
+//! * Every wake starts with a `SeqCst` fence: the caller's store of the new value must be
+//!   ordered before the wake looks for sleepers, or a waiter's compare could still read the old
+//!   value after a wake that found nobody. The kernel's wake path orders this itself (as
+//!   Linux's `futex_wake` does with a full barrier), so on hardware the fence is redundant and
+//!   costs nothing next to the system call; Miri's `os_sync_wake_by_address_*` does not order
+//!   it when nobody waits, and with the fence Miri checks this backend with weak-memory
+//!   emulation on, like the others.
 
 use core::ffi::{c_int, c_void};
-use core::sync::atomic::AtomicU32;
 #[cfg(not(miri))]
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::AtomicUsize;
+use core::sync::atomic::{AtomicU32, Ordering, fence};
 use std::time::Instant;
 
 pub const REQUEUE_MOVES: bool = false;
@@ -126,7 +133,7 @@ fn wait_once(atom: &AtomicU32, expected: u32, timeout_ns: u64) -> Outcome {
         unsafe { wait2(op, addr, expected.into(), timeout_ns, 0) }
     } else {
         // Round up to whole microseconds; clamp to u32 (about 71 minutes) and loop.
-        let us = u32::try_from(timeout_ns.div_ceil(1000)).unwrap_or(u32::MAX);
+        let us = crate::time::micros_up(std::time::Duration::from_nanos(timeout_ns));
         // SAFETY: `addr` is a live 4-byte word compared with `expected`; 0 = no timeout.
         unsafe { __ulock_wait(op, addr, expected.into(), us) }
     };
@@ -139,10 +146,12 @@ fn wait_once(atom: &AtomicU32, expected: u32, timeout_ns: u64) -> Outcome {
 }
 
 pub fn wake_one(atom: *const AtomicU32) {
+    fence(Ordering::SeqCst);
     wake(atom, false)
 }
 
 pub fn wake_all(atom: *const AtomicU32) {
+    fence(Ordering::SeqCst);
     wake(atom, true)
 }
 

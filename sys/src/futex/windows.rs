@@ -8,7 +8,7 @@
 
 use core::ffi::c_void;
 use core::sync::atomic::AtomicU32;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use windows_sys::Win32::Foundation::{ERROR_TIMEOUT, GetLastError};
 use windows_sys::Win32::System::Threading::{
@@ -16,12 +16,6 @@ use windows_sys::Win32::System::Threading::{
 };
 
 pub const REQUEUE_MOVES: bool = false;
-
-/// `rest` in whole milliseconds, rounded up, at most `INFINITE - 1`.
-fn millis_up(rest: Duration) -> u32 {
-    let ms = rest.as_nanos().div_ceil(1_000_000);
-    u32::try_from(ms).unwrap_or(INFINITE - 1).min(INFINITE - 1)
-}
 
 pub fn wait(atom: &AtomicU32, expected: u32, deadline: Option<Instant>) -> bool {
     loop {
@@ -32,7 +26,7 @@ pub fn wait(atom: &AtomicU32, expected: u32, deadline: Option<Instant>) -> bool 
                 if now >= d {
                     return false;
                 }
-                millis_up(d - now)
+                crate::time::millis_up(d - now)
             }
         };
         // SAFETY: both pointers are valid for 4 bytes (a live AtomicU32 and a local u32);

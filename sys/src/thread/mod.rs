@@ -76,6 +76,7 @@ impl RawThread {
 /// assert_ne!(threadkit_sys::current_id(), 0);
 /// ```
 #[inline]
+#[cfg(not(windows))]
 pub fn current_id() -> u64 {
     // The address of a per-thread anchor: unique among live threads, never 0, and read with
     // one thread-pointer-relative instruction (no call into libc, unlike `pthread_self`). The
@@ -85,6 +86,16 @@ pub fn current_id() -> u64 {
         static ANCHOR: u8 = const { 0 };
     }
     ANCHOR.with(|a| (a as *const u8).addr() as u64)
+}
+
+/// Windows: the thread id, read from the thread's own TEB (no system call). Not the address
+/// of a thread-local as elsewhere: on targets without native TLS (`x86_64-pc-windows-gnu`)
+/// std keeps thread-locals in heap boxes that are freed and re-made during TLS teardown, so
+/// such an address could change within a thread, or be handed to another live thread.
+#[inline]
+#[cfg(windows)]
+pub fn current_id() -> u64 {
+    imp::native_id()
 }
 
 /// The OS's id for the calling thread (`gettid`, `GetCurrentThreadId`, `pthread_threadid_np`,

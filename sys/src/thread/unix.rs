@@ -70,12 +70,18 @@ pub fn spawn(stack_size: usize, main: Main) -> io::Result<Handle> {
     let stack = if stack_size == 0 {
         0
     } else {
-        round_up(stack_size.max(min_stack_size()), page).ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "stack size overflows when rounded",
-            )
-        })?
+        // glibc carves the static TLS block out of the requested stack: add it back, so that
+        // the thread can really use the `stack_size` bytes it asked for.
+        stack_size
+            .max(libc::PTHREAD_STACK_MIN)
+            .checked_add(tls_overhead())
+            .and_then(|n| round_up(n.max(min_stack_size()), page))
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "stack size overflows when rounded",
+                )
+            })?
     };
     let arg = Box::into_raw(Box::new(main));
     let mut id = core::mem::MaybeUninit::<libc::pthread_t>::uninit();
@@ -135,8 +141,15 @@ pub fn join(mut h: Handle) -> io::Result<()> {
 pub fn native_id() -> u64 {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
+        // The raw system call, not glibc's wrapper, which only exists from glibc 2.30 on
+        // (Miri knows only the wrapper).
+        #[cfg(not(miri))]
         // SAFETY: gettid has no preconditions.
-        (unsafe { libc::gettid() }) as u64
+        let tid = unsafe { libc::syscall(libc::SYS_gettid) };
+        #[cfg(miri)]
+        // SAFETY: gettid has no preconditions.
+        let tid = unsafe { libc::gettid() };
+        tid as u64
     }
     #[cfg(target_os = "macos")]
     {
@@ -263,6 +276,13 @@ pub fn min_stack_size() -> usize {
         .unwrap_or(libc::PTHREAD_STACK_MIN);
     MIN_STACK.store(n, Ordering::Relaxed);
     n
+}
+
+/// What the C library takes out of a requested stack for the thread's static TLS block (glibc:
+/// `__pthread_get_minstack` less `PTHREAD_STACK_MIN` and the guard page; 0 elsewhere, where
+/// TLS does not live on the thread's stack).
+fn tls_overhead() -> usize {
+    min_stack_size().saturating_sub(libc::PTHREAD_STACK_MIN + page_size())
 }
 
 /// glibc: `__pthread_get_minstack(attr)` = PTHREAD_STACK_MIN + static TLS + guard page. It is a

@@ -164,12 +164,6 @@ pub fn yield_now() {
     }
 }
 
-/// `rest` in whole milliseconds, rounded up, at most `INFINITE - 1`.
-fn millis_up(rest: Duration) -> u32 {
-    let ms = rest.as_nanos().div_ceil(1_000_000);
-    u32::try_from(ms).unwrap_or(INFINITE - 1).min(INFINITE - 1)
-}
-
 pub fn sleep(dur: Duration) {
     let Some(deadline) = Instant::now().checked_add(dur) else {
         loop {
@@ -183,7 +177,7 @@ pub fn sleep(dur: Duration) {
             return;
         }
         // SAFETY: Sleep has no preconditions.
-        unsafe { Sleep(millis_up(deadline - now)) };
+        unsafe { Sleep(crate::time::millis_up(deadline - now)) };
     }
 }
 
