@@ -29,7 +29,10 @@
 //!
 //! Invariant: `HANDED` implies `LOCKED` and at least one counted waiter, because a counted waiter
 //! that gives up (timeout) claims a handed lock instead of leaving; so a handed lock is never
-//! orphaned. `HANDOFF` is cleared when the last counted waiter leaves.
+//! orphaned. `HANDOFF` is cleared when the last counted waiter leaves. A handed lock is for
+//! the waiters that were counted before the hand-over: a newcomer that counts itself while
+//! `HANDED` is set does not claim it (else a thread that unlocks and relocks in a loop would
+//! take back every lock it hands over), unless it is still unclaimed after [`HANDOFF_GRACE`].
 //!
 //! `WAKING` (as Go's `mutexWoken`) keeps a busy lock from making a system call at every
 //! unlock while the waiter it woke is still on its way (a futex wake-up takes microseconds;
@@ -77,6 +80,12 @@ const YIELD_LIMIT: u32 = 7;
 /// How long a sleeper may be overtaken by newcomers before it asks for the lock to be handed
 /// to a sleeper directly (the figure CPython 3.13 and Go use).
 pub(crate) const STARVATION_LIMIT: Duration = Duration::from_millis(1);
+
+/// How long a waiter that arrived during a hand-over leaves the handed lock to the waiters
+/// that were there before it (one of them normally claims it within a wake-up's latency), before
+/// it may claim it itself. Only a safety net: it matters when the hand-over's wake-up found
+/// nobody asleep and every waiter left is such a newcomer.
+const HANDOFF_GRACE: Duration = Duration::from_millis(1);
 
 /// A primitive lock: Python's `threading.Lock`.
 ///
@@ -270,6 +279,12 @@ impl Lock {
     #[cold]
     fn acquire_slow(&self, deadline: Option<Instant>, mut counted: bool) -> bool {
         let mut starving = Stopwatch::default();
+        // Whether this waiter may claim a HANDED lock. A newcomer that counts itself while a
+        // hand-over is under way may not: it would take the lock handed to the sleepers (an
+        // unlock-and-relock loop would barge past a starving waiter forever). It may once it
+        // has seen the word without HANDED, or has slept. A notified `Condition` waiter
+        // (counted by its notifier) may.
+        let mut may_claim = counted;
         loop {
             if !counted {
                 if self.spin_then_try(deadline) {
@@ -277,10 +292,30 @@ impl Lock {
                 }
                 // Transition: count ourselves as a waiter (the lock is held, or we give up
                 // spinning).
-                self.state.fetch_add(ONE_WAITER, Relaxed);
+                let prev = self.state.fetch_add(ONE_WAITER, Relaxed);
                 counted = true;
+                may_claim = prev & HANDED == 0;
             }
             let s = self.state.load(Relaxed);
+            if s & HANDED != 0 && !may_claim {
+                // Not ours: sleep until a waiter that was there claims it and its unlock
+                // wakes us, but for at most HANDOFF_GRACE: should the hand-over's wake-up have
+                // found nobody asleep, and every waiter be a newcomer like us, one of us must
+                // claim it. (WAKING is left alone: it belongs to the hand-over.)
+                let grace = Instant::now().checked_add(HANDOFF_GRACE);
+                let until = match (deadline, grace) {
+                    (Some(d), Some(g)) => Some(d.min(g)),
+                    (d, g) => d.or(g),
+                };
+                if !wait::wait(&self.state, s, until)
+                    && deadline.is_some_and(|d| Instant::now() >= d)
+                {
+                    return self.give_up();
+                }
+                may_claim = true;
+                continue;
+            }
+            may_claim = true;
             if self.try_take_as_waiter(s) {
                 return true;
             }

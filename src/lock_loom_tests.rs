@@ -84,3 +84,30 @@ fn requeue_after_an_unlock_that_woke_nobody_strands_nobody() {
         lock.release().unwrap();
     });
 }
+
+/// A waiter starves and asks for a hand-over; the thread that hands the lock over relocks at
+/// once, as a newcomer (it may not claim the handed lock, except after the grace period,
+/// which the model lets fire at any moment). Whichever way they race, both get the lock,
+/// nobody is stranded, and the lock ends free with nobody counted.
+#[test]
+fn newcomer_racing_a_hand_over_strands_nobody() {
+    model(|| {
+        let lock = Arc::new(Lock::new());
+        lock.acquire();
+        let l2 = lock.clone();
+        let w = thread::spawn(move || {
+            l2.acquire();
+            l2.release().unwrap();
+        });
+        while lock.state.load(Acquire) < super::ONE_WAITER {
+            thread::yield_now();
+        }
+        // The waiter has starved: the next unlock hands over.
+        lock.state.fetch_or(super::HANDOFF, Release);
+        lock.release().unwrap();
+        lock.acquire();
+        lock.release().unwrap();
+        w.join().unwrap();
+        assert_eq!(format!("{:?}", *lock), "Lock { locked: false, waiters: 0 }");
+    });
+}
