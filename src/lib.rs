@@ -68,3 +68,8 @@ pub use stack::*;
 pub use thread::*;
 pub use timer::*;
 pub use wait::TIMEOUT_MAX;
+
+/// The README's examples, compiled and run as doctests (so the front page cannot rot).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
