@@ -22,11 +22,13 @@
 //!                   sleepers -= 1; after a sleep, SPUN := (the wait was short)
 //!  release_n(n):    value v  --CAS-->  v + n      (only if v + n <= limit, else Err, v kept)
 //!                   s = sleepers; s == 0: done                          (no syscall)
-//!                                 n >= s: wake_all, else wake_one n times
+//!                                 n >= s: wake_all, else wake_n(n)      (one syscall)
 //! ```
 //!
-//! `release_n` wakes at most `n` threads: `min(n, s)` wake-ups, where the `wake_all` case only
-//! happens when every registered sleeper may have a unit. A woken thread that finds the value 0
+//! `release_n` wakes at most `n` threads, with one system call: `wake_all` when every registered
+//! sleeper may have a unit, else `wake_n(n)` (one `FUTEX_WAKE` with count `n` on Linux and
+//! FreeBSD; on Windows and macOS, which have no such call, `threadkit_sys::wake_n` makes `n`
+//! single wakes, or one wake-all for a large `n`). A woken thread that finds the value 0
 //! again lost its unit to a thread that took it without sleeping, so the unit was consumed and
 //! no wake-up is owed. A thread whose deadline passes makes one last attempt before it reports a
 //! timeout, so a wake-up delivered to it just before its deadline is never lost.
@@ -45,7 +47,7 @@
 
 use crate::Error;
 use crate::wait::{
-    AtomicU32, deadline_after, loom_const_fn, set_hint, spin, wait, wake_all, wake_one,
+    AtomicU32, deadline_after, loom_const_fn, set_hint, spin, wait, wake_all, wake_n,
 };
 use std::fmt;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, SeqCst};
@@ -192,14 +194,13 @@ impl RawSemaphore {
             .fetch_add(0, std::sync::atomic::Ordering::AcqRel);
     }
 
+    /// One wake-up call for `min(n, sleepers)` threads.
     #[cold]
     fn wake(&self, n: u32, sleepers: u32) {
         if n >= sleepers {
             wake_all(&self.value);
         } else {
-            for _ in 0..n {
-                wake_one(&self.value);
-            }
+            wake_n(&self.value, n as usize);
         }
     }
 }
@@ -364,5 +365,59 @@ impl fmt::Debug for Semaphore {
         f.debug_struct("Semaphore")
             .field("value", &self.value())
             .finish()
+    }
+}
+
+/// The wake-up calls of `release_n` (the public behaviour is tested in `tests/semaphore.rs` and
+/// `tests/support/semaphore_base.rs`).
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::{SPUN, Semaphore};
+    use crate::wait::wake_calls_during;
+    use std::sync::atomic::Ordering::Relaxed;
+    use std::thread;
+    use std::time::{Duration, Instant};
+
+    /// Waits (yielding) until `k` threads are registered as sleepers of `s`, then lets them reach
+    /// the kernel.
+    fn until_sleepers(s: &Semaphore, k: u32) {
+        let start = Instant::now();
+        while s.raw.sleepers.load(Relaxed) & !SPUN != k {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "sleepers never registered"
+            );
+            thread::yield_now();
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+
+    /// `release_n(n)` with more than `n` sleepers wakes them with one call (`wake_n`), not `n`.
+    #[test]
+    fn release_n_makes_one_wake_call() {
+        const K: u32 = if cfg!(miri) { 3 } else { 5 };
+        let s = Semaphore::new(0);
+        let calls = thread::scope(|sc| {
+            for _ in 0..K {
+                sc.spawn(|| s.acquire());
+            }
+            until_sleepers(&s, K);
+            let (calls, r) = wake_calls_during(|| s.release_n(K as usize - 1));
+            r.unwrap();
+            s.release().unwrap(); // the last sleeper, before any assertion can end the scope
+            calls
+        });
+        assert_eq!(calls, 1, "release_n({}) made {calls} wake-up calls", K - 1);
+        assert_eq!(s.value(), 0);
+        assert_eq!(s.raw.sleepers.load(Relaxed) & !SPUN, 0);
+    }
+
+    /// With nobody registered, a release makes no call at all.
+    #[test]
+    fn release_without_sleepers_makes_no_call() {
+        let s = Semaphore::new(0);
+        let (calls, r) = wake_calls_during(|| s.release_n(3));
+        r.unwrap();
+        assert_eq!(calls, 0);
     }
 }

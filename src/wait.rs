@@ -1,7 +1,7 @@
 //! The seam between the algorithms and the OS.
 //!
 //! Every primitive in this crate reaches `threadkit-sys` through this module and nothing else:
-//! atomics, the futex-style [`wait`]/[`wake_one`]/[`wake_all`]/[`requeue_one`], the calling
+//! atomics, the futex-style [`wait`]/[`wake_one`]/[`wake_n`]/[`wake_all`]/[`requeue_one`], the calling
 //! thread's id, spin hints and timeouts. Under `cfg(loom)` the same names are a model: loom's
 //! atomics and a futex built from loom's `Mutex` + `Condvar` keyed by address, in which a
 //! sleeper leaves `wait` only when woken (never by polling), so a lost wake-up is a loom
@@ -144,11 +144,37 @@ pub(crate) fn spin(
 /// the 2-CPU virtual machine of `docs/benchmarks.md`, against 1-2 us for a switch between two
 /// runnable threads). Measured there: 1 per CPU 0.75x std's herd time, 2 about 0.5x, 4 about
 /// 0.45x, more no better.
+#[cfg_attr(loom, allow(dead_code))] // the model sets its window per test
 const NOTIFY_WINDOW_PER_CPU: u32 = 4;
 
 /// The most released waiters in flight however many CPUs there are: a `notify_all` to
 /// hundreds of waiters never makes more than this many compete for the lock.
+#[cfg_attr(loom, allow(dead_code))]
 const NOTIFY_WINDOW_MAX: u32 = 16;
+
+#[cfg(all(test, not(loom)))]
+std::thread_local! {
+    /// Unit tests only: how many wake-up calls into `sys` (`wake_*`, `requeue_one`) this
+    /// thread has made, so a test can prove that a path makes one system call, or none.
+    pub(crate) static WAKE_CALLS: core::cell::Cell<usize> = const { core::cell::Cell::new(0) };
+}
+
+/// Counts one wake-up call for `WAKE_CALLS` (unit tests only; nothing otherwise).
+#[cfg(not(loom))]
+#[inline(always)]
+fn count_wake_call() {
+    #[cfg(all(test, not(loom)))]
+    WAKE_CALLS.with(|c| c.set(c.get() + 1));
+}
+
+/// Unit tests only: runs `f` and returns how many wake-up calls into `sys` this thread made
+/// meanwhile, with its result.
+#[cfg(all(test, not(loom)))]
+pub(crate) fn wake_calls_during<R>(f: impl FnOnce() -> R) -> (usize, R) {
+    let before = WAKE_CALLS.with(core::cell::Cell::get);
+    let r = f();
+    (WAKE_CALLS.with(core::cell::Cell::get) - before, r)
+}
 
 #[cfg(not(loom))]
 mod real {
@@ -165,12 +191,22 @@ mod real {
     /// Wakes at most one sleeper on `atom` (which may dangle).
     #[inline]
     pub(crate) fn wake_one(atom: *const AtomicU32) {
+        super::count_wake_call();
         threadkit_sys::wake_one(atom)
+    }
+
+    /// Wakes at most `n` sleepers on `atom` (which may dangle): one system call on Linux and
+    /// FreeBSD (see `threadkit_sys::wake_n` for the others).
+    #[inline]
+    pub(crate) fn wake_n(atom: *const AtomicU32, n: usize) {
+        super::count_wake_call();
+        threadkit_sys::wake_n(atom, n)
     }
 
     /// Wakes every sleeper on `atom` (which may dangle).
     #[inline]
     pub(crate) fn wake_all(atom: *const AtomicU32) {
+        super::count_wake_call();
         threadkit_sys::wake_all(atom)
     }
 
@@ -180,6 +216,7 @@ mod real {
     /// `from` must be live for the call.
     #[inline]
     pub(crate) unsafe fn requeue_one(from: *const AtomicU32, expected: u32, to: *const AtomicU32) {
+        super::count_wake_call();
         // SAFETY: forwarded precondition: `from` is live for the call.
         unsafe { threadkit_sys::requeue_one(from, expected, to) }
     }

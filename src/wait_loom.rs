@@ -3,7 +3,8 @@
 //! A table of sleepers, each `(address, woken)`, under one loom `Mutex`, with one loom
 //! `Condvar`. `wait` checks the value and registers under the mutex, then blocks on the
 //! condvar until *its own* entry is marked woken; `wake_one` marks exactly one sleeper of that
-//! address, `wake_all` all of them, `requeue_one` re-keys one. A sleeper is never released by
+//! address, `wake_n` up to `n` of them (the oldest first), `wake_all` all of them,
+//! `requeue_one` re-keys one. A sleeper is never released by
 //! anything but a wake, so a missing wake-up leaves it blocked and loom reports the deadlock.
 //! A wait with a deadline models "the deadline passes at some point": it yields once and then
 //! gives up unless it was woken meanwhile.
@@ -78,6 +79,11 @@ fn wake(addr: usize, max: usize) {
 
 pub(crate) fn wake_one(atom: *const AtomicU32) {
     wake(atom as usize, 1)
+}
+
+/// Marks up to `n` sleepers of `atom` woken, as one `FUTEX_WAKE` with count `n` would.
+pub(crate) fn wake_n(atom: *const AtomicU32, n: usize) {
+    wake(atom as usize, n)
 }
 
 pub(crate) fn wake_all(atom: *const AtomicU32) {

@@ -123,3 +123,27 @@ fn bounded_all_or_nothing() {
         assert_eq!(s.value(), 1);
     });
 }
+
+/// `release_n(2)` with three sleepers wakes two of them with one `wake_n(2)` (the model marks
+/// at most two sleepers woken); the third waits for the next release. A unit whose wake-up
+/// went to nobody would leave a sleeper asleep: a loom deadlock.
+#[test]
+fn release_n_wakes_n_of_three() {
+    let mut b = loom::model::Builder::new();
+    b.preemption_bound = Some(1);
+    b.check(|| {
+        let s = Arc::new(Semaphore::new(0));
+        let ts: Vec<_> = (0..3)
+            .map(|_| {
+                let s = s.clone();
+                thread::spawn(move || s.acquire())
+            })
+            .collect();
+        s.release_n(2).unwrap();
+        s.release().unwrap();
+        for t in ts {
+            t.join().unwrap();
+        }
+        assert_eq!(s.value(), 0);
+    });
+}

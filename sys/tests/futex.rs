@@ -1,5 +1,5 @@
-//! The wait/wake contract: wake before wait, stale values, timeouts, wake_one vs wake_all,
-//! requeue.
+//! The wait/wake contract: wake before wait, stale values, timeouts, wake_one vs wake_n vs
+//! wake_all, requeue.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -117,12 +117,14 @@ impl Sleepers {
 fn wake_with_no_waiter_is_harmless() {
     let word = AtomicU32::new(0);
     sys::wake_one(&word);
+    sys::wake_n(&word, 2);
     sys::wake_all(&word);
     // A dangling address is only a key.
     let gone = Box::into_raw(Box::new(AtomicU32::new(0)));
     // SAFETY: `gone` came from Box::into_raw and is freed once.
     drop(unsafe { Box::from_raw(gone) });
     sys::wake_one(gone);
+    sys::wake_n(gone, 3);
     sys::wake_all(gone);
 }
 
@@ -231,6 +233,45 @@ fn wake_one_wakes_exactly_one() {
     settle();
     assert_eq!(s.left(), 2);
     s.finish();
+}
+
+#[test]
+fn wake_n_wakes_exactly_n() {
+    // n sleepers of N leave, and no more: N - 1 (the most that still leaves one behind), and a
+    // second round with the rest. `N - 1 <= WAKE_N_LOOP_MAX`, so every backend is exact here.
+    let n = N - 1;
+    assert!((2..=sys::WAKE_N_LOOP_MAX).contains(&n));
+    let s = sleepers(N);
+    assert_eq!(s.left(), 0, "nobody leaves without a wake");
+    sys::wake_n(&*s.word, 0);
+    settle();
+    assert_eq!(s.left(), 0, "wake_n(0) woke a sleeper");
+    // The value is unchanged: only the wake itself can release them.
+    sys::wake_n(&*s.word, n);
+    assert!(
+        eventually(|| s.left() >= n),
+        "wake_n({n}) woke only {}",
+        s.left()
+    );
+    settle();
+    assert_eq!(s.left(), n, "wake_n({n}) woke more than {n} sleepers");
+    // More than are left: wakes the last one.
+    sys::wake_n(&*s.word, N);
+    assert!(
+        eventually(|| s.left() == N),
+        "the last sleeper was not woken"
+    );
+    s.finish();
+}
+
+#[test]
+fn wake_n_above_the_loop_limit_wakes_them_all() {
+    let s = sleepers(N);
+    sys::wake_n(&*s.word, usize::MAX);
+    let all = eventually(|| s.left() == N);
+    let left = s.left();
+    s.finish();
+    assert!(all, "wake_n(usize::MAX) released only {left} of {N}");
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //!   `CLOCK_MONOTONIC` deadline (`UMTX_ABSTIME`); the size of that struct goes in `uaddr`, as
 //!   the kernel expects. A retry after `EINTR` reuses the same deadline, so it never extends
 //!   the wait.
-//! * wake: `UMTX_OP_WAKE_PRIVATE` with a count of 1 or `i32::MAX`.
+//! * wake: `UMTX_OP_WAKE_PRIVATE` with a count of 1, `n` (clamped to `i32::MAX`) or `i32::MAX`.
 //! * No requeue: `requeue_one` wakes one sleeper instead.
 
 use core::ffi::c_void;
@@ -60,6 +60,10 @@ pub fn wait(atom: &AtomicU32, expected: u32, deadline: Option<Instant>) -> bool 
 
 pub fn wake_one(atom: *const AtomicU32) {
     wake(atom, 1);
+}
+
+pub fn wake_n(atom: *const AtomicU32, n: usize) {
+    wake(atom, n.min(i32::MAX as usize) as libc::c_ulong);
 }
 
 pub fn wake_all(atom: *const AtomicU32) {

@@ -2,7 +2,8 @@
 //!
 //! * wait: `FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG` with an absolute `CLOCK_MONOTONIC` deadline,
 //!   so a retry after `EINTR` needs no recomputation and can never extend the wait.
-//! * wake: `FUTEX_WAKE | FUTEX_PRIVATE_FLAG`.
+//! * wake: `FUTEX_WAKE | FUTEX_PRIVATE_FLAG` with a count of 1, `n` (clamped to `i32::MAX`) or
+//!   `i32::MAX`.
 //! * requeue: `FUTEX_CMP_REQUEUE | FUTEX_PRIVATE_FLAG` (not under Miri, which lacks it).
 
 use core::sync::atomic::AtomicU32;
@@ -55,6 +56,10 @@ pub fn wait(atom: &AtomicU32, expected: u32, deadline: Option<Instant>) -> bool 
 
 pub fn wake_one(atom: *const AtomicU32) {
     wake(atom, 1);
+}
+
+pub fn wake_n(atom: *const AtomicU32, n: usize) {
+    wake(atom, i32::try_from(n).unwrap_or(i32::MAX));
 }
 
 pub fn wake_all(atom: *const AtomicU32) {

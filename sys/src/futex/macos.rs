@@ -9,6 +9,9 @@
 //!   recomputes the time left from the absolute deadline, so a wait ends neither early nor
 //!   late by more than the OS's own slack.
 //! * Under Miri the `os_sync_*` functions are called directly (Miri implements them by name).
+//! * No "wake n" (`os_sync` and `__ulock` wake one or all): `wake_n` is `n` single wakes up to
+//!   `WAKE_N_LOOP_MAX`, one wake-all above (which may wake more than `n`: a spurious return for
+//!   the others), after one fence.
 //! * No requeue: `requeue_one` wakes one sleeper instead.
 //! * Every wake starts with a `SeqCst` fence: the caller's store of the new value must be
 //!   ordered before the wake looks for sleepers, or a waiter's compare could still read the old
@@ -148,6 +151,16 @@ fn wait_once(atom: &AtomicU32, expected: u32, timeout_ns: u64) -> Outcome {
 pub fn wake_one(atom: *const AtomicU32) {
     fence(Ordering::SeqCst);
     wake(atom, false)
+}
+
+pub fn wake_n(atom: *const AtomicU32, n: usize) {
+    fence(Ordering::SeqCst);
+    if n > super::WAKE_N_LOOP_MAX {
+        return wake(atom, true);
+    }
+    for _ in 0..n {
+        wake(atom, false);
+    }
 }
 
 pub fn wake_all(atom: *const AtomicU32) {

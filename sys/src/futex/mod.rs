@@ -5,7 +5,7 @@
 //! * [`wait`] sleeps only while `*atom == expected`; it returns `false` only when `deadline` has
 //!   passed, and may return `true` spuriously (callers re-check their state in a loop). A signal
 //!   (`EINTR`) never ends a wait early: the backend retries with the time that remains.
-//! * [`wake_one`] / [`wake_all`] take a raw pointer and never dereference it in user space, so
+//! * [`wake_one`] / [`wake_n`] / [`wake_all`] take a raw pointer and never dereference it in user space, so
 //!   waking an address whose owner is gone is harmless (at worst a spurious wake-up elsewhere).
 //! * [`requeue_one`] moves at most one sleeper from one word to another without waking it,
 //!   where the OS can (Linux); elsewhere it wakes that sleeper instead ([`REQUEUE_MOVES`] tells
@@ -81,6 +81,41 @@ pub fn wait(atom: &AtomicU32, expected: u32, deadline: Option<Instant>) -> bool 
 pub fn wake_one(atom: *const AtomicU32) {
     imp::wake_one(atom)
 }
+
+/// Wakes at most `n` threads sleeping in [`wait`] on `atom`, in one system call where the OS
+/// has one for it (the OS half of Python's `Semaphore.release(n)`); `n == 0` does nothing.
+///
+/// Linux: one `FUTEX_WAKE` with count `n`; FreeBSD: one `UMTX_OP_WAKE_PRIVATE` with count `n`
+/// (both clamp `n` to `i32::MAX`). Windows and macOS have no "wake n" call: up to
+/// [`WAKE_N_LOOP_MAX`] it is that many single wakes (one call each); above, a single wake-all,
+/// which may wake more than `n` (a sleeper woken without cause sees a spurious return, which the
+/// contract of [`wait`] allows; callers re-check their state).
+///
+/// `atom` is only used as an address: it may dangle.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// let units = AtomicU32::new(0);
+/// units.store(3, Ordering::Release); // three units for three sleepers...
+/// threadkit_sys::wake_n(&units, 3); // ...woken with one system call on Linux
+/// ```
+#[inline]
+pub fn wake_n(atom: *const AtomicU32, n: usize) {
+    match n {
+        0 => {}
+        1 => imp::wake_one(atom),
+        _ => imp::wake_n(atom, n),
+    }
+}
+
+/// Above this count, [`wake_n`] on Windows and macOS (which have no "wake n" call) wakes every
+/// sleeper with one call instead of making `n` calls; on Linux and FreeBSD it is unused (one call
+/// with the exact count).
+///
+/// ```
+/// assert!(threadkit_sys::WAKE_N_LOOP_MAX >= 1);
+/// ```
+pub const WAKE_N_LOOP_MAX: usize = 8;
 
 /// Wakes every thread sleeping in [`wait`] on `atom` (the OS half of Python's `Event.set`
 /// or `Condition.notify_all`).

@@ -4,6 +4,8 @@
 //!   before the deadline because of rounding) and clamped below `INFINITE` (about 49.7 days);
 //!   a clamped or early-ending wait just loops with the time that remains from the deadline.
 //! * `WaitOnAddress` may return spuriously; it returns at once if the value differs.
+//! * No "wake n": `wake_n` is `n` calls of `WakeByAddressSingle` up to `WAKE_N_LOOP_MAX`, one
+//!   `WakeByAddressAll` above (which may wake more than `n`: a spurious return for the others).
 //! * No requeue: `requeue_one` wakes one sleeper instead.
 
 use core::ffi::c_void;
@@ -53,6 +55,15 @@ pub fn wait(atom: &AtomicU32, expected: u32, deadline: Option<Instant>) -> bool 
 pub fn wake_one(atom: *const AtomicU32) {
     // SAFETY: WakeByAddressSingle only uses the address as a key; it never dereferences it.
     unsafe { WakeByAddressSingle(atom.cast::<c_void>()) }
+}
+
+pub fn wake_n(atom: *const AtomicU32, n: usize) {
+    if n > super::WAKE_N_LOOP_MAX {
+        return wake_all(atom);
+    }
+    for _ in 0..n {
+        wake_one(atom);
+    }
 }
 
 pub fn wake_all(atom: *const AtomicU32) {
