@@ -10,7 +10,13 @@
 //!
 //! `FILLING` with `count == parties` is the *releasing* sub-state: the last arrival is running
 //! the action. Nothing else changes the word then (arrivals, `reset`, `abort` and timed-out
-//! waiters wait for it to end), exactly as in CPython, where the action runs under the lock.
+//! waiters wait for it to end), exactly as in CPython, where the action runs under the lock
+//! (so `n_waiting()` is `parties` then, as CPython's, and the action must not call `wait`,
+//! `reset` or `abort` on its own barrier: that deadlocks, as in CPython).
+//!
+//! A timeout (`wait_timeout`, or the default timeout) starts once the thread has joined the
+//! round (`FILLING,c -> FILLING,c+1`): waiting for the previous round to drain, reset or run
+//! its action does not count, as in CPython, where `_enter` waits without a timeout.
 //!
 //! `DRAINING | BREAK_PENDING` counts as broken for everyone *outside* the released round
 //! (`broken()` is true, arrivals fail at once), while the threads of the released round still
@@ -41,8 +47,9 @@
 //! from the value it read (failing, it looks again) and sleeps only while the word still holds that
 //! value, so a phase change between its check and its sleep is never missed (the usual futex
 //! protocol; the counter wraps after 2^30 changes, which a sleeper would have to miss entirely; a
-//! change of `SPUN` only makes a sleeper look again). A round with no sleeper makes no syscall at
-//! all.
+//! change of `SPUN` only makes a sleeper look again). A waiter whose deadline has already passed
+//! (during its spin, say) does not set `SLEEPERS`: it goes straight to breaking the round. A
+//! round with no sleeper makes no syscall at all.
 //!
 //! # Memory ordering
 //!
@@ -167,6 +174,12 @@ impl Barrier {
     /// If `action` panics, the barrier breaks: the other waiters get
     /// [`Error::BrokenBarrier`] and the panic continues in the thread that ran it.
     ///
+    /// The action must not call [`wait`](Barrier::wait), [`wait_timeout`](Barrier::wait_timeout),
+    /// [`reset`](Barrier::reset) or [`abort`](Barrier::abort) on its own barrier: each of them
+    /// waits for the action to finish, so the thread deadlocks (as in CPython, where the action
+    /// runs with the barrier's non-reentrant lock held). [`n_waiting`](Barrier::n_waiting),
+    /// [`broken`](Barrier::broken) and [`parties`](Barrier::parties) are fine.
+    ///
     /// ```
     /// use std::sync::atomic::{AtomicUsize, Ordering};
     /// static ROUNDS: AtomicUsize = AtomicUsize::new(0);
@@ -206,7 +219,9 @@ impl Barrier {
     }
 
     /// Waits until all parties have called `wait`; returns this thread's index in
-    /// `0..parties`. Uses the default timeout, if one was set. Python: `barrier.wait()`.
+    /// `0..parties`. Uses the default timeout, if one was set, which (as for
+    /// [`wait_timeout`](Barrier::wait_timeout)) starts once this thread has entered the round.
+    /// Python: `barrier.wait()`.
     ///
     /// ```
     /// let b = threadkit::Barrier::new(1);
@@ -214,15 +229,15 @@ impl Barrier {
     /// ```
     #[inline]
     pub fn wait(&self) -> Result<usize, Error> {
-        let deadline = match self.extra.as_ref().and_then(|e| e.timeout) {
-            Some(t) => deadline_after(t),
-            None => None,
-        };
-        self.wait_deadline(deadline)
+        self.wait_with(self.extra.as_ref().and_then(|e| e.timeout))
     }
 
     /// Like [`wait`](Barrier::wait) with a timeout; when it expires the barrier breaks and
     /// every waiter gets [`Error::BrokenBarrier`]. Python: `barrier.wait(timeout=t)`.
+    ///
+    /// The timeout starts once this thread has entered the round: time spent waiting for the
+    /// previous round to drain, reset or run its action does not count (as in CPython, whose
+    /// `_enter` waits without a timeout).
     ///
     /// ```
     /// use std::time::Duration;
@@ -231,15 +246,16 @@ impl Barrier {
     /// assert!(b.broken());
     /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> Result<usize, Error> {
-        self.wait_deadline(deadline_after(timeout))
+        self.wait_with(Some(timeout))
     }
 
-    fn wait_deadline(&self, deadline: Option<Instant>) -> Result<usize, Error> {
+    /// `wait` with an optional timeout, whose clock starts once `arrive` has let us in.
+    fn wait_with(&self, timeout: Option<Duration>) -> Result<usize, Error> {
         let index = self.arrive()?;
         let result = if index + 1 == self.parties {
             self.release_round()
         } else {
-            self.await_round(deadline)
+            self.await_round(timeout.and_then(deadline_after))
         };
         self.leave();
         result.map(|()| index)
@@ -402,8 +418,12 @@ impl Barrier {
 
     /// Sleeps while the generation is still `g` (as loaded before the state), announcing the
     /// sleeper first so that `bump` knows to make the wake-up syscall. `false` only when the
-    /// deadline passed.
+    /// deadline passed; a deadline that passed already (during the spin, say) returns `false`
+    /// before announcing anything, so that the next phase change makes no needless wake-up.
     fn sleep(&self, g: u32, deadline: Option<Instant>) -> bool {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return false;
+        }
         // g -> g|SLEEPERS: if it fails, the generation moved on: look again.
         if g & SLEEPERS == 0
             && self
@@ -482,14 +502,16 @@ impl Barrier {
 
     /// The number of threads waiting in the current round. Python: `barrier.n_waiting`.
     ///
+    /// As in CPython, this is `parties` while the last arrival runs the action (the round is
+    /// full but not yet released), and 0 while the round drains, resets or is broken.
+    ///
     /// ```
     /// assert_eq!(threadkit::Barrier::new(4).n_waiting(), 0);
     /// ```
     pub fn n_waiting(&self) -> usize {
         let s = self.state.load(Acquire);
-        let c = count(s) as usize;
-        if phase(s) == FILLING && c < self.parties {
-            c
+        if phase(s) == FILLING {
+            count(s) as usize
         } else {
             0
         }
@@ -524,5 +546,29 @@ impl fmt::Debug for Barrier {
                 &self.extra.as_ref().is_some_and(|e| e.action.is_some()),
             )
             .finish()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::wait::wake_calls_during;
+
+    /// A wait whose deadline passed before it could sleep breaks the round without announcing
+    /// a sleeper, so the break's phase change makes no wake-up call.
+    #[test]
+    fn expired_wait_announces_no_sleeper() {
+        let b = Barrier::new(2);
+        let (calls, r) = wake_calls_during(|| b.wait_timeout(Duration::ZERO));
+        assert!(matches!(r, Err(Error::BrokenBarrier)));
+        assert_eq!(
+            calls, 0,
+            "the break made {calls} wake-up calls for no sleeper"
+        );
+        assert_eq!(b.generation.load(Relaxed) & SLEEPERS, 0);
+        let b = Barrier::new(3).default_timeout(Duration::ZERO);
+        let (calls, r) = wake_calls_during(|| b.wait());
+        assert!(matches!(r, Err(Error::BrokenBarrier)));
+        assert_eq!(calls, 0);
     }
 }

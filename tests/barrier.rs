@@ -308,3 +308,104 @@ fn arrivals_wait_while_draining() {
     });
     assert_eq!(*seen.lock().unwrap(), vec![total / 2; parties]);
 }
+
+/// Polls `f` (yielding) until it holds; panics after 30 s.
+fn until(what: &str, f: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < Duration::from_secs(30), "never: {what}");
+        thread::yield_now();
+    }
+}
+
+/// The timeout starts once the thread has entered the round (CPython: `_enter` waits without
+/// a timeout, `_wait` starts the clock). Round 1 is held by an action that runs longer than
+/// the timeout; C calls the timed wait while it runs, so C's wait spends more than its
+/// timeout waiting to enter round 2; D arrives soon after C entered. Both must get their
+/// index: with the clock started at the call, C's timeout has passed when it enters, and it
+/// breaks round 2 before D comes.
+fn timeout_starts_inside_the_round(default: bool) {
+    const TIMEOUT: Duration = Duration::from_secs(1);
+    let action_running = Arc::new(AtomicUsize::new(0));
+    let c_calling = Arc::new(AtomicUsize::new(0));
+    let (running, calling) = (Arc::clone(&action_running), Arc::clone(&c_calling));
+    let b = Barrier::with_action(2, move || {
+        if running.fetch_add(1, SeqCst) == 0 {
+            // Round 1: run until C has called its timed wait, and then longer than its timeout.
+            until("C calls wait", || calling.load(SeqCst) == 1);
+            thread::sleep(TIMEOUT + TIMEOUT / 2);
+        }
+    });
+    let b = if default {
+        b.default_timeout(TIMEOUT)
+    } else {
+        b
+    };
+    let timed = |b: &Barrier| {
+        if default {
+            b.wait()
+        } else {
+            b.wait_timeout(TIMEOUT)
+        }
+    };
+    let round1_done = AtomicUsize::new(0);
+    let (c, d) = thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| {
+                b.wait_timeout(Duration::from_secs(60)).unwrap();
+                round1_done.fetch_add(1, SeqCst);
+            });
+        }
+        let c = s.spawn(|| {
+            until("the action runs", || action_running.load(SeqCst) == 1);
+            c_calling.store(1, SeqCst);
+            timed(&b)
+        });
+        let d = s.spawn(|| {
+            until("round 1 is over", || round1_done.load(SeqCst) == 2);
+            until("C enters round 2", || b.n_waiting() == 1 || b.broken());
+            // Give a C whose timeout ran out before it entered the time to break the round.
+            thread::sleep(TIMEOUT / 10);
+            timed(&b)
+        });
+        (c.join().unwrap(), d.join().unwrap())
+    });
+    let mut indexes = [c.expect("C"), d.expect("D")];
+    indexes.sort();
+    assert_eq!(indexes, [0, 1]);
+    assert!(!b.broken());
+}
+
+#[test]
+fn wait_timeout_starts_inside_the_round() {
+    timeout_starts_inside_the_round(false);
+}
+
+#[test]
+fn default_timeout_starts_inside_the_round() {
+    timeout_starts_inside_the_round(true);
+}
+
+/// CPython's `n_waiting` is `parties` while the action runs (the round is full and not yet
+/// released: `_state` is still 0 and `_count` is `parties`), 0 once it drains.
+#[test]
+fn n_waiting_is_parties_while_the_action_runs() {
+    let running = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(AtomicUsize::new(0));
+    let (r, d) = (Arc::clone(&running), Arc::clone(&done));
+    let b = Barrier::with_action(3, move || {
+        r.store(1, SeqCst);
+        until("the test looked", || d.load(SeqCst) == 1);
+    });
+    let seen = thread::scope(|s| {
+        for _ in 0..3 {
+            s.spawn(|| b.wait().unwrap());
+        }
+        until("the action runs", || running.load(SeqCst) == 1);
+        let seen = (b.n_waiting(), b.broken());
+        done.store(1, SeqCst); // before any assertion, so a failure cannot hang the scope
+        seen
+    });
+    assert_eq!(seen, (3, false));
+    assert_eq!(b.n_waiting(), 0);
+}

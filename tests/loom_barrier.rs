@@ -100,3 +100,50 @@ fn reset_racing_arrivals() {
         assert!(!b.broken());
     });
 }
+
+/// A waiter whose deadline has passed before it sleeps (zero timeout) breaks the round without
+/// announcing itself as a sleeper; a partner that sleeps meanwhile is still woken by the break
+/// (a lost wake-up would be a loom deadlock), and the round succeeds for both or neither.
+#[test]
+fn expired_waiter_racing_an_arrival() {
+    model(|| {
+        let b = Arc::new(Barrier::new(2));
+        let b2 = b.clone();
+        let t = thread::spawn(move || b2.wait().is_ok());
+        let mine = b.wait_timeout(Duration::ZERO).is_ok();
+        let theirs = t.join().unwrap();
+        assert_eq!(mine, theirs, "a round succeeds for both or neither");
+        assert_eq!(b.broken(), !mine);
+        assert_eq!(b.n_waiting(), 0);
+    });
+}
+
+/// Three timed waits on a barrier of two: whoever comes third arrives while round 1 drains or
+/// after, enters round 2 (its timeout only starts then) and times out alone. A timeout never
+/// breaks a round that was released: if the action ran, exactly its two threads succeed.
+#[test]
+fn timed_arrival_behind_a_draining_round() {
+    model_bound(1, || {
+        let rounds = Arc::new(loom::sync::atomic::AtomicUsize::new(0));
+        let r = rounds.clone();
+        let b = Arc::new(Barrier::with_action(2, move || {
+            r.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }));
+        let ts: Vec<_> = (0..2)
+            .map(|_| {
+                let b = b.clone();
+                thread::spawn(move || b.wait_timeout(Duration::from_secs(1)))
+            })
+            .collect();
+        let mut results = vec![b.wait_timeout(Duration::from_secs(1))];
+        results.extend(ts.into_iter().map(|t| t.join().unwrap()));
+        let mut ok: Vec<usize> = results.into_iter().filter_map(Result::ok).collect();
+        ok.sort();
+        match rounds.load(std::sync::atomic::Ordering::SeqCst) {
+            0 => assert!(ok.is_empty()),
+            1 => assert_eq!(ok, [0, 1], "the released round's two threads succeed"),
+            n => panic!("{n} rounds with three threads on a barrier of two"),
+        }
+        assert!(b.broken(), "the third thread (or an early timeout) broke the barrier");
+    });
+}
