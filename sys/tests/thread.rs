@@ -376,3 +376,54 @@ fn name_is_visible_to_the_os() {
     assert_eq!(v[0], "tk-worker é");
     assert_eq!(v[1], "ab");
 }
+
+#[test]
+fn at_fork_handlers_run_around_fork() {
+    static PREPARE: AtomicU32 = AtomicU32::new(0);
+    static PARENT: AtomicU32 = AtomicU32::new(0);
+    static CHILD: AtomicU32 = AtomicU32::new(0);
+    extern "C" fn prepare() {
+        PREPARE.fetch_add(1, Ordering::SeqCst);
+    }
+    extern "C" fn parent() {
+        PARENT.fetch_add(1, Ordering::SeqCst);
+    }
+    extern "C" fn child() {
+        CHILD.fetch_add(1, Ordering::SeqCst);
+    }
+    sys::at_fork(prepare, parent, child).expect("at_fork");
+    #[cfg(all(unix, not(miri)))]
+    {
+        // Another test of this binary may fork too (none does today): count, do not assume.
+        let (p0, q0, c0) = (
+            PREPARE.load(Ordering::SeqCst),
+            PARENT.load(Ordering::SeqCst),
+            CHILD.load(Ordering::SeqCst),
+        );
+        // SAFETY: the child only reads atomics and calls `_exit`, both async-signal-safe.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork failed");
+        if pid == 0 {
+            let ok = PREPARE.load(Ordering::SeqCst) > p0
+                && CHILD.load(Ordering::SeqCst) == c0 + 1
+                && PARENT.load(Ordering::SeqCst) == q0;
+            // SAFETY: `_exit` ends the child at once, running nothing of the parent's.
+            unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+        }
+        assert!(PREPARE.load(Ordering::SeqCst) > p0);
+        assert!(PARENT.load(Ordering::SeqCst) > q0);
+        assert_eq!(
+            CHILD.load(Ordering::SeqCst),
+            c0,
+            "the child handler ran in the parent"
+        );
+        let mut status = 0;
+        // SAFETY: `pid` is our child; `status` is writable.
+        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        assert_eq!(r, pid);
+        assert!(
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            "the child saw the wrong handlers run (status {status:#x})"
+        );
+    }
+}

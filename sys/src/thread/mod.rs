@@ -1,5 +1,6 @@
-//! Raw OS threads: spawn with an explicit stack size, join, detach, ids, names, yield, sleep
-//! and per-thread CPU time. One file per OS family, same signatures.
+//! Raw OS threads: spawn with an explicit stack size, join, detach, ids, names, yield, sleep,
+//! per-thread CPU time and the process hooks (`at_exit`, `at_fork`). One file per OS family,
+//! same signatures.
 
 use std::io;
 use std::time::Duration;
@@ -193,4 +194,27 @@ pub fn cpu_count() -> usize {
 /// ```
 pub fn at_exit(f: extern "C" fn()) {
     imp::at_exit(f)
+}
+
+/// Registers three functions run around every `fork()` of this process, on the thread that
+/// calls `fork`: `prepare` in the parent just before the fork, `parent` in the parent after it,
+/// `child` in the new child process (where that thread is the only one). Handlers run in the
+/// order POSIX gives: `prepare` in the reverse order of registration, the other two in the
+/// order of registration. POSIX's `pthread_atfork`; Python's `os.register_at_fork`.
+///
+/// Windows has no `fork`, and Miri cannot fork: there this does nothing and returns `Ok`.
+/// An error means the C library could not store the handlers (out of memory).
+///
+/// ```
+/// extern "C" fn before() {}
+/// extern "C" fn after_in_parent() {}
+/// extern "C" fn after_in_child() {}
+/// threadkit_sys::at_fork(before, after_in_parent, after_in_child).unwrap();
+/// ```
+pub fn at_fork(
+    prepare: extern "C" fn(),
+    parent: extern "C" fn(),
+    child: extern "C" fn(),
+) -> io::Result<()> {
+    imp::at_fork(prepare, parent, child)
 }

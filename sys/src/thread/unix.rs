@@ -6,6 +6,7 @@
 //!   `__pthread_get_minstack(attr)` (it includes the static TLS block and the guard page), found
 //!   at run time with `dlsym` because it is a private symbol; elsewhere `PTHREAD_STACK_MIN`.
 //! * Under Miri, `pthread_create` gets a null attr (the only form Miri supports).
+//! * at_fork: `pthread_atfork` (a no-op under Miri, which cannot fork).
 
 use core::ffi::{c_char, c_void};
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -338,4 +339,22 @@ pub fn at_exit(f: extern "C" fn()) {
     // SAFETY: `f` is a plain `extern "C" fn()` that lives for the whole program. atexit only
     // fails when out of memory for its table; nothing useful can be done about that here.
     unsafe { libc::atexit(f) };
+}
+
+#[cfg(not(miri))]
+pub fn at_fork(
+    prepare: extern "C" fn(),
+    parent: extern "C" fn(),
+    child: extern "C" fn(),
+) -> io::Result<()> {
+    // SAFETY: the three are plain `extern "C" fn()`s that live for the whole program; the C
+    // library calls them only around `fork`.
+    let r = unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) };
+    if r == 0 { Ok(()) } else { Err(err(r)) }
+}
+
+/// Miri cannot fork, so there is nothing to hook.
+#[cfg(miri)]
+pub fn at_fork(_: extern "C" fn(), _: extern "C" fn(), _: extern "C" fn()) -> io::Result<()> {
+    Ok(())
 }

@@ -240,3 +240,8 @@ pub fn at_exit(f: extern "C" fn()) {
     // SAFETY: `f` is a plain `extern "C" fn()` that lives for the whole program.
     unsafe { atexit(f) };
 }
+
+/// Windows has no `fork`: there is never a child to prepare for.
+pub fn at_fork(_: extern "C" fn(), _: extern "C" fn(), _: extern "C" fn()) -> io::Result<()> {
+    Ok(())
+}
