@@ -12,10 +12,11 @@
 //! Each slot is an `Arc` behind the thread layer's small lock: a reader clones the `Arc` with
 //! the lock held and calls it after releasing the lock, so a hook may call any threadkit
 //! function (including the setters) without deadlock. A flag per slot lets a thread skip the
-//! lock entirely when no hook was ever set (the common case).
+//! lock entirely when no hook was ever set (the common case). The slots' locks are among the
+//! internal locks that the fork handlers take and, in a fork child, reset (see `registry.rs`).
 
-use crate::registry::Locked;
 use crate::registry::rt::AtomicBool;
+use crate::registry::{InternalLock, Locked};
 use crate::thread::Thread;
 use core::sync::atomic::Ordering::{Acquire, Release};
 use std::any::Any;
@@ -114,6 +115,11 @@ impl<H: Clone> Slot<H> {
 static TRACE: Slot<TraceHook> = Slot::new();
 static PROFILE: Slot<ProfileHook> = Slot::new();
 static EXCEPT: Slot<ExceptHook> = Slot::new();
+
+/// The slots' locks, for the fork handlers (in the order they take them).
+pub(crate) fn fork_locks() -> [&'static InternalLock; 3] {
+    [TRACE.hook.lock(), PROFILE.hook.lock(), EXCEPT.hook.lock()]
+}
 
 /// Sets (or with `None` clears) the hook run in every thread started afterwards, before its
 /// target. Python: `threading.settrace(func)`.

@@ -4,47 +4,67 @@
 //!
 //! Every thread that touches any `Local` gets a small **thread index** (0, 1, 2, ...), held in
 //! a `thread_local!` and given back when the thread exits, so indexes are recycled and stay
-//! below the largest number of threads alive at once. Each `Local` owns a table of buckets:
-//! bucket `b` holds `2^b` entries and is allocated on first need, so index `i` lives in bucket
-//! `log2(i + 1)`. Looking a value up is: read the thread index, load the bucket pointer
+//! below the largest number of threads alive at once. Each `Local` shares (`Arc`) a table of
+//! buckets: bucket `b` holds `2^b` entries and is allocated on first need, so index `i` lives in
+//! bucket `log2(i + 1)`. Looking a value up is: read the thread index, load the bucket pointer
 //! (acquire), check the entry's `present` flag: no lock and no read-modify-write.
 //!
-//! | item                     | written by                          | guarded by            |
-//! |--------------------------|-------------------------------------|-----------------------|
-//! | bucket pointer           | first thread needing it (CAS null→p)| atomic                |
-//! | entry `present`/`value`  | the thread owning that index, and the `Local`'s drop | ownership |
-//! | `TABLES.locals` (live)   | `Local::new`/`drop`, thread exit    | `Lock`                |
-//! | `TABLES` (free indexes)  | first use / thread exit             | `Lock`                |
-//! | `Shared::exiting`        | exiting threads (futex word)        | atomic                |
+//! | item                          | written by                                   | guarded by |
+//! |-------------------------------|----------------------------------------------|------------|
+//! | bucket pointer                | first thread needing it (CAS null→p)         | atomic     |
+//! | entry `present` true          | the thread owning that index (first `with`)  | ownership  |
+//! | entry `present` false (claim) | the owner at its exit, or the `Local`'s drop | swap       |
+//! | `ThreadGuard::touched`        | its own thread                               | TLS        |
+//! | `TABLES` (free indexes)       | first use / thread exit                      | `Lock`     |
 //!
 //! ```text
-//!  entry: absent --first with(): init()--> present --thread exit / Local drop--> absent
+//!  entry: absent --first with(): init()--> present --claim (swap to false), drop--> absent
 //! ```
 //!
-//! A thread's exit (its `thread_local!` destructor, or explicitly at the end of a threadkit
-//! thread, before `join` returns) takes its index out of the `thread_local!` first, then, one
-//! live `Local` at a time, increments that `Local`'s `exiting` count under the `TABLES` lock,
-//! drops the value outside the lock (user `Drop` code may use threadkit), decrements
-//! `exiting`, and finally frees the index. Limitation: a value that owns the last handle to
-//! its own `Local` (a reference cycle through the `Local`) deadlocks that thread's exit. `Local::drop` unlinks itself under the
-//! same lock and waits for `exiting` to reach 0 before dropping the remaining values, so the
-//! two never drop the same value and the table outlives every exiting thread using it.
+//! A thread keeps a list of `Weak` pointers to the tables it has a value in (`touched`, pushed
+//! by the cold first access; dead ones are pruned whenever the list doubles). Its exit (its
+//! `thread_local!` destructor, or explicitly at the end of a threadkit thread, before `join`
+//! returns) takes its index out of the `thread_local!` first, then for each table still alive
+//! (`Weak::upgrade`) claims and drops its value, outside any lock (user `Drop` code may use
+//! threadkit), and finally frees the index. So an exit costs one step per `Local` the thread
+//! touched, whatever the number of `Local`s alive. `Local::drop` claims and drops every value
+//! still present and lets go of its `Arc`. The claim is a swap of `present`, so each value is
+//! dropped exactly once, by whoever claims it; the table is freed by whoever lets go of it
+//! last, so nothing ever waits: a value may own the last handle to its own `Local` (CPython's
+//! `test_derived_cycle_dealloc`).
 //!
-//! The main thread's `thread_local!` destructors do not run when the process exits, so its
-//! values are dropped only when the `Local` is (a `static` one never is).
+//! # The main thread
+//!
+//! The main thread's values are dropped at the end of the shutdown hook (the one that joins
+//! non-daemon threads when `main` returns), after those joins, so that they outlive every
+//! non-daemon thread as in Python, on every OS: glibc's `exit` runs the main thread's
+//! `thread_local!` destructors *before* the `atexit` hooks, and other C libraries may never run
+//! them. The main thread's destructor leaves its values alone when that hook is registered
+//! (it is, from the main thread's first `Local` use); the hook runs only there, so a value is
+//! never dropped twice. If the process exits from another thread (`std::process::exit`), the
+//! main thread's values are not dropped at all (it may still be using them). Under Miri, which
+//! has no `atexit`, the main thread's destructor drops them.
+//!
+//! # fork()
+//!
+//! The fork handlers take and reset the `TABLES` lock (see `registry.rs`). In the child, the
+//! indexes of the threads that vanished are not reused, and their values are dropped when
+//! their `Local` drops.
 //!
 //! Memory ordering: a bucket is published with a release CAS and read with acquire, so its
-//! zeroed entries are visible. An entry is only ever read by its owning thread, or by the
-//! `Local`'s drop, which owns the `Local` (all borrows ended) and waits on `exiting` with
-//! acquire after the exiting threads' release decrements.
+//! zeroed entries are visible. An entry is read by its owning thread, or by whoever claims it:
+//! the owner itself at its exit, or the `Local`'s drop, which owns the `Local` (so every
+//! owner's `with` happened before it) and claims with an acquire swap. The `Arc`'s counts order
+//! every use of a table before it is freed.
 
-use crate::registry::Locked;
-use crate::registry::rt::{AtomicBool, AtomicPtr, AtomicU32, wait, wake_all};
-use core::cell::{Cell, UnsafeCell};
+use crate::registry::rt::{AtomicBool, AtomicPtr};
+use crate::registry::{InternalLock, Locked};
+use core::cell::{Cell, RefCell, UnsafeCell};
 use core::fmt;
 use core::mem::MaybeUninit;
 use core::ptr;
-use core::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+use core::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
+use std::sync::{Arc, Weak};
 
 /// Enough buckets for every possible index.
 const BUCKETS: usize = usize::BITS as usize;
@@ -54,61 +74,44 @@ struct Entry<T> {
     value: UnsafeCell<MaybeUninit<T>>,
 }
 
+/// One `Local`'s table. (Automatically `Send + Sync` whatever `T`: only the `Local<T>` that
+/// owns it, whose `T: Send + 'static`, or a thread exiting, reaches the values.)
 struct Shared<T> {
     buckets: [AtomicPtr<Entry<T>>; BUCKETS],
-    init: Init<T>,
-    /// Threads currently dropping their value of this `Local` (futex word).
-    exiting: AtomicU32,
+    init: Box<dyn Fn() -> T + Send + Sync>,
 }
 
-/// How values are made: a user closure, or `T::default` (a plain fn pointer, which needs no
-/// `'static` bound on `T`).
-enum Init<T> {
-    Boxed(Box<dyn Fn() -> T + Send + Sync>),
-    Plain(fn() -> T),
+/// What a thread's exit sees of a table: the value of one thread index.
+trait Slots: Send + Sync {
+    /// Drops thread index `idx`'s value, if present and not claimed already.
+    ///
+    /// # Safety
+    /// The caller owns `idx` (it is the exiting thread of that index), and no borrow of that
+    /// index's value is live.
+    unsafe fn drop_value(&self, idx: usize);
 }
-
-impl<T> Init<T> {
-    fn make(&self) -> T {
-        match self {
-            Init::Boxed(f) => f(),
-            Init::Plain(f) => f(),
-        }
-    }
-}
-
-/// A type-erased pointer to a live `Shared<T>` in the `TABLES` table.
-#[derive(Clone, Copy)]
-struct Erased {
-    shared: *const (),
-    /// Whether thread index `idx` has a value here. Called only by the owner of `idx`.
-    has: unsafe fn(*const (), usize) -> bool,
-    /// Drops thread index `idx`'s value. Called only by the owner of `idx`.
-    drop_value: unsafe fn(*const (), usize),
-    exiting: *const AtomicU32,
-}
-
-// SAFETY: the pointers are only dereferenced under the protocol in the module docs (the
-// `Shared` outlives every use thanks to the `exiting` count); they are plain addresses.
-unsafe impl Send for Erased {}
 
 struct Tables {
-    locals: Vec<Option<Erased>>,
-    free_locals: Vec<usize>,
     next_index: usize,
     free_indexes: Vec<usize>,
+    /// The main thread's tables, kept by its `thread_local!` destructor for `main_thread_exit`.
+    main_touched: Vec<Weak<dyn Slots>>,
 }
 
 static TABLES: Locked<Tables> = Locked::new(Tables {
-    locals: Vec::new(),
-    free_locals: Vec::new(),
     next_index: 0,
     free_indexes: Vec::new(),
+    main_touched: Vec::new(),
 });
+
+/// The lock behind the index tables, for the fork handlers.
+pub(crate) fn fork_lock() -> &'static InternalLock {
+    TABLES.lock()
+}
 
 /// `INDEX` before the thread's first `Local` access (or after `thread_exit`).
 const UNASSIGNED: usize = usize::MAX;
-/// `INDEX` once the thread's `thread_local!` destructors have released it.
+/// `INDEX` once the thread's values have been dropped for good.
 const DYING: usize = usize::MAX - 1;
 
 /// `INDEX` holds the thread's index already split into bucket and offset (see [`locate`]), so
@@ -136,24 +139,48 @@ fn index_of(loc: usize) -> usize {
     (1 << b) - 1 + off
 }
 
-/// Releases the calling thread's index when the thread's `thread_local!`s are destroyed.
-/// Registered (by its first access) only when an index is assigned, so the fast path reads a
-/// plain `Cell` with no destructor state to check.
-struct IndexGuard;
+/// The tables this thread has values in; releases the thread's index when the thread's
+/// `thread_local!`s are destroyed. Registered (by its first access) only when an index is
+/// assigned, so the fast path reads a plain `Cell` with no destructor state to check.
+struct ThreadGuard {
+    touched: RefCell<Vec<Weak<dyn Slots>>>,
+    /// Prune dead entries when `touched` reaches this length.
+    prune_at: Cell<usize>,
+    /// Whether this is the main thread (as of its first `Local` use).
+    main: Cell<bool>,
+}
 
-impl Drop for IndexGuard {
+/// `ThreadGuard::prune_at` at first.
+const PRUNE_MIN: usize = 8;
+
+impl Drop for ThreadGuard {
     fn drop(&mut self) {
-        let loc = INDEX.with(|i| i.replace(DYING));
-        if loc < DYING {
-            release(index_of(loc));
+        let loc = INDEX.with(Cell::get);
+        if loc >= DYING {
+            return;
         }
+        let touched = core::mem::take(self.touched.get_mut());
+        if self.main.get() && crate::registry::at_exit_registered() {
+            // The shutdown hook drops these after joining the non-daemon threads; meanwhile
+            // the main thread may go on using them (`INDEX` stays).
+            TABLES.with(|t| t.main_touched.extend(touched));
+            return;
+        }
+        INDEX.with(|i| i.set(DYING));
+        release(index_of(loc), touched);
     }
 }
 
 thread_local! {
     /// The calling thread's index (packed: see [`pack`]), or `UNASSIGNED` / `DYING`.
     static INDEX: Cell<usize> = const { Cell::new(UNASSIGNED) };
-    static GUARD: IndexGuard = const { IndexGuard };
+    static GUARD: ThreadGuard = const {
+        ThreadGuard {
+            touched: RefCell::new(Vec::new()),
+            prune_at: Cell::new(PRUNE_MIN),
+            main: Cell::new(false),
+        }
+    };
 }
 
 /// Drops the calling thread's values in every `Local` and frees its index. Called by a
@@ -167,46 +194,43 @@ pub(crate) fn thread_exit() {
         loc
     });
     if loc < DYING {
-        release(index_of(loc));
+        let touched = GUARD
+            .try_with(|g| core::mem::take(&mut *g.touched.borrow_mut()))
+            .unwrap_or_default();
+        release(index_of(loc), touched);
     }
 }
 
-fn release(idx: usize) {
-    // One `Local` at a time, so that a value whose `Drop` drops another `Local` never waits
-    // for this thread's own count there. No new value for `idx` can appear meanwhile: the
-    // thread's `INDEX` no longer holds `idx`.
-    let mut cursor = 0;
-    loop {
-        let next = TABLES.with(|t| {
-            for (i, e) in t.locals.iter().enumerate().skip(cursor) {
-                let Some(e) = e else { continue };
-                // SAFETY: `e.shared` is live while it is in the table (we hold the lock), and
-                // this thread owns `idx`.
-                if unsafe { (e.has)(e.shared, idx) } {
-                    // SAFETY: same; the count keeps the `Shared` alive after the lock is
-                    // released.
-                    unsafe { (*e.exiting).fetch_add(1, Relaxed) };
-                    return Some((i, *e));
-                }
-            }
-            None
-        });
-        let Some((i, e)) = next else { break };
-        cursor = i + 1;
-        // SAFETY: the `exiting` count taken above keeps `e.shared` alive; this thread owns
-        // `idx`, so no one else touches its entry.
-        unsafe { (e.drop_value)(e.shared, idx) };
-        // SAFETY: `exiting` is live until the count reaches 0, which this decrement may do.
-        let left = unsafe { (*e.exiting).fetch_sub(1, Release) };
-        if left == 1 {
-            wake_all(e.exiting); // may dangle by now: allowed by the seam
+/// The main thread's end, at the end of the shutdown hook (on the main thread): drops its
+/// values, whether its `thread_local!` destructor already ran (glibc) or not yet (elsewhere);
+/// `INDEX` becomes `DYING`, so neither runs it twice.
+pub(crate) fn main_thread_exit() {
+    let loc = INDEX.with(|i| i.replace(DYING));
+    if loc >= DYING {
+        return;
+    }
+    let mut touched = GUARD
+        .try_with(|g| core::mem::take(&mut *g.touched.borrow_mut()))
+        .unwrap_or_default();
+    touched.extend(TABLES.with(|t| core::mem::take(&mut t.main_touched)));
+    release(index_of(loc), touched);
+}
+
+/// Drops index `idx`'s value in each table of `touched` still alive, then frees `idx`. The
+/// caller owns `idx`, and its `INDEX` no longer holds it, so no new value can appear meanwhile.
+fn release(idx: usize, touched: Vec<Weak<dyn Slots>>) {
+    for t in touched {
+        if let Some(slots) = t.upgrade() {
+            // SAFETY: the caller owns `idx` and has stopped using its values (its `INDEX` no
+            // longer leads to them, and no `with` of this thread is running).
+            unsafe { slots.drop_value(idx) };
         }
     }
     TABLES.with(|t| t.free_indexes.push(idx));
 }
 
-/// The calling thread's index, allocated on first use (packed: see [`pack`]); `None` while the
-/// thread's `thread_local!`s are being destroyed.
+/// The calling thread's index, allocated on first use (packed: see [`pack`]); `None` once the
+/// thread's values are gone for good.
 #[inline]
 fn thread_loc() -> Option<usize> {
     let loc = INDEX.with(Cell::get);
@@ -219,9 +243,17 @@ fn thread_loc() -> Option<usize> {
 
 #[cold]
 fn thread_loc_slow(loc: usize) -> Option<usize> {
-    // Registers the guard's destructor; fails once the thread's TLS is being torn down.
-    if loc == DYING || GUARD.try_with(|_| ()).is_err() {
+    if loc == DYING {
         return None;
+    }
+    // Registers the guard's destructor; fails once the thread's TLS is being torn down.
+    let main = crate::registry::is_main_thread();
+    if GUARD.try_with(|g| g.main.set(main)).is_err() {
+        return None;
+    }
+    if main {
+        // The main thread's values are dropped by the shutdown hook.
+        crate::registry::ensure_at_exit();
     }
     let loc = pack(new_index());
     INDEX.with(|i| i.set(loc));
@@ -294,27 +326,44 @@ impl<T> Shared<T> {
         // SAFETY: `p` is a published bucket of `1 << b` entries, `off < 1 << b`.
         unsafe { &*p.add(off) }
     }
+}
 
+impl<T> Entry<T> {
+    /// Takes the value out if present: the claim (transition present -> absent) that makes the
+    /// caller the only one to drop it.
+    ///
     /// # Safety
-    /// `shared` points to a live `Shared<T>`; the caller owns thread index `idx`.
-    unsafe fn has(shared: *const (), idx: usize) -> bool {
-        // SAFETY: per the contract.
-        let s = unsafe { &*shared.cast::<Shared<T>>() };
-        s.entry(idx).is_some_and(|e| e.present.load(Relaxed))
+    /// No borrow of the value is live (its owner is exiting, or the `Local` is being dropped).
+    unsafe fn claim(&self) -> Option<T> {
+        if !self.present.load(Relaxed) || !self.present.swap(false, Acquire) {
+            return None;
+        }
+        // SAFETY: `present` was true, so the value is initialised; the swap made us its only
+        // reader, and per the contract nobody borrows it.
+        Some(unsafe { (*self.value.get()).assume_init_read() })
     }
+}
 
-    /// # Safety
-    /// `shared` points to a live `Shared<T>`; the caller owns thread index `idx`.
-    unsafe fn drop_value(shared: *const (), idx: usize) {
-        // SAFETY: per the contract.
-        let s = unsafe { &*shared.cast::<Shared<T>>() };
-        if let Some(e) = s.entry(idx) {
-            if e.present.load(Relaxed) {
-                e.present.store(false, Relaxed);
-                // SAFETY: `present` was true, so the value is initialised; clearing the flag
-                // first means nothing reads it again; we move it out before running `Drop`.
-                let v = unsafe { (*e.value.get()).assume_init_read() };
+impl<T: Send + 'static> Slots for Shared<T> {
+    unsafe fn drop_value(&self, idx: usize) {
+        if let Some(e) = self.entry(idx) {
+            // SAFETY: per the contract, the exiting owner borrows the value no more.
+            if let Some(v) = unsafe { e.claim() } {
                 let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(v)));
+            }
+        }
+    }
+}
+
+impl<T> Drop for Shared<T> {
+    fn drop(&mut self) {
+        // Every value was claimed by then (see `Local::drop`): only the buckets remain.
+        for (b, bucket) in self.buckets.iter_mut().enumerate() {
+            let p = *bucket.get_mut();
+            if !p.is_null() {
+                // SAFETY: `p` was made by `Box::into_raw` of a `1 << b` slice in
+                // `entry_or_alloc`; this is the last reference to the table.
+                drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(p, 1 << b)) });
             }
         }
     }
@@ -322,6 +371,15 @@ impl<T> Shared<T> {
 
 /// Thread-local data attached to an object: each thread sees its own `T`, made by `init` on
 /// that thread's first [`with`](Local::with). Python: `threading.local()`.
+///
+/// A thread's value is dropped when that thread exits (a threadkit thread: before `join`
+/// returns; the main thread: when the process exits, after the non-daemon threads are
+/// joined), and every value still there when the `Local` drops. A value may own the last
+/// handle to its own `Local`.
+///
+/// `T: 'static` because a value can outlive every borrow the type system can see: a thread
+/// drops its value when it exits, which for a `Local` that was leaked (`mem::forget`) may be
+/// after the data a non-`'static` `T` borrowed is gone.
 ///
 /// ```
 /// use std::cell::Cell;
@@ -333,41 +391,44 @@ impl<T> Shared<T> {
 /// assert_eq!(h.join().unwrap(), 0);
 /// assert_eq!(local.with(|v| v.get()), 1);
 /// ```
-pub struct Local<T: Send> {
-    /// From `Box::into_raw`, freed in `drop`. A raw pointer rather than a `Box`, because the
-    /// erased copy in the table aliases it (a `Box` asserts uniqueness when moved).
-    shared: ptr::NonNull<Shared<T>>,
-    id: usize,
+///
+/// A value that borrows shorter-lived data is refused. (Without the bound this compiled, and
+/// the scoped thread's exit could drop the value, whose `Drop` may read the borrow, after
+/// `scope` returned and `text` was gone.)
+///
+/// ```compile_fail,E0597
+/// use std::cell::Cell;
+/// struct Holder<'a>(Cell<Option<&'a String>>);
+/// let text = String::from("borrowed");
+/// let local = threadkit::Local::new(|| Holder(Cell::new(None)));
+/// std::thread::scope(|s| {
+///     s.spawn(|| local.with(|h| h.0.set(Some(&text)))); // error: `text` does not live long enough
+/// });
+/// std::mem::forget(local);
+/// ```
+pub struct Local<T: Send + 'static> {
+    shared: Arc<Shared<T>>,
 }
 
-// SAFETY: each thread only reaches its own `T` through `&Local` (so `T: Sync` is not needed),
-// and the `Local`'s drop drops every thread's value on the dropping thread, which needs
-// `T: Send`. The erased table entries are managed by the protocol in the module docs.
-unsafe impl<T: Send> Sync for Local<T> {}
-// SAFETY: as above: moving the `Local` moves ownership of `Send` values only.
-unsafe impl<T: Send> Send for Local<T> {}
+// `Local<T>` is `Send + Sync` through `Arc<Shared<T>>`, which is right: each thread only
+// reaches its own `T` through `&Local` (so `T: Sync` is not needed), and the `Local`'s drop
+// drops every thread's value on the dropping thread, which the `T: Send` bound allows.
 
-impl<T: Send> fmt::Debug for Local<T> {
+impl<T: Send + 'static> fmt::Debug for Local<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Local")
-            .field("id", &self.id)
+            .field("table", &Arc::as_ptr(&self.shared))
             .finish_non_exhaustive()
     }
 }
 
-impl<T: Send + Default> Default for Local<T> {
+impl<T: Send + Default + 'static> Default for Local<T> {
     fn default() -> Self {
-        Local::with_init(Init::Plain(T::default))
+        Local::new(T::default)
     }
 }
 
-impl<T: Send> Local<T> {
-    #[inline]
-    fn shared(&self) -> &Shared<T> {
-        // SAFETY: `shared` lives until `drop`, which needs `&mut self`.
-        unsafe { self.shared.as_ref() }
-    }
-
+impl<T: Send + 'static> Local<T> {
     /// A `Local` whose value in each thread is made by `init` on first use.
     ///
     /// ```
@@ -375,35 +436,12 @@ impl<T: Send> Local<T> {
     /// assert_eq!(l.with(|s| s.len()), 2);
     /// ```
     pub fn new(init: impl Fn() -> T + Send + Sync + 'static) -> Local<T> {
-        Local::with_init(Init::Boxed(Box::new(init)))
-    }
-
-    fn with_init(init: Init<T>) -> Local<T> {
-        let shared = Box::into_raw(Box::new(Shared {
-            buckets: [const { AtomicPtr::new(ptr::null_mut()) }; BUCKETS],
-            init,
-            exiting: AtomicU32::new(0),
-        }));
-        // SAFETY: `Box::into_raw` never returns null.
-        let shared = unsafe { ptr::NonNull::new_unchecked(shared) };
-        let erased = Erased {
-            shared: shared.as_ptr().cast_const().cast(),
-            has: Shared::<T>::has,
-            drop_value: Shared::<T>::drop_value,
-            // SAFETY: `shared` is live; only the field's address is taken.
-            exiting: unsafe { &raw const (*shared.as_ptr()).exiting },
-        };
-        let id = TABLES.with(|t| match t.free_locals.pop() {
-            Some(id) => {
-                t.locals[id] = Some(erased);
-                id
-            }
-            None => {
-                t.locals.push(Some(erased));
-                t.locals.len() - 1
-            }
-        });
-        Local { shared, id }
+        Local {
+            shared: Arc::new(Shared {
+                buckets: [const { AtomicPtr::new(ptr::null_mut()) }; BUCKETS],
+                init: Box::new(init),
+            }),
+        }
     }
 
     /// Runs `f` with the calling thread's value, creating it with `init` on first use.
@@ -420,11 +458,11 @@ impl<T: Send> Local<T> {
             return self.with_dying_thread(f);
         };
         let (b, off) = unpack(loc);
-        if let Some(e) = self.shared().entry_at(b, off) {
+        if let Some(e) = self.shared.entry_at(b, off) {
             if e.present.load(Relaxed) {
-                // SAFETY: `present` means initialised; only this thread (the owner of `idx`)
-                // can clear it, and it does not while `f` borrows the value; the `Local`
-                // cannot drop while `&self` is held.
+                // SAFETY: `present` means initialised; it is cleared only by a claim, which
+                // this thread (the owner of the index) makes at its exit, not while `f` borrows
+                // the value, and the `Local`'s drop, which cannot run while `&self` is held.
                 return f(unsafe { (*e.value.get()).assume_init_ref() });
             }
         }
@@ -433,12 +471,27 @@ impl<T: Send> Local<T> {
 
     #[cold]
     fn with_first<R>(&self, idx: usize, f: impl FnOnce(&T) -> R) -> R {
-        let v = self.shared().init.make();
-        let e = self.shared().entry_or_alloc(idx);
+        let v = (self.shared.init)();
+        let e = self.shared.entry_or_alloc(idx);
         if e.present.load(Relaxed) {
-            // `init` itself used this `Local` and stored a value: keep that one.
+            // `init` itself used this `Local` and stored (and listed) a value: keep that one.
             drop(v);
         } else {
+            // The table goes on the thread's list, so that its exit finds the value.
+            let weak = Arc::downgrade(&self.shared) as Weak<dyn Slots>;
+            let listed = GUARD.try_with(move |g| {
+                let mut touched = g.touched.borrow_mut();
+                if touched.len() >= g.prune_at.get() {
+                    touched.retain(|t| t.strong_count() > 0);
+                    g.prune_at.set((touched.len() * 2).max(PRUNE_MIN));
+                }
+                touched.push(weak);
+            });
+            if listed.is_err() {
+                // Its `thread_local!`s are being destroyed: a stored value would never be
+                // dropped, so this one is temporary.
+                return f(&v);
+            }
             // SAFETY: the entry is absent and owned by this thread: nobody else writes it.
             unsafe { (*e.value.get()).write(v) };
             e.present.store(true, Relaxed);
@@ -447,45 +500,33 @@ impl<T: Send> Local<T> {
         f(unsafe { (*e.value.get()).assume_init_ref() })
     }
 
-    /// A thread whose `thread_local!`s are being destroyed gets a temporary value.
+    /// A thread whose values are gone for good gets a temporary value.
     #[cold]
     fn with_dying_thread<R>(&self, f: impl FnOnce(&T) -> R) -> R {
-        let v = self.shared().init.make();
+        let v = (self.shared.init)();
         f(&v)
     }
 }
 
-impl<T: Send> Drop for Local<T> {
+impl<T: Send + 'static> Drop for Local<T> {
     fn drop(&mut self) {
-        TABLES.with(|t| {
-            t.locals[self.id] = None;
-            t.free_locals.push(self.id);
-        });
-        // Wait for exiting threads still dropping their value here.
-        loop {
-            let n = self.shared().exiting.load(Acquire);
-            if n == 0 {
-                break;
-            }
-            wait(&self.shared().exiting, n, None);
-        }
-        // SAFETY: from `Box::into_raw` in `with_init`; the table no longer refers to it and no
-        // exiting thread uses it any more, so this is the only pointer in use.
-        let shared = unsafe { Box::from_raw(self.shared.as_ptr()) };
-        for (b, bucket) in shared.buckets.iter().enumerate() {
+        // Nobody else holds `&self`, so the only other users of the table are exiting
+        // threads, which claim their own value: each value is dropped once, by its claimer.
+        for (b, bucket) in self.shared.buckets.iter().enumerate() {
             let p = bucket.load(Acquire);
             if p.is_null() {
                 continue;
             }
-            // SAFETY: `p` was made by `Box::into_raw` of a `1 << b` slice in `entry_or_alloc`;
-            // we own the `Local` and no exiting thread uses it any more.
-            let mut entries = unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(p, 1 << b)) };
-            for e in entries.iter_mut() {
-                if *e.present.get_mut() {
-                    // SAFETY: present means initialised; dropped once, then freed with the box.
-                    unsafe { e.value.get_mut().assume_init_drop() };
+            for off in 0..1usize << b {
+                // SAFETY: `p` is a published bucket of `1 << b` entries that lives as long as
+                // the table, which our `Arc` keeps alive.
+                let e = unsafe { &*p.add(off) };
+                // SAFETY: no `with` can be running (we own the `Local`).
+                if let Some(v) = unsafe { e.claim() } {
+                    drop(v);
                 }
             }
         }
+        // The `Arc` goes next: the table is freed now, or by the last exiting thread.
     }
 }

@@ -1,21 +1,31 @@
-//! The thread registry: every live [`Thread`] object (Python's `threading._active`), the
-//! calling thread's handle, the main thread, and the module functions that read them
+//! The thread registry: every live [`Thread`] object (Python's `threading._active` and
+//! `_limbo`), the calling thread's handle, the main thread, the module functions that read them
 //! ([`current_thread`], [`main_thread`], [`enumerate`], [`active_count`], [`get_ident`],
-//! [`get_native_id`]).
+//! [`get_native_id`]), the shutdown rule, and what a `fork()` child does to all of it.
 //!
 //! # State
 //!
-//! | item                 | guarded by        | meaning                                        |
-//! |----------------------|-------------------|------------------------------------------------|
-//! | `threads: Vec<Thread>` | `REGISTRY.lock` | live handles; `Inner::reg_index` = position    |
+//! | item                   | guarded by      | meaning                                        |
+//! |------------------------|-----------------|------------------------------------------------|
+//! | `threads: Vec<Thread>` | `REGISTRY.lock` | live and starting threads, at `reg_index`      |
 //! | `main: Option<Thread>` | `REGISTRY.lock` | the "MainThread" handle, created on first use  |
-//! | `CURRENT` (TLS)      | its own thread    | this thread's handle once known                |
-//! | `NAME_COUNTER`       | atomic            | Python's `_counter` for "Thread-N"/"Dummy-N"   |
+//! | `CURRENT` (TLS)        | its own thread  | this thread's handle once known                |
+//! | `NAME_COUNTER`         | atomic          | Python's `_counter` for "Thread-N"/"Dummy-N"   |
+//! | `FORK_GEN`             | atomic          | how many `fork()`s this process is a child of  |
 //!
 //! ```text
-//!  Thread::start ──> new thread: register ──> target ──> unregister ──> FINISHED
-//!  foreign thread: current_thread() ──> register "Dummy-N" ──> TLS destructor: unregister
+//!  Thread::start: NEW -> STARTING + listed (one critical section) --OS refused--> NEW + unlisted
+//!                                   |
+//!                                   +--spawned--> RUNNING --target done--> FINISHED + unlisted
+//!  foreign thread: current_thread() ──> register "Dummy-N"
+//!                  ──> TLS destructor: FINISHED + unlisted
 //! ```
+//!
+//! A thread is listed *before* its OS thread exists, as Python puts it in `_limbo`: so the
+//! shutdown hook, which may run while a daemon thread is inside `start()` of a non-daemon one,
+//! never misses it. Listing and the state changes `NEW -> STARTING` and `-> FINISHED` happen in
+//! the same critical section, so whoever holds the lock (shutdown, a fork) sees every thread
+//! either listed and not finished, or unlisted and not running.
 //!
 //! Memory ordering: every access to the vectors happens under the registry lock, whose
 //! acquire/release orders them. User hooks are never called with the lock held, so a hook may
@@ -30,10 +40,28 @@
 //! thread, before `main` starts. The "MainThread" handle gets its ids when the main thread
 //! first calls into threadkit (starting a thread or asking for `current_thread`); a handle
 //! obtained earlier from another thread shows `ident() == None` until then.
+//!
+//! # fork()
+//!
+//! The first use of any internal lock registers fork handlers (`threadkit_sys::at_fork`):
+//!
+//! * prepare (parent, before the fork): takes every internal lock, in the order of
+//!   [`fork_locks`] (hook slots, names, registry, `Local` indexes), so that no list is caught
+//!   half-changed; no code holds two of them, so the order cannot deadlock.
+//! * parent (after the fork): releases them.
+//! * child: replaces each lock word by a fresh unlocked one (the waiter counts in it belong
+//!   to threads that do not exist there), increments `FORK_GEN`, and does what CPython's
+//!   `threading._after_fork` does: the calling thread is the only one left and becomes the
+//!   main thread (a foreign thread's "Dummy-N" turns into "MainThread", non-daemon; one that
+//!   never met threadkit gets a new "MainThread" handle); every other listed thread, and the
+//!   old main thread, is marked `FINISHED`, so joins return and `is_alive()` is false. OS
+//!   handles of the parent's threads are never joined or detached in the child (their
+//!   generation differs: see `thread_entry::OsThread`), and `Local` values of vanished threads
+//!   are dropped when their `Local` drops.
 
-use crate::thread::{FINISHED, Inner, Kind, Thread};
+use crate::thread::{FINISHED, Inner, Kind, NEW, STARTING, Thread};
 use core::cell::{RefCell, UnsafeCell};
-use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use core::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 
 /// The thread layer's view of the seam. Real OS threads cannot run inside loom's model, so
 /// under `cfg(loom)` this layer keeps the real atomics and futex (the crate still builds; the
@@ -49,7 +77,7 @@ pub(crate) mod rt {
     #[cfg(loom)]
     pub(crate) use threadkit_sys::{wait, wake_all};
 }
-use rt::{AtomicU64, AtomicUsize};
+use rt::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, wake_all};
 
 /// The lock behind the thread layer's globals (registry, hook slots, `Local` tables):
 /// threadkit's own [`Lock`](crate::Lock). Under loom (whose `Lock::new` is not `const`) a
@@ -101,9 +129,49 @@ mod loom_lock {
     }
 }
 
-/// A value guarded by a [`GlobalLock`].
+/// One of the thread layer's internal locks. Each guards a short critical section that runs
+/// no user code, and no two are ever held together, so the fork handlers can take them all (in
+/// the fixed order of [`fork_locks`]) and the child can reset them.
+pub(crate) struct InternalLock(UnsafeCell<GlobalLock>);
+
+// SAFETY: the lock is only used through `&GlobalLock` (a futex lock, `Sync` itself), except in
+// `reset_in_child`, whose contract excludes every other use.
+unsafe impl Sync for InternalLock {}
+
+impl InternalLock {
+    pub(crate) const fn new() -> Self {
+        InternalLock(UnsafeCell::new(GlobalLock::new()))
+    }
+
+    #[inline]
+    fn get(&self) -> &GlobalLock {
+        // SAFETY: the cell is only written by `reset_in_child`, when no reference exists.
+        unsafe { &*self.0.get() }
+    }
+
+    /// Runs `f` with the lock held (released on unwind too). `f` must not call user code.
+    #[inline]
+    pub(crate) fn with<R>(&self, f: impl FnOnce() -> R) -> R {
+        ensure_fork_handlers();
+        self.get().acquire();
+        let _held = Unlock(self.get());
+        f()
+    }
+
+    /// # Safety
+    /// Only in the child of a `fork`, on a lock the calling thread (the child's only thread)
+    /// took in the prepare handler: no other reference to it is in use.
+    unsafe fn reset_in_child(&self) {
+        // SAFETY: per the contract nobody else uses the lock; whatever waiter counts the word
+        // holds belong to threads that do not exist in this process, so a fresh unlocked
+        // lock replaces it (releasing it could hand it over to one of those ghosts).
+        unsafe { self.0.get().write(GlobalLock::new()) };
+    }
+}
+
+/// A value guarded by an [`InternalLock`].
 pub(crate) struct Locked<T> {
-    lock: GlobalLock,
+    lock: InternalLock,
     value: UnsafeCell<T>,
 }
 
@@ -114,7 +182,7 @@ unsafe impl<T: Send> Sync for Locked<T> {}
 impl<T> Locked<T> {
     pub(crate) const fn new(value: T) -> Self {
         Locked {
-            lock: GlobalLock::new(),
+            lock: InternalLock::new(),
             value: UnsafeCell::new(value),
         }
     }
@@ -122,10 +190,15 @@ impl<T> Locked<T> {
     /// Runs `f` on the value with the lock held. `f` must not call user code.
     #[inline]
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
-        self.lock.acquire();
-        let _held = Unlock(&self.lock);
-        // SAFETY: the lock is held for the whole borrow, so this is the only reference.
-        f(unsafe { &mut *self.value.get() })
+        self.lock.with(|| {
+            // SAFETY: the lock is held for the whole borrow, so this is the only reference.
+            f(unsafe { &mut *self.value.get() })
+        })
+    }
+
+    /// The lock, for the fork handlers.
+    pub(crate) fn lock(&self) -> &InternalLock {
+        &self.lock
     }
 }
 
@@ -154,10 +227,8 @@ struct CurrentSlot(RefCell<Option<Thread>>);
 impl Drop for CurrentSlot {
     fn drop(&mut self) {
         if let Some(t) = self.0.get_mut().take() {
-            if t.inner.kind == Kind::Dummy {
-                unregister(&t);
-                t.inner.state.store(FINISHED, Release);
-                rt::wake_all(&t.inner.state);
+            if t.inner.kind() == Kind::Dummy {
+                finish(&t);
             }
         }
     }
@@ -167,29 +238,73 @@ thread_local! {
     static CURRENT: CurrentSlot = const { CurrentSlot(RefCell::new(None)) };
 }
 
-/// Adds `t` to the live set.
-pub(crate) fn register(t: &Thread) {
-    REGISTRY.with(|r| {
-        t.inner.reg_index.store(r.threads.len(), Relaxed);
-        r.threads.push(t.clone());
-    });
+fn push(r: &mut Registry, t: &Thread) {
+    t.inner.reg_index.store(r.threads.len(), Relaxed);
+    r.threads.push(t.clone());
 }
 
-/// Removes `t` from the live set (no-op when absent). The handle is dropped after the lock
-/// is released.
-pub(crate) fn unregister(t: &Thread) {
-    let removed = REGISTRY.with(|r| {
-        let i = t.inner.reg_index.load(Relaxed);
-        if i < r.threads.len() && r.threads[i] == *t {
-            let old = r.threads.swap_remove(i);
-            if let Some(moved) = r.threads.get(i) {
-                moved.inner.reg_index.store(i, Relaxed);
-            }
-            Some(old)
-        } else {
-            None
+/// Takes `t` out of the list (`None` when absent).
+fn remove(r: &mut Registry, t: &Thread) -> Option<Thread> {
+    let i = t.inner.reg_index.load(Relaxed);
+    if i < r.threads.len() && r.threads[i] == *t {
+        let old = r.threads.swap_remove(i);
+        if let Some(moved) = r.threads.get(i) {
+            moved.inner.reg_index.store(i, Relaxed);
         }
+        Some(old)
+    } else {
+        None
+    }
+}
+
+/// Adds a running thread (a foreign thread's dummy) to the live set.
+fn register(t: &Thread) {
+    REGISTRY.with(|r| push(r, t));
+}
+
+/// The start of `Thread::start`: makes the transition `NEW -> STARTING` and lists `t`, in one
+/// critical section, and records the fork generation its OS thread will belong to. `false`
+/// (nothing changed) if `t` was not `NEW`.
+pub(crate) fn register_starting(t: &Thread) -> bool {
+    REGISTRY.with(|r| {
+        // Transition NEW -> STARTING: this caller owns the start.
+        if t.inner
+            .state
+            .compare_exchange(NEW, STARTING, Acquire, Relaxed)
+            .is_err()
+        {
+            return false;
+        }
+        t.inner.os.set_generation(FORK_GEN.load(Relaxed));
+        push(r, t);
+        true
+    })
+}
+
+/// The OS refused `t`'s thread: unlisted and back to `NEW` (transition `STARTING -> NEW`).
+pub(crate) fn unregister_unstarted(t: &Thread) {
+    let removed = REGISTRY.with(|r| {
+        let removed = remove(r, t);
+        // Transition STARTING -> NEW: the thread may be started again.
+        t.inner.state.store(NEW, Release);
+        removed
     });
+    wake_all(&t.inner.state); // `shutdown` may wait for the start to end
+    drop(removed); // outside the lock: never the last handle, but keep drops out anyway
+}
+
+/// The end of a thread (a threadkit thread after its target and its `Local` values, or a
+/// dummy's TLS destructor): unlisted and `FINISHED` in one critical section, then joiners
+/// woken. (Apart, a fork in between would leave the thread unlisted and running forever in
+/// the child.)
+pub(crate) fn finish(t: &Thread) {
+    let removed = REGISTRY.with(|r| {
+        let removed = remove(r, t);
+        // Transition RUNNING -> FINISHED: joiners may return.
+        t.inner.state.store(FINISHED, Release);
+        removed
+    });
+    wake_all(&t.inner.state);
     drop(removed);
 }
 
@@ -208,16 +323,18 @@ pub(crate) fn current_daemon() -> bool {
     known.unwrap_or_else(|| !is_main_thread())
 }
 
+/// Whether the caller is the process's main thread (in a fork child: the thread that forked).
 #[cfg(any(target_os = "linux", target_os = "android"))]
-fn is_main_thread() -> bool {
+pub(crate) fn is_main_thread() -> bool {
     threadkit_sys::native_id() == u64::from(std::process::id())
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 static MAIN_ID: AtomicU64 = AtomicU64::new(0);
 
+/// Whether the caller is the process's main thread (in a fork child: the thread that forked).
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn is_main_thread() -> bool {
+pub(crate) fn is_main_thread() -> bool {
     let id = MAIN_ID.load(Relaxed);
     id != 0 && id == threadkit_sys::current_id()
 }
@@ -249,15 +366,13 @@ fn main_handle(on_main: bool) -> Thread {
             Some(t) => t.clone(),
             None => {
                 let t = Thread::from_inner(Inner::existing(Kind::Main, "MainThread".into()));
-                t.inner.reg_index.store(r.threads.len(), Relaxed);
-                r.threads.push(t.clone());
+                push(r, &t);
                 r.main = Some(t.clone());
                 t
             }
         };
         if on_main && t.inner.ident.load(Relaxed) == 0 {
-            t.inner.native.store(threadkit_sys::native_id(), Relaxed);
-            t.inner.ident.store(threadkit_sys::current_id(), Relaxed);
+            store_ids(&t.inner.ident, &t.inner.native);
         }
         t
     })
@@ -306,6 +421,9 @@ fn current_thread_slow() -> Thread {
 /// The main thread's [`Thread`] object, named "MainThread". Python's
 /// `threading.main_thread()`.
 ///
+/// In the child of a `fork()`, the thread that called `fork` (the only one there) is the main
+/// thread, as in Python.
+///
 /// ```
 /// let main = threadkit::main_thread();
 /// assert_eq!(main.name(), "MainThread");
@@ -315,8 +433,9 @@ pub fn main_thread() -> Thread {
     main_handle(is_main_thread())
 }
 
-/// Every live [`Thread`] object: started threads that have not finished, the main thread and
-/// the dummies of foreign threads. Python's `threading.enumerate()`.
+/// Every live [`Thread`] object: started threads that have not finished (and threads being
+/// started), the main thread and the dummies of foreign threads. Python's
+/// `threading.enumerate()`.
 ///
 /// ```
 /// let main = threadkit::main_thread();
@@ -360,8 +479,30 @@ pub fn get_native_id() -> u64 {
     threadkit_sys::native_id()
 }
 
+/// Whether [`shutdown`] is registered with `at_exit`.
+static AT_EXIT_SET: AtomicBool = AtomicBool::new(false);
+
+/// Registers [`shutdown`] to run at process exit (once); `false` where it cannot be (Miri has
+/// no `atexit`: there the shutdown rule is tested in a real process instead).
+pub(crate) fn ensure_at_exit() -> bool {
+    if cfg!(miri) {
+        return false;
+    }
+    if !AT_EXIT_SET.load(Acquire) && !AT_EXIT_SET.swap(true, AcqRel) {
+        threadkit_sys::at_exit(shutdown);
+    }
+    true
+}
+
+/// Whether [`shutdown`] will run at exit.
+pub(crate) fn at_exit_registered() -> bool {
+    AT_EXIT_SET.load(Acquire)
+}
+
 /// Python's `threading._shutdown`: joins every started non-daemon thread, repeatedly, until
-/// none is left. Registered with `at_exit` on the first `Thread::start`.
+/// none is left (threads being started included: their start is waited for first), then, on
+/// the main thread, drops the main thread's [`Local`](crate::Local) values. Registered with
+/// `at_exit` on the first `Thread::start` or the main thread's first `Local` use.
 pub(crate) extern "C" fn shutdown() {
     let me = get_ident();
     loop {
@@ -369,18 +510,121 @@ pub(crate) extern "C" fn shutdown() {
             r.threads
                 .iter()
                 .find(|t| {
-                    t.inner.kind == Kind::Normal
+                    t.inner.kind() == Kind::Normal
                         && !t.daemon()
                         && t.inner.ident.load(Relaxed) != me
                         && t.inner.state.load(Acquire) != FINISHED
                 })
                 .cloned()
         });
-        match next {
-            Some(t) => {
-                let _ = t.join();
-            }
-            None => break,
+        let Some(t) = next else { break };
+        if t.inner.state.load(Acquire) == STARTING {
+            // Listed before its OS thread exists: wait until it runs (or the OS refused it).
+            crate::thread::wait_state(&t.inner.state, |s| s != STARTING, None);
+        } else {
+            let _ = t.join();
         }
     }
+    if is_main_thread() {
+        crate::local::main_thread_exit();
+    }
+}
+
+/// Whether the fork handlers are registered.
+static FORK_SET: AtomicBool = AtomicBool::new(false);
+/// Incremented in each fork child: OS handles of an older generation belong to the parent.
+static FORK_GEN: AtomicU32 = AtomicU32::new(0);
+
+/// The fork generation of this process (0 unless it is the child of a `fork`).
+pub(crate) fn fork_generation() -> u32 {
+    FORK_GEN.load(Relaxed)
+}
+
+/// Registers the fork handlers before the first use of an internal lock.
+#[inline]
+fn ensure_fork_handlers() {
+    if !FORK_SET.load(Acquire) {
+        ensure_fork_handlers_slow();
+    }
+}
+
+#[cold]
+fn ensure_fork_handlers_slow() {
+    if !FORK_SET.swap(true, AcqRel)
+        && threadkit_sys::at_fork(fork_prepare, fork_parent, fork_child).is_err()
+    {
+        FORK_SET.store(false, Release); // out of memory: try again at the next use
+    }
+}
+
+/// Every internal lock, in the order the prepare handler takes them.
+fn fork_locks() -> [&'static InternalLock; 6] {
+    let [trace, profile, except] = crate::hooks::fork_locks();
+    [
+        trace,
+        profile,
+        except,
+        crate::thread::name_lock(),
+        REGISTRY.lock(),
+        crate::local::fork_lock(),
+    ]
+}
+
+extern "C" fn fork_prepare() {
+    for lock in fork_locks() {
+        lock.get().acquire();
+    }
+}
+
+extern "C" fn fork_parent() {
+    for lock in fork_locks().into_iter().rev() {
+        // Cannot fail: the prepare handler took it.
+        let _ = lock.get().release();
+    }
+}
+
+extern "C" fn fork_child() {
+    FORK_GEN.fetch_add(1, Relaxed);
+    for lock in fork_locks() {
+        // SAFETY: this is the fork child, whose only thread is this one, and the prepare
+        // handler took every lock on this thread.
+        unsafe { lock.reset_in_child() };
+    }
+    after_fork_in_child();
+}
+
+/// Python's `threading._after_fork`: see the module docs.
+fn after_fork_in_child() {
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    MAIN_ID.store(threadkit_sys::current_id(), Relaxed);
+    let known = CURRENT.try_with(|c| c.0.borrow().clone()).ok().flatten();
+    let me = match &known {
+        Some(t) => t.clone(),
+        None => Thread::from_inner(Inner::existing(Kind::Main, "MainThread".into())),
+    };
+    let was_dummy = me.inner.kind() == Kind::Dummy;
+    if was_dummy {
+        me.inner.become_main();
+    }
+    store_ids(&me.inner.ident, &me.inner.native); // the native id is new in the child
+    let (vanished, old_main) = REGISTRY.with(|r| {
+        let vanished = core::mem::take(&mut r.threads);
+        for t in vanished.iter().filter(|t| **t != me) {
+            t.inner.state.store(FINISHED, Release);
+        }
+        let old_main = r.main.replace(me.clone());
+        if let Some(m) = old_main.as_ref().filter(|m| **m != me) {
+            m.inner.state.store(FINISHED, Release);
+        }
+        push(r, &me);
+        (vanished, old_main)
+    });
+    if was_dummy {
+        me.inner.store_name("MainThread".into());
+    }
+    if known.is_none() {
+        set_current(&me);
+    }
+    // Outside the lock. None is the last handle: the vanished threads still own theirs.
+    drop((vanished, old_main));
 }

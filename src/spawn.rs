@@ -50,7 +50,8 @@ impl<T> JoinHandle<T> {
     }
 
     /// Waits for the thread and returns its value, or the payload of its panic (which was
-    /// also reported through the excepthook).
+    /// also reported through the excepthook). As std's `JoinHandle::join`, it returns once the
+    /// OS thread has ended, its `thread_local!` destructors included (see [`Thread::join`]).
     ///
     /// ```
     /// let h = threadkit::spawn(|| -> u8 { panic!("oops") });

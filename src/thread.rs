@@ -2,34 +2,46 @@
 //!
 //! # State word (`Inner::state`)
 //!
-//! | value      | meaning                                                        |
-//! |------------|----------------------------------------------------------------|
-//! | `NEW`      | built, not started (or a start that the OS refused)            |
-//! | `STARTING` | `start()` won the race and is creating the OS thread           |
-//! | `RUNNING`  | the thread has its ids and is registered; `start()` returns    |
-//! | `FINISHED` | the target returned or panicked; the thread is unregistered    |
+//! | value      | meaning                                                          |
+//! |------------|------------------------------------------------------------------|
+//! | `NEW`      | built, not started (or a start that the OS refused)              |
+//! | `STARTING` | `start()` won the race, listed the thread, creates the OS thread |
+//! | `RUNNING`  | the thread has its ids and runs; `start()` returns               |
+//! | `FINISHED` | the target returned or panicked; the thread is unlisted          |
 //!
 //! ```text
-//!  NEW --start() CAS--> STARTING --new thread registered--> RUNNING --target done--> FINISHED
-//!   ^                      |
-//!   +--- OS refused -------+
+//!  NEW --start(): CAS + listed--> STARTING --new thread has its ids--> RUNNING
+//!   ^                                |                                       |
+//!   +------ OS refused: unlisted ----+           FINISHED + unlisted <--target done
 //! ```
 //!
-//! `start()` sleeps on the word while it is `STARTING`; `join()` sleeps on it until `FINISHED`.
-//! Dummy and main handles are born `RUNNING`; a dummy becomes `FINISHED` when its thread exits.
+//! `start()` sleeps on the word while it is `STARTING`; `join()` sleeps on it until `FINISHED`,
+//! then joins the OS thread (`Inner::os`, whose own state word is described in
+//! `thread_entry.rs`), so that `join()` returns after the thread's `thread_local!` destructors
+//! ran, as std's `JoinHandle::join` and CPython 3.13 do. Dummy and main handles are born
+//! `RUNNING`; a dummy becomes `FINISHED` when its thread exits. In a fork child, every thread
+//! but the caller is made `FINISHED` (see `registry.rs`).
 //!
-//! Memory ordering: the new thread writes its ids, registers, then stores `RUNNING` with
-//! release; `start()` reads it with acquire, so the ids are visible when `start()` returns.
-//! Likewise everything the thread did (its result, its panic payload, its `Local` values being
-//! dropped) happens before its release store of `FINISHED`, which `join()` reads with acquire.
+//! Memory ordering: the new thread writes its ids, then stores `RUNNING` with release;
+//! `start()` reads it with acquire, so the ids are visible when `start()` returns. Likewise
+//! everything the thread did (its result, its panic payload, its `Local` values being dropped)
+//! happens before its release store of `FINISHED`, which `join()` reads with acquire; the OS
+//! join then orders everything up to the thread's very end.
+//!
+//! Names are kept under one internal lock (`NAME_LOCK`) rather than one per thread, so that the
+//! fork handlers can take it; a default name ("Thread-N") is made the first time it is needed
+//! (by [`Thread::name`], or by the thread as it starts), so that, as in Python,
+//! `Thread::new(f).with_name("a")` takes no number.
 
 use crate::error::Error;
 use crate::registry::rt::AtomicUsize;
 use crate::registry::rt::{AtomicBool, AtomicU32, AtomicU64, deadline_after, wait};
-use crate::registry::{self, Locked};
+use crate::registry::{self, InternalLock};
+use crate::thread_entry::OsThread;
 use core::cell::UnsafeCell;
 use core::fmt;
-use core::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+use core::sync::atomic::AtomicU8;
+use core::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::any::Any;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -39,27 +51,35 @@ pub(crate) const STARTING: u32 = 1;
 pub(crate) const RUNNING: u32 = 2;
 pub(crate) const FINISHED: u32 = 3;
 
-/// `Inner::stack_size` when no size was given: use the module default.
-const STACK_DEFAULT: usize = usize::MAX;
+/// `Inner::stack_size` when no size was given: use the module default (0 is also what
+/// `with_stack_size(0)` means, so every other value, `usize::MAX` included, is a request).
+const STACK_DEFAULT: usize = 0;
 
-/// Whether the shutdown hook is registered.
-static AT_EXIT_SET: AtomicBool = AtomicBool::new(false);
+/// Guards every thread's `Inner::name`.
+static NAME_LOCK: InternalLock = InternalLock::new();
+
+/// The lock behind thread names, for the fork handlers.
+pub(crate) fn name_lock() -> &'static InternalLock {
+    &NAME_LOCK
+}
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
 pub(crate) enum Kind {
     /// Started by threadkit.
-    Normal,
+    Normal = 0,
     /// A foreign thread's "Dummy-N".
-    Dummy,
+    Dummy = 1,
     /// "MainThread".
-    Main,
+    Main = 2,
 }
 
 type Target = Box<dyn FnOnce() + Send + 'static>;
 
 pub(crate) struct Inner {
     pub(crate) state: AtomicU32,
-    pub(crate) kind: Kind,
+    /// A `Kind`; changes only in a fork child (the forking dummy becomes the main thread).
+    kind: AtomicU8,
     /// `get_ident()` of the thread, 0 before start.
     pub(crate) ident: AtomicU64,
     /// The OS thread id, 0 before start.
@@ -70,7 +90,8 @@ pub(crate) struct Inner {
     stack_size: AtomicUsize,
     /// Position in the registry vector; read and written under the registry lock only.
     pub(crate) reg_index: AtomicUsize,
-    name: Locked<String>,
+    /// `None` until a default name is needed; read and written under `NAME_LOCK` only.
+    name: UnsafeCell<Option<String>>,
     /// Set in `new`, taken by the new thread (only the thread whose `start()` won the
     /// `NEW -> STARTING` CAS spawns it, so exactly one thread takes it).
     pub(crate) target: UnsafeCell<Option<Target>>,
@@ -78,38 +99,77 @@ pub(crate) struct Inner {
     pub(crate) keep_payload: AtomicBool,
     /// Written by the thread before `FINISHED`, taken by `JoinHandle::join` after it.
     pub(crate) payload: UnsafeCell<Option<Box<dyn Any + Send>>>,
+    /// The OS thread, joined by the first `join()` that sees `FINISHED`, else detached when
+    /// the last handle drops.
+    pub(crate) os: OsThread,
 }
 
-// SAFETY: the two `UnsafeCell`s follow a hand-off protocol: `target` is written before the
+// SAFETY: the `UnsafeCell`s follow a hand-off protocol: `target` is written before the
 // handle is shared and taken by exactly one thread (the spawned one, after the spawn's
 // synchronisation); `payload` is written by the thread before its release store of `FINISHED`
-// and read only by the unique `JoinHandle` after an acquire load of `FINISHED`. Every other
-// field is atomic or lock-guarded. The boxed contents are `Send`.
+// and read only by the unique `JoinHandle` after an acquire load of `FINISHED`; `name` is only
+// touched under `NAME_LOCK`. Every other field is atomic, lock-guarded or `Sync` (`os`). The
+// boxed contents are `Send`.
 unsafe impl Sync for Inner {}
 // SAFETY: as above; all contents are `Send`.
 unsafe impl Send for Inner {}
 
 impl Inner {
-    fn new(target: Option<Target>, kind: Kind, name: String, daemon: bool, state: u32) -> Inner {
+    fn new(
+        target: Option<Target>,
+        kind: Kind,
+        name: Option<String>,
+        daemon: bool,
+        state: u32,
+    ) -> Inner {
         Inner {
             state: AtomicU32::new(state),
-            kind,
+            kind: AtomicU8::new(kind as u8),
             ident: AtomicU64::new(0),
             native: AtomicU64::new(0),
             daemon: AtomicBool::new(daemon),
             panicked: AtomicBool::new(false),
             stack_size: AtomicUsize::new(STACK_DEFAULT),
             reg_index: AtomicUsize::new(usize::MAX),
-            name: Locked::new(name),
+            name: UnsafeCell::new(name),
             target: UnsafeCell::new(target),
             keep_payload: AtomicBool::new(false),
             payload: UnsafeCell::new(None),
+            os: OsThread::new(),
         }
     }
 
     /// A handle for a thread threadkit did not start (main or dummy), already running.
     pub(crate) fn existing(kind: Kind, name: String) -> Inner {
-        Inner::new(None, kind, name, kind == Kind::Dummy, RUNNING)
+        Inner::new(None, kind, Some(name), kind == Kind::Dummy, RUNNING)
+    }
+
+    pub(crate) fn kind(&self) -> Kind {
+        match self.kind.load(Relaxed) {
+            0 => Kind::Normal,
+            1 => Kind::Dummy,
+            _ => Kind::Main,
+        }
+    }
+
+    /// In a fork child: the forking foreign thread's dummy becomes the (non-daemon) main thread.
+    pub(crate) fn become_main(&self) {
+        self.kind.store(Kind::Main as u8, Relaxed);
+        self.daemon.store(false, Relaxed);
+    }
+
+    /// Runs `f` on the name slot, under `NAME_LOCK`. `f` must not call user code.
+    fn with_name<R>(&self, f: impl FnOnce(&mut Option<String>) -> R) -> R {
+        NAME_LOCK.with(|| {
+            // SAFETY: `name` is only reached here, with `NAME_LOCK` held for the whole borrow.
+            f(unsafe { &mut *self.name.get() })
+        })
+    }
+
+    /// Replaces the name (the OS name is not changed).
+    pub(crate) fn store_name(&self, name: String) {
+        let old = self.with_name(|n| n.replace(name));
+        drop(old); // outside the lock
     }
 }
 
@@ -166,6 +226,10 @@ impl Thread {
     /// A thread that will run `target` once started; named "Thread-N", daemon if the creating
     /// thread is. Python: `threading.Thread(target=target)`.
     ///
+    /// The number N is taken from the shared counter the first time the name is needed (by
+    /// [`name`](Thread::name), or when the thread starts), so a thread given a name with
+    /// [`with_name`](Thread::with_name) takes none, as in Python.
+    ///
     /// ```
     /// let t = threadkit::Thread::new(|| {});
     /// assert!(t.name().starts_with("Thread-"));
@@ -173,11 +237,10 @@ impl Thread {
     /// ```
     pub fn new(target: impl FnOnce() + Send + 'static) -> Thread {
         let daemon = registry::current_daemon();
-        let name = registry::new_name("Thread");
         Thread::from_inner(Inner::new(
             Some(Box::new(target)),
             Kind::Normal,
-            name,
+            None,
             daemon,
             NEW,
         ))
@@ -215,8 +278,8 @@ impl Thread {
     /// ```
     pub fn with_stack_size(self, bytes: usize) -> Thread {
         if self.inner.state.load(Acquire) == NEW {
-            let v = if bytes == 0 { STACK_DEFAULT } else { bytes };
-            self.inner.stack_size.store(v, Relaxed);
+            // 0 is `STACK_DEFAULT`: the module default, as documented.
+            self.inner.stack_size.store(bytes, Relaxed);
         }
         self
     }
@@ -235,37 +298,26 @@ impl Thread {
     /// t.join().unwrap();
     /// ```
     pub fn start(&self) -> Result<(), Error> {
-        let inner = &self.inner;
-        // Transition NEW -> STARTING: this call owns the start.
-        if inner.kind != Kind::Normal
-            || inner
-                .state
-                .compare_exchange(NEW, STARTING, Acquire, Acquire)
-                .is_err()
-        {
+        let inner = &*self.inner;
+        if inner.kind() != Kind::Normal || inner.state.load(Acquire) != NEW {
             return Err(Error::AlreadyStarted);
         }
-        let requested = match inner.stack_size.load(Relaxed) {
+        let size = match inner.stack_size.load(Relaxed) {
             STACK_DEFAULT => crate::stack::stack_size(),
             n => n,
         };
-        let size = match crate::stack::round_stack(requested) {
-            Ok(s) => s,
-            Err(e) => {
-                inner.state.store(NEW, Release);
-                return Err(e);
-            }
-        };
-        // Miri has no `atexit`; the shutdown rule is tested in a real process instead.
-        if !cfg!(miri) && !AT_EXIT_SET.swap(true, AcqRel) {
-            threadkit_sys::at_exit(registry::shutdown);
+        let size = crate::stack::round_stack(size)?;
+        registry::ensure_at_exit();
+        // Transition NEW -> STARTING (and listed): this call owns the start.
+        if !registry::register_starting(self) {
+            return Err(Error::AlreadyStarted);
         }
         let me = self.clone();
         match threadkit_sys::spawn(size, Box::new(move || crate::thread_entry::run(me))) {
-            Ok(raw) => raw.detach(),
+            Ok(raw) => inner.os.set(raw),
             Err(e) => {
                 // The closure (and its handle) were dropped by `spawn`.
-                inner.state.store(NEW, Release);
+                registry::unregister_unstarted(self);
                 return Err(Error::Os(e));
             }
         }
@@ -293,6 +345,11 @@ impl Thread {
     /// Waits at most `timeout` for the thread to finish: `Ok(true)` if it has. Python:
     /// `t.join(timeout); not t.is_alive()`.
     ///
+    /// The timeout bounds the wait for the thread's target (and its `Local` values) to end.
+    /// Once it has, the OS thread is joined as by [`join`](Thread::join), without a timeout:
+    /// that waits only for the thread's own teardown (its `thread_local!` destructors), which
+    /// has already begun. CPython 3.13 does the same.
+    ///
     /// ```
     /// use std::time::Duration;
     /// let t = threadkit::Thread::new(|| {});
@@ -313,14 +370,18 @@ impl Thread {
         if s != FINISHED && inner.ident.load(Relaxed) == threadkit_sys::current_id() {
             return Err(Error::JoinSelf);
         }
-        if inner.kind != Kind::Normal {
+        if inner.kind() != Kind::Normal {
             return Err(Error::DummyThread);
         }
-        Ok(wait_state(
-            &inner.state,
-            |s| s == FINISHED,
-            deadline.flatten(),
-        ))
+        if !wait_state(&inner.state, |s| s == FINISHED, deadline.flatten()) {
+            return Ok(false);
+        }
+        // A finished thread whose `thread_local!` destructors join it: it cannot wait for its
+        // own end. (Its ident is still its own: a joinable thread's ident is not reused.)
+        if inner.ident.load(Relaxed) != threadkit_sys::current_id() {
+            inner.os.join();
+        }
+        Ok(true)
     }
 
     /// Whether the thread has started and not finished. Python: `Thread.is_alive()`.
@@ -339,10 +400,15 @@ impl Thread {
     /// assert_eq!(threadkit::main_thread().name(), "MainThread");
     /// ```
     pub fn name(&self) -> String {
-        self.inner.name.with(|n| n.clone())
+        self.inner.with_name(|n| {
+            n.get_or_insert_with(|| registry::new_name("Thread"))
+                .clone()
+        })
     }
 
-    /// Renames the thread (the OS name is set once, when the thread starts). Python:
+    /// Renames the thread. The OS thread name (seen by `ps`, `top` and debuggers) is set when
+    /// the thread starts, and again when a running thread renames itself, as CPython 3.14
+    /// does; renaming another running thread changes only this name. Python:
     /// `Thread.name = ...`.
     ///
     /// ```
@@ -352,8 +418,13 @@ impl Thread {
     /// ```
     pub fn set_name(&self, name: impl Into<String>) {
         let new = name.into();
-        let old = self.inner.name.with(|n| core::mem::replace(n, new));
-        drop(old);
+        // The thread itself: a running thread's ident is its own while it runs.
+        if self.inner.state.load(Acquire) == RUNNING
+            && self.inner.ident.load(Relaxed) == threadkit_sys::current_id()
+        {
+            threadkit_sys::set_current_name(&new);
+        }
+        self.inner.store_name(new);
     }
 
     /// The thread's [`get_ident`](crate::get_ident) value; `None` before start. Python:
@@ -396,7 +467,7 @@ impl Thread {
     /// t.join().unwrap();
     /// ```
     pub fn set_daemon(&self, daemon: bool) -> Result<(), Error> {
-        if self.inner.kind != Kind::Normal || self.inner.state.load(Acquire) != NEW {
+        if self.inner.kind() != Kind::Normal || self.inner.state.load(Acquire) != NEW {
             return Err(Error::ThreadActive);
         }
         self.inner.daemon.store(daemon, Relaxed);
@@ -438,7 +509,11 @@ static STATE_SPUN: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBo
 /// Waits until `done` holds for the thread's `state` word, or `deadline` passes (`false`):
 /// spins first (`wait::spin`; a thread that does little starts and ends within a few
 /// microseconds, less than a futex sleep and wake-up), then sleeps on the word.
-fn wait_state(state: &AtomicU32, done: impl Fn(u32) -> bool, deadline: Option<Instant>) -> bool {
+pub(crate) fn wait_state(
+    state: &AtomicU32,
+    done: impl Fn(u32) -> bool,
+    deadline: Option<Instant>,
+) -> bool {
     let long = STATE_SPUN.load(Relaxed);
     let spun = match crate::wait::spin(long, deadline, || done(state.load(Acquire))) {
         Ok(()) => {

@@ -114,7 +114,8 @@ impl Timer {
         }
     }
 
-    /// The timer's thread: join it, name it, make it a daemon... through this.
+    /// The timer's thread: join it, name it, make it a daemon... through this. Its `join`
+    /// is [`Thread::join`]: it returns once the OS thread has ended.
     ///
     /// ```
     /// let t = threadkit::Timer::new(std::time::Duration::ZERO, || {});

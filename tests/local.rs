@@ -265,3 +265,76 @@ fn a_value_may_own_the_last_handle_to_another_local() {
     assert!(!t.panicked());
     assert_eq!(drops.load(SeqCst), 1);
 }
+
+#[test]
+fn a_value_may_own_the_last_handle_to_its_own_local() {
+    // CPython's test_derived_cycle_dealloc: the thread's exit drops its value, which drops the
+    // last handle to the `Local` that holds it. Nothing may wait for that exit to end.
+    struct Cycle {
+        own: RefCell<Option<Arc<Local<Cycle>>>>,
+        _drops: Tracked,
+    }
+    let drops = Arc::new(AtomicUsize::new(0));
+    let d = drops.clone();
+    let local = Arc::new(Local::new(move || Cycle {
+        own: RefCell::new(None),
+        _drops: Tracked(d.clone()),
+    }));
+    let t = Thread::new(move || {
+        local.with(|c| *c.own.borrow_mut() = Some(local.clone()));
+        // `local` (this closure's handle) goes now: the value holds the only one left.
+    });
+    t.start().unwrap();
+    assert!(
+        t.join_timeout(std::time::Duration::from_secs(60)).unwrap(),
+        "the thread's exit hung"
+    );
+    assert!(!t.panicked());
+    assert_eq!(drops.load(SeqCst), 1, "the value was dropped once");
+}
+
+#[test]
+fn locals_dropped_before_a_thread_exits_are_skipped() {
+    // A thread that touched many `Local`s which are gone by the time it exits, and a long-lived
+    // thread that keeps touching new ones: nothing dangles, every value is dropped once.
+    let _s = common::serial();
+    let drops = Arc::new(AtomicUsize::new(0));
+    let n = if cfg!(miri) { 20 } else { 1000 };
+    let d = drops.clone();
+    let h = threadkit::spawn(move || {
+        let mut keep = Vec::new();
+        for i in 0..n {
+            let d = d.clone();
+            let l = Local::new(move || Tracked(d.clone()));
+            l.with(|_| ());
+            if i % 10 == 0 {
+                keep.push(l); // dropped with the thread's target, before its exit
+            } // the rest: dropped right away, values with them
+        }
+        keep
+    });
+    let kept = h.join().unwrap();
+    assert_eq!(drops.load(SeqCst), n);
+    drop(kept);
+    assert_eq!(drops.load(SeqCst), n);
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "runs a child process")]
+fn main_thread_values_drop_after_non_daemon_threads() {
+    // The main thread's values live until `main` has returned and the non-daemon threads are
+    // joined, then are dropped once (glibc's exit destroys the main thread's TLS before the
+    // atexit hooks; other C libraries may never destroy it).
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_threadkit-probe"))
+        .arg("main-local")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines,
+        ["main returns", "worker done", "main value dropped"],
+        "{stdout}"
+    );
+}
