@@ -282,6 +282,12 @@ impl<L: ConditionLock> Condition<L> {
     /// Like [`wait_for`](Condition::wait_for) with a timeout over all the waits; returns the
     /// predicate's last value. Python: `cond.wait_for(predicate, timeout)`.
     ///
+    /// As in CPython, a false predicate is always followed by at least one wait, even when
+    /// `timeout` is zero: the lock is released (letting other threads in) and taken again
+    /// before the predicate is checked a second time. Later waits only happen while time is
+    /// left. [`Error::NotOwner`] if the lock is not held (only checked when a wait is needed,
+    /// as in CPython).
+    ///
     /// ```
     /// use std::time::Duration;
     /// use threadkit::Acquire;
@@ -294,16 +300,22 @@ impl<L: ConditionLock> Condition<L> {
         mut predicate: impl FnMut() -> bool,
         timeout: Duration,
     ) -> Result<bool, Error> {
+        if predicate() {
+            return Ok(true);
+        }
+        // CPython: `endtime = _time() + waittime` after the first check of the predicate.
         let deadline = deadline_after(timeout);
         loop {
+            // The first wait happens whatever the time left (CPython's `wait(0)`); a deadline
+            // that has passed makes it release and reacquire the lock and report a timeout.
+            if !self.wait_deadline(deadline)? {
+                return Ok(predicate());
+            }
             if predicate() {
                 return Ok(true);
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Ok(false);
-            }
-            if !self.wait_deadline(deadline)? {
-                return Ok(predicate());
             }
         }
     }
@@ -447,3 +459,59 @@ impl<L: ConditionLock + fmt::Debug> fmt::Debug for Condition<L> {
 #[cfg(all(test, loom))]
 #[path = "condition_loom_tests.rs"]
 mod loom_tests;
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use std::thread;
+
+    /// Condition's own timeout-vs-notify race: a waiter whose timeout races with a notify
+    /// either reports that it was notified, or is not counted by that notify. `notify` reports
+    /// no count, so the notifier makes the call `notify(1)` makes, on the queue, which does.
+    fn timeout_vs_notify_never_loses_a_notification<L: ConditionLock + Sync>(cond: &Condition<L>) {
+        const WAITERS: usize = 3;
+        const ROUNDS: usize = if cfg!(miri) { 20 } else { 3_000 };
+        let woken_true = AtomicUsize::new(0);
+        let notified = AtomicUsize::new(0);
+        let running = AtomicUsize::new(WAITERS);
+        thread::scope(|s| {
+            for w in 0..WAITERS {
+                let (woken_true, running) = (&woken_true, &running);
+                s.spawn(move || {
+                    for i in 0..ROUNDS {
+                        cond.acquire();
+                        let t = Duration::from_micros(((i + w) % 7) as u64 * 20);
+                        if cond.wait_timeout(t).unwrap() {
+                            woken_true.fetch_add(1, SeqCst);
+                        }
+                        cond.release().unwrap();
+                    }
+                    running.fetch_sub(1, SeqCst);
+                });
+            }
+            while running.load(SeqCst) > 0 {
+                cond.acquire();
+                assert!(cond.held());
+                // `Condition::notify(1)`, with the count it does not return.
+                let n = cond.queue.notify(1, Some(cond.raw()));
+                notified.fetch_add(n, SeqCst);
+                cond.release().unwrap();
+                thread::yield_now();
+            }
+        });
+        // Each notify that found a waiter made exactly one wait report `true`, and no wait
+        // reported `true` without one.
+        assert_eq!(woken_true.load(SeqCst), notified.load(SeqCst));
+    }
+
+    #[test]
+    fn timeout_vs_notify_rlock() {
+        timeout_vs_notify_never_loses_a_notification(&Condition::new());
+    }
+
+    #[test]
+    fn timeout_vs_notify_lock() {
+        timeout_vs_notify_never_loses_a_notification(&Condition::with_lock(Lock::new()));
+    }
+}

@@ -9,6 +9,13 @@ use std::thread;
 use std::time::{Duration, Instant};
 use threadkit::{Acquire, Condition, ConditionLock, Error, Lock, RLock};
 
+#[path = "support/thread_leak.rs"]
+mod leak;
+
+/// CPython's `ConditionAsRLockTests`.
+#[path = "support/condition_as_rlock.rs"]
+mod condition_as_rlock;
+
 /// Waits (polling under the condition's lock) until `f()` holds; panics after 30 s.
 fn until<L: ConditionLock>(c: &Condition<L>, f: impl Fn() -> bool) {
     let start = Instant::now();
@@ -414,4 +421,70 @@ fn notify_all_to_more_waiters_than_the_window() {
         cond.release().unwrap();
     });
     assert!(!lock.locked());
+}
+
+/// CPython's `wait_for(predicate, 0)` with a false predicate calls `wait(0)` once, which
+/// releases the lock and takes it again, then checks the predicate a second time.
+fn zero_timeout_wait_for_waits_once<L: ConditionLock>(cond: &Condition<L>) {
+    let calls = AtomicUsize::new(0);
+    cond.acquire();
+    for timeout in [Duration::ZERO, Duration::from_nanos(1)] {
+        calls.store(0, SeqCst);
+        let r = cond.wait_for_timeout(|| calls.fetch_add(1, SeqCst) > 5, timeout);
+        assert!(!r.unwrap());
+        assert_eq!(calls.load(SeqCst), 2, "predicate, wait(0), predicate");
+    }
+    // A true predicate needs no wait, and so no lock (as in CPython).
+    cond.release().unwrap();
+    assert!(cond.wait_for_timeout(|| true, Duration::ZERO).unwrap());
+    assert!(matches!(
+        cond.wait_for_timeout(|| false, Duration::ZERO),
+        Err(Error::NotOwner)
+    ));
+}
+
+#[test]
+fn zero_timeout_wait_for_waits_once_rlock() {
+    zero_timeout_wait_for_waits_once(&Condition::new());
+}
+
+#[test]
+fn zero_timeout_wait_for_waits_once_lock() {
+    zero_timeout_wait_for_waits_once(&Condition::with_lock(Lock::new()));
+}
+
+/// A loop of zero-timeout `wait_for`s (polling) releases the lock each time round, so a
+/// thread waiting for the lock gets in and makes the predicate true. Without the release the
+/// loop would hold the lock for ever.
+fn polling_wait_for_lets_others_in<L: ConditionLock + Sync>(cond: &Condition<L>) {
+    let flag = AtomicBool::new(false);
+    thread::scope(|s| {
+        let _g = cond.guard();
+        s.spawn(|| {
+            cond.acquire();
+            flag.store(true, SeqCst);
+            cond.release().unwrap();
+        });
+        let start = Instant::now();
+        while !cond
+            .wait_for_timeout(|| flag.load(SeqCst), Duration::ZERO)
+            .unwrap()
+        {
+            // (A failure unwinds through `_g`, which frees the other thread.)
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "the polling loop never let the other thread in"
+            );
+        }
+    });
+}
+
+#[test]
+fn polling_wait_for_lets_others_in_rlock() {
+    polling_wait_for_lets_others_in(&Condition::new());
+}
+
+#[test]
+fn polling_wait_for_lets_others_in_lock() {
+    polling_wait_for_lets_others_in(&Condition::with_lock(Lock::new()));
 }

@@ -201,3 +201,31 @@ fn chained_waiter_timing_out_keeps_the_chain_sound() {
         quiescent(&c);
     });
 }
+
+/// `wait_for_timeout` with a zero timeout and a false predicate waits once, with its deadline
+/// already passed (CPython's `wait(0)`: release, reacquire), then looks at the predicate again.
+/// A notify racing with that expired wait is reported or not counted; the result is the
+/// predicate's last value; the lock ends free with nobody counted on it.
+#[test]
+fn zero_timeout_wait_for_vs_notify() {
+    model(|| {
+        let c = Arc::new(Condition::with_lock(Lock::new()));
+        let flag = Arc::new(AtomicUsize::new(0));
+        let (c2, f2) = (c.clone(), flag.clone());
+        let t = thread::spawn(move || {
+            c2.acquire();
+            let r = c2
+                .wait_for_timeout(|| f2.load(SeqCst) == 1, Duration::ZERO)
+                .unwrap();
+            assert!(c2.lock().locked());
+            assert_eq!(r, f2.load(SeqCst) == 1, "the predicate's last value");
+            c2.release().unwrap();
+        });
+        c.acquire();
+        flag.store(1, SeqCst);
+        c.notify(1).unwrap();
+        c.release().unwrap();
+        t.join().unwrap();
+        quiescent(&c);
+    });
+}
