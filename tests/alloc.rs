@@ -1,15 +1,19 @@
-//! No heap allocation on any acquire / release / wait / set path of `Lock`, `RLock`,
-//! `Semaphore`, `BoundedSemaphore` and `Event`, uncontended and contended (sleeping and
-//! waking), proved with a counting global allocator. Allocations are counted per thread, so
+//! No heap allocation on any acquire / release / wait / set / notify path of `Lock`, `RLock`,
+//! `Semaphore`, `BoundedSemaphore`, `Event`, `Condition` (on an `RLock` and on a `Lock`),
+//! `Condvar` and `Barrier`, uncontended and contended (sleeping and waking, timeouts
+//! included), proved with a counting global allocator. Allocations are counted per thread, so
 //! the test harness and thread creation do not count: each measured window covers only the
 //! primitive's own calls on the measuring thread.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::thread;
 use std::time::{Duration, Instant};
-use threadkit::{Acquire, BoundedSemaphore, Event, Lock, RLock, Semaphore};
+use threadkit::{
+    Acquire, Barrier, BoundedSemaphore, Condition, ConditionLock, Condvar, Event, Lock, Mutex,
+    RLock, Semaphore,
+};
 
 struct Counting;
 
@@ -154,6 +158,138 @@ fn contended_paths() {
                 ping.set();
                 assert!(pong.wait_timeout(Duration::from_secs(30)));
                 pong.clear();
+            }
+        });
+    });
+    assert!(stop.load(SeqCst));
+}
+
+/// Condition without anyone to notify: waits that time out (sleeping, and with a deadline
+/// already passed), `wait_for*`, notifies that find nobody, the lock's own methods.
+fn condition_alone<L: ConditionLock>(name: &str, c: &Condition<L>) {
+    no_alloc(name, || {
+        for _ in 0..rounds() {
+            c.acquire();
+            assert!(!c.wait_timeout(SHORT).unwrap());
+            assert!(!c.wait_timeout(Duration::ZERO).unwrap());
+            assert!(!c.wait_until(Instant::now() + SHORT).unwrap());
+            assert!(!c.wait_for_timeout(|| false, SHORT).unwrap());
+            assert!(!c.wait_for_timeout(|| false, Duration::ZERO).unwrap());
+            c.wait_for(|| true).unwrap();
+            c.notify(1).unwrap();
+            c.notify_all().unwrap();
+            c.release().unwrap();
+            assert!(c.notify(1).is_err());
+            assert!(c.wait().is_err());
+            assert!(c.try_acquire());
+            c.release().unwrap();
+            drop(c.guard());
+        }
+    });
+}
+
+#[test]
+fn uncontended_condition_condvar_barrier() {
+    condition_alone("Condition<RLock>", &Condition::new());
+    condition_alone("Condition<Lock>", &Condition::with_lock(Lock::new()));
+    let lock = Lock::new();
+    condition_alone("Condition<&Lock>", &Condition::with_lock(&lock));
+    let m = Mutex::new(0u64);
+    let cv = Condvar::new();
+    no_alloc("Condvar", || {
+        for _ in 0..rounds() {
+            let mut g = m.lock();
+            assert!(!cv.wait_timeout(&mut g, SHORT));
+            assert!(!cv.wait_timeout(&mut g, Duration::ZERO));
+            assert!(!cv.wait_until(&mut g, Instant::now() + SHORT));
+            cv.wait_while(&mut g, |v| *v > 0);
+            drop(g);
+            assert!(!cv.notify_one());
+            assert_eq!(cv.notify_all(), 0);
+        }
+    });
+    let one = Barrier::new(1);
+    let two = Barrier::new(2);
+    let timed = Barrier::new(2).default_timeout(SHORT); // (the constructor's box is outside)
+    no_alloc("Barrier", || {
+        for _ in 0..rounds() {
+            assert_eq!(one.wait().unwrap(), 0);
+            assert_eq!(one.wait_timeout(SHORT).unwrap(), 0);
+            assert!(two.wait_timeout(SHORT).is_err()); // sleeps, times out, breaks
+            assert!(two.wait().is_err()); // broken
+            assert!(two.broken());
+            two.reset();
+            assert!(timed.wait().is_err()); // the default timeout
+            timed.reset();
+            two.abort();
+            two.reset();
+            assert_eq!(two.n_waiting() + two.parties(), 2);
+        }
+    });
+}
+
+/// The sleeping and waking paths of Condition (both locks), Condvar and Barrier: a waiter
+/// thread blocks in each and the other thread wakes it, round after round; both sides measure
+/// their own calls.
+#[test]
+fn contended_condition_condvar_barrier() {
+    const LONG: Duration = Duration::from_secs(30);
+    let cond = Condition::new();
+    let cond_lock = Condition::with_lock(Lock::new());
+    let m = Mutex::new(0usize);
+    let cv = Condvar::new();
+    let barrier = Barrier::new(2);
+    let timed = Barrier::new(2).default_timeout(LONG);
+    let round = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    thread::scope(|sc| {
+        sc.spawn(|| {
+            no_alloc("contended, waiter side", || {
+                for i in 0..rounds() {
+                    cond.acquire();
+                    cond.wait_for(|| round.load(SeqCst) > i).unwrap();
+                    cond.release().unwrap();
+                    cond_lock.acquire();
+                    assert!(
+                        cond_lock
+                            .wait_for_timeout(|| round.load(SeqCst) > i, LONG)
+                            .unwrap()
+                    );
+                    cond_lock.release().unwrap();
+                    let mut g = m.lock();
+                    cv.wait_while(&mut g, |v| *v <= i);
+                    while *g <= i + 1 {
+                        assert!(cv.wait_timeout(&mut g, LONG));
+                    }
+                    drop(g);
+                    barrier.wait().unwrap();
+                    timed.wait().unwrap();
+                    barrier.wait_timeout(LONG).unwrap();
+                }
+            });
+            stop.store(true, SeqCst);
+        });
+        no_alloc("contended, notifier side", || {
+            for i in 0..rounds() {
+                // Late enough, most rounds, that the waiter has gone to sleep.
+                thread::sleep(Duration::from_micros(100));
+                cond.acquire();
+                round.store(i + 1, SeqCst);
+                cond.notify(1).unwrap();
+                cond.release().unwrap();
+                cond_lock.acquire();
+                cond_lock.notify_all().unwrap();
+                cond_lock.release().unwrap();
+                thread::sleep(Duration::from_micros(100));
+                *m.lock() = i + 1;
+                cv.notify_one();
+                thread::sleep(Duration::from_micros(100));
+                *m.lock() = i + 2;
+                cv.notify_all();
+                thread::sleep(Duration::from_micros(100));
+                barrier.wait().unwrap();
+                timed.wait().unwrap();
+                barrier.wait_timeout(LONG).unwrap();
             }
         });
     });

@@ -168,3 +168,30 @@ fn two_mutexes_at_once_panics() {
     let mut g = m2.lock();
     assert!(!cv.wait_timeout(&mut g, Duration::from_millis(1)));
 }
+
+/// A `Condvar` and its `Mutex` in `static`s (both `const fn new`): waiters queue on the
+/// statics and are woken by count, and both are reusable afterwards.
+#[test]
+fn condvar_in_a_static() {
+    static STATE: Mutex<(usize, usize)> = Mutex::new((0, 0)); // (waiting, released)
+    static CV: Condvar = Condvar::new();
+    const W: usize = 3;
+    thread::scope(|s| {
+        for _ in 0..W {
+            s.spawn(|| {
+                let mut g = STATE.lock();
+                g.0 += 1;
+                let round = g.1;
+                CV.wait_while(&mut g, |st| st.1 == round);
+            });
+        }
+        until(|| STATE.lock().0 == W);
+        STATE.lock().1 += 1;
+        // Every waiter is linked (each counted itself before waiting, under the mutex).
+        assert_eq!(CV.notify_all(), W);
+    });
+    assert_eq!(*STATE.lock(), (W, 1));
+    assert!(!CV.notify_one());
+    let mut g = STATE.lock();
+    assert!(!CV.wait_timeout(&mut g, Duration::from_millis(1)));
+}

@@ -6,6 +6,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 use threadkit::{Acquire, Error, Lock, TIMEOUT_MAX};
 
+#[path = "support/thread_leak.rs"]
+mod leak;
+
 /// Polls `cond` until it holds (panics after a generous 10 s).
 fn wait_until(mut cond: impl FnMut() -> bool) {
     let start = Instant::now();
@@ -307,4 +310,39 @@ fn mutex_data_layer() {
     assert!(m.is_locked());
     drop(g);
     assert!(!m.is_locked());
+}
+
+/// CPython's `test_acquire_destroy`: dropping a held lock is fine (also a heap one, and the
+/// `Mutex` over it, which Miri checks for leaks).
+#[test]
+fn acquire_destroy() {
+    {
+        let lock = Lock::new();
+        lock.acquire();
+    } // dropped while held
+    let lock = Box::new(Lock::new());
+    lock.acquire();
+    drop(lock);
+    let m = threadkit::Mutex::new(vec![1, 2, 3]);
+    std::mem::forget(m.lock());
+    drop(m);
+}
+
+/// CPython's `test_thread_leak`: 15 threads that threadkit did not start use the lock
+/// (contended: each sleeps on it); `active_count()` and `enumerate()` do not change.
+#[test]
+fn thread_leak() {
+    let lock = Lock::new();
+    lock.acquire();
+    thread::scope(|s| {
+        s.spawn(|| {
+            thread::sleep(Duration::from_millis(if cfg!(miri) { 5 } else { 50 }));
+            lock.release().unwrap();
+        });
+        leak::no_thread_leak(|| {
+            lock.acquire();
+            lock.release().unwrap();
+        });
+    });
+    assert!(!lock.locked());
 }

@@ -7,6 +7,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 use threadkit::{Acquire, Error, RLock};
 
+#[path = "support/thread_leak.rs"]
+mod leak;
+
 const fn iters(n: usize) -> usize {
     if cfg!(miri) { 3 } else { n }
 }
@@ -308,4 +311,52 @@ fn debug_never_blocks() {
 #[test]
 fn size() {
     assert!(size_of::<RLock>() <= 16);
+}
+
+/// CPython's `test_acquire_destroy`: dropping a held lock (held recursively, too) is fine.
+#[test]
+fn acquire_destroy() {
+    {
+        let r = RLock::new();
+        r.acquire();
+    } // dropped while held
+    let r = Box::new(RLock::new());
+    r.acquire();
+    r.acquire();
+    drop(r);
+}
+
+/// CPython's `test_thread_leak`: 15 threads that threadkit did not start use the lock
+/// (contended: each sleeps on it, and reenters it); `active_count()` and `enumerate()` do not
+/// change.
+#[test]
+fn thread_leak() {
+    let r = RLock::new();
+    let held = AtomicBool::new(false);
+    let release = AtomicBool::new(false);
+    thread::scope(|s| {
+        s.spawn(|| {
+            r.acquire();
+            held.store(true, SeqCst);
+            while !release.load(SeqCst) {
+                thread::yield_now();
+            }
+            r.release().unwrap();
+        });
+        while !held.load(SeqCst) {
+            thread::yield_now();
+        }
+        s.spawn(|| {
+            settle();
+            release.store(true, SeqCst);
+        });
+        leak::no_thread_leak(|| {
+            r.acquire();
+            r.acquire();
+            assert!(r.is_owned());
+            r.release().unwrap();
+            r.release().unwrap();
+        });
+    });
+    assert!(!r.locked());
 }
