@@ -816,6 +816,31 @@ fn fork_child_returns_from_main_without_waiting_for_vanished_threads() {
 mod fork {
     use super::*;
 
+    /// Whether a fork child may start threads: ThreadSanitizer kills a multi-threaded fork's
+    /// child that does (TSan does not support it). Its CI stage sets TSAN_OPTIONS; there the
+    /// children skip the checks that start threads and use the internal locks otherwise.
+    fn child_may_start_threads() -> bool {
+        std::env::var_os("TSAN_OPTIONS").is_none()
+    }
+
+    /// In a fork child: uses every internal lock of the thread layer without starting a thread
+    /// (names, registry, a first `Local` access of this thread, hook slots); 0 if all is well.
+    fn use_every_lock() -> i32 {
+        let t = Thread::new(|| {});
+        if !t.name().starts_with("Thread-") || threadkit::enumerate().is_empty() {
+            return 20;
+        }
+        let l = threadkit::Local::new(|| 5u8);
+        if l.with(|v| *v) != 5 {
+            return 21;
+        }
+        threadkit::settrace(None);
+        if threadkit::gettrace().is_some() {
+            return 22;
+        }
+        0
+    }
+
     /// Forks; the child runs `check` and exits with its status (`_exit`), the parent gets it
     /// back (a child still running after 60 s is killed and counts as a hang).
     pub fn in_child(check: impl FnOnce() -> i32) -> i32 {
@@ -891,15 +916,17 @@ mod fork {
             if me.native_id() != Some(threadkit::get_native_id()) {
                 return 7;
             }
-            let h = threadkit::spawn(|| threadkit::current_thread().name());
-            match h.join() {
-                Ok(name) if name.starts_with("Thread-") => {}
-                _ => return 8, // threadkit works in the child
+            if child_may_start_threads() {
+                let h = threadkit::spawn(|| threadkit::current_thread().name());
+                match h.join() {
+                    Ok(name) if name.starts_with("Thread-") => {}
+                    _ => return 8, // threadkit works in the child
+                }
             }
             if threadkit::active_count() != 1 {
                 return 9;
             }
-            0
+            use_every_lock()
         });
         gate.open();
         running.join().unwrap();
@@ -968,9 +995,15 @@ mod fork {
             .map(|_| {
                 let l = local.clone();
                 in_child(move || {
-                    let t = Thread::new(move || l.with(|v| assert_eq!(*v, 1)));
-                    if t.start().is_err() || t.join().is_err() || t.panicked() {
-                        return 1;
+                    let code = use_every_lock();
+                    if code != 0 {
+                        return code;
+                    }
+                    if child_may_start_threads() {
+                        let t = Thread::new(move || l.with(|v| assert_eq!(*v, 1)));
+                        if t.start().is_err() || t.join().is_err() || t.panicked() {
+                            return 1;
+                        }
                     }
                     if threadkit::active_count() != 1 {
                         return 2;
