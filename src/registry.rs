@@ -77,7 +77,7 @@ pub(crate) mod rt {
     #[cfg(loom)]
     pub(crate) use threadkit_sys::{wait, wake_all};
 }
-use rt::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, wake_all};
+use rt::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize};
 
 /// The lock behind the thread layer's globals (registry, hook slots, `Local` tables):
 /// threadkit's own [`Lock`](crate::Lock). Under loom (whose `Lock::new` is not `const`) a
@@ -286,10 +286,10 @@ pub(crate) fn unregister_unstarted(t: &Thread) {
     let removed = REGISTRY.with(|r| {
         let removed = remove(r, t);
         // Transition STARTING -> NEW: the thread may be started again.
-        t.inner.state.store(NEW, Release);
+        t.inner.set_state(NEW);
         removed
     });
-    wake_all(&t.inner.state); // `shutdown` may wait for the start to end
+    t.inner.wake_state(); // `shutdown` may wait for the start to end
     drop(removed); // outside the lock: never the last handle, but keep drops out anyway
 }
 
@@ -301,10 +301,10 @@ pub(crate) fn finish(t: &Thread) {
     let removed = REGISTRY.with(|r| {
         let removed = remove(r, t);
         // Transition RUNNING -> FINISHED: joiners may return.
-        t.inner.state.store(FINISHED, Release);
+        t.inner.set_state(FINISHED);
         removed
     });
-    wake_all(&t.inner.state);
+    t.inner.wake_state();
     drop(removed);
 }
 
@@ -320,7 +320,13 @@ pub(crate) fn current_daemon() -> bool {
         .try_with(|c| c.0.borrow().as_ref().map(|t| t.daemon()))
         .ok()
         .flatten();
-    known.unwrap_or_else(|| !is_main_thread())
+    match known {
+        Some(daemon) => daemon,
+        // The main thread's handle is kept in `CURRENT`, so that the next call makes no
+        // system call (`is_main_thread` makes two on Linux).
+        None if is_main_thread() => current_thread_slow().daemon(),
+        None => true,
+    }
 }
 
 /// Whether the caller is the process's main thread (in a fork child: the thread that forked).
@@ -520,7 +526,7 @@ pub(crate) extern "C" fn shutdown() {
         let Some(t) = next else { break };
         if t.inner.state.load(Acquire) == STARTING {
             // Listed before its OS thread exists: wait until it runs (or the OS refused it).
-            crate::thread::wait_state(&t.inner.state, |s| s != STARTING, None);
+            crate::thread::wait_state(&t.inner, |s| s != STARTING, None);
         } else {
             let _ = t.join();
         }

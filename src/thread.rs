@@ -15,10 +15,11 @@
 //!   +------ OS refused: unlisted ----+           FINISHED + unlisted <--target done
 //! ```
 //!
-//! `start()` sleeps on the word while it is `STARTING`; `join()` sleeps on it until `FINISHED`,
-//! then joins the OS thread (`Inner::os`, whose own state word is described in
-//! `thread_entry.rs`), so that `join()` returns after the thread's `thread_local!` destructors
-//! ran, as std's `JoinHandle::join` and CPython 3.13 do. Dummy and main handles are born
+//! `start()` sleeps on the word while it is `STARTING`. `join()` joins the OS thread
+//! (`Inner::os`, whose own state word is described in `thread_entry.rs`), which ends after
+//! storing `FINISHED`, so that `join()` returns after the thread's `thread_local!` destructors
+//! ran, as std's `JoinHandle::join` and CPython 3.13 do; `join_timeout()` sleeps on the word
+//! until `FINISHED` (or the deadline), then joins the OS thread. Dummy and main handles are born
 //! `RUNNING`; a dummy becomes `FINISHED` when its thread exits. In a fork child, every thread
 //! but the caller is made `FINISHED` (see `registry.rs`).
 //!
@@ -26,7 +27,9 @@
 //! `start()` reads it with acquire, so the ids are visible when `start()` returns. Likewise
 //! everything the thread did (its result, its panic payload, its `Local` values being dropped)
 //! happens before its release store of `FINISHED`, which `join()` reads with acquire; the OS
-//! join then orders everything up to the thread's very end.
+//! join then orders everything up to the thread's very end. Those stores are `SeqCst` (see
+//! `Inner::set_state`): a sleeper on the word is counted in `Inner::state_sleepers`, and a
+//! transition makes the wake-up system call only when that count is not 0.
 //!
 //! Names are kept under one internal lock (`NAME_LOCK`) rather than one per thread, so that the
 //! fork handlers can take it; a default name ("Thread-N") is made the first time it is needed
@@ -35,13 +38,13 @@
 
 use crate::error::Error;
 use crate::registry::rt::AtomicUsize;
-use crate::registry::rt::{AtomicBool, AtomicU32, AtomicU64, deadline_after, wait};
+use crate::registry::rt::{AtomicBool, AtomicU32, AtomicU64, deadline_after, wait, wake_all};
 use crate::registry::{self, InternalLock};
 use crate::thread_entry::OsThread;
 use core::cell::UnsafeCell;
 use core::fmt;
 use core::sync::atomic::AtomicU8;
-use core::sync::atomic::Ordering::{Acquire, Relaxed};
+use core::sync::atomic::Ordering::{Acquire, Relaxed, SeqCst};
 use std::any::Any;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -77,7 +80,14 @@ pub(crate) enum Kind {
 type Target = Box<dyn FnOnce() + Send + 'static>;
 
 pub(crate) struct Inner {
+    /// The state word; changed by [`Inner::set_state`] except for `NEW -> STARTING` (nobody
+    /// waits for that) and in a fork child (nobody else is there).
     pub(crate) state: AtomicU32,
+    /// Threads asleep (or about to sleep) on `state`: `start()` waiting for `RUNNING`,
+    /// `join_timeout()` for `FINISHED`, the shutdown hook for the end of a start. A transition
+    /// makes the wake-up system call only when it is not 0 (an untimed `join()` sleeps in the
+    /// OS join instead, and a `start()` usually sees `RUNNING` while it spins).
+    state_sleepers: AtomicU32,
     /// A `Kind`; changes only in a fork child (the forking dummy becomes the main thread).
     kind: AtomicU8,
     /// `get_ident()` of the thread, 0 before start.
@@ -124,6 +134,7 @@ impl Inner {
     ) -> Inner {
         Inner {
             state: AtomicU32::new(state),
+            state_sleepers: AtomicU32::new(0),
             kind: AtomicU8::new(kind as u8),
             ident: AtomicU64::new(0),
             native: AtomicU64::new(0),
@@ -142,6 +153,21 @@ impl Inner {
     /// A handle for a thread threadkit did not start (main or dummy), already running.
     pub(crate) fn existing(kind: Kind, name: String) -> Inner {
         Inner::new(None, kind, Some(name), kind == Kind::Dummy, RUNNING)
+    }
+
+    /// Stores a new state (`SeqCst`, which includes the release the state needs); then call
+    /// [`wake_state`](Inner::wake_state). This store and the count's load there are both
+    /// `SeqCst`, as are the sleeper's increment and second look in [`wait_state`], so one of
+    /// the two sides sees the other: no lost wake-up.
+    pub(crate) fn set_state(&self, state: u32) {
+        self.state.store(state, SeqCst);
+    }
+
+    /// Wakes the sleepers of the state word, if any (after [`set_state`](Inner::set_state)).
+    pub(crate) fn wake_state(&self) {
+        if self.state_sleepers.load(SeqCst) != 0 {
+            wake_all(&self.state);
+        }
     }
 
     pub(crate) fn kind(&self) -> Kind {
@@ -321,7 +347,7 @@ impl Thread {
                 return Err(Error::Os(e));
             }
         }
-        wait_state(&inner.state, |s| s != STARTING, None);
+        wait_state(inner, |s| s != STARTING, None);
         Ok(())
     }
 
@@ -373,13 +399,20 @@ impl Thread {
         if inner.kind() != Kind::Normal {
             return Err(Error::DummyThread);
         }
-        if !wait_state(&inner.state, |s| s == FINISHED, deadline.flatten()) {
-            return Ok(false);
-        }
         // A finished thread whose `thread_local!` destructors join it: it cannot wait for its
         // own end. (Its ident is still its own: a joinable thread's ident is not reused.)
-        if inner.ident.load(Relaxed) != threadkit_sys::current_id() {
+        let other = inner.ident.load(Relaxed) != threadkit_sys::current_id();
+        if deadline.is_none() && other {
+            // No timeout: the OS join alone waits for everything, as the thread stores
+            // `FINISHED` before it ends (in a fork child, the parent's threads are `FINISHED`
+            // already and have nothing to join).
             inner.os.join();
+        }
+        if !wait_state(inner, |s| s == FINISHED, deadline.flatten()) {
+            return Ok(false);
+        }
+        if other {
+            inner.os.join(); // at once if joined above
         }
         Ok(true)
     }
@@ -506,14 +539,16 @@ impl Thread {
 /// thread would never learn): on while thread starts and ends come soon after the wait began.
 static STATE_SPUN: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 
-/// Waits until `done` holds for the thread's `state` word, or `deadline` passes (`false`):
+/// Waits until `done` holds for the thread's state word, or `deadline` passes (`false`):
 /// spins first (`wait::spin`; a thread that does little starts and ends within a few
-/// microseconds, less than a futex sleep and wake-up), then sleeps on the word.
+/// microseconds, less than a futex sleep and wake-up), then sleeps on the word, counted in
+/// `Inner::state_sleepers` (see [`Inner::set_state`]).
 pub(crate) fn wait_state(
-    state: &AtomicU32,
+    inner: &Inner,
     done: impl Fn(u32) -> bool,
     deadline: Option<Instant>,
 ) -> bool {
+    let state = &inner.state;
     let long = STATE_SPUN.load(Relaxed);
     let spun = match crate::wait::spin(long, deadline, || done(state.load(Acquire))) {
         Ok(()) => {
@@ -533,7 +568,13 @@ pub(crate) fn wait_state(
             }
             return true;
         }
-        if !wait(state, s, deadline) {
+        // Counted, then a second look: with both sides `SeqCst`, either the transition sees
+        // the count (and wakes) or this load sees the transition (see `Inner::set_state`).
+        inner.state_sleepers.fetch_add(1, SeqCst);
+        let s = state.load(SeqCst);
+        let timed_out = !done(s) && !wait(state, s, deadline);
+        inner.state_sleepers.fetch_sub(1, Relaxed);
+        if timed_out {
             return done(state.load(Acquire));
         }
     }

@@ -57,8 +57,8 @@ pub(crate) fn run(me: Thread) {
     threadkit_sys::set_current_name(&name);
     drop(name);
     // Transition STARTING -> RUNNING: `start()` may return.
-    inner.state.store(RUNNING, Release);
-    wake_all(&inner.state);
+    inner.set_state(RUNNING);
+    inner.wake_state();
 
     // SAFETY: only this thread takes the target (see `Inner::target`), after the spawn
     // synchronised with the `Thread::new` that wrote it.
