@@ -144,6 +144,9 @@ fn timed_arrival_behind_a_draining_round() {
             1 => assert_eq!(ok, [0, 1], "the released round's two threads succeed"),
             n => panic!("{n} rounds with three threads on a barrier of two"),
         }
-        assert!(b.broken(), "the third thread (or an early timeout) broke the barrier");
+        assert!(
+            b.broken(),
+            "the third thread (or an early timeout) broke the barrier"
+        );
     });
 }
