@@ -37,58 +37,13 @@ use crate::wait::deadline_after;
 use crate::waitqueue::{WaitQueue, Woken};
 use crate::{Error, Lock, RLock};
 use std::fmt;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-mod sealed {
-    use crate::{Lock, RLock};
+#[path = "condition_lock.rs"]
+mod lock;
 
-    /// The lock behind a `Condition`, seen as one of the two kinds it can be.
-    #[doc(hidden)]
-    #[derive(Clone, Copy)]
-    pub enum LockRef<'a> {
-        Plain(&'a Lock),
-        Reentrant(&'a RLock),
-    }
-
-    pub trait Sealed {
-        fn lock_ref(&self) -> LockRef<'_>;
-    }
-}
-use sealed::LockRef;
-
-/// A lock a [`Condition`] can be built on: [`Lock`], [`RLock`], a reference to either, or an
-/// `Arc` of either (so several conditions can share one lock). Sealed.
-///
-/// ```
-/// use std::sync::Arc;
-/// use threadkit::{Condition, RLock};
-/// let lock = Arc::new(RLock::new());
-/// let a = Condition::with_lock(Arc::clone(&lock));
-/// let b = Condition::with_lock(Arc::clone(&lock));
-/// let _g = threadkit::Acquire::guard(&a);
-/// assert!(b.lock().is_owned()); // both conditions share the lock
-/// ```
-pub trait ConditionLock: sealed::Sealed {}
-
-macro_rules! condition_lock {
-    ($kind:ident, $ty:ty, |$s:ident| $get:expr) => {
-        impl sealed::Sealed for $ty {
-            #[inline]
-            fn lock_ref(&self) -> LockRef<'_> {
-                let $s = self;
-                LockRef::$kind($get)
-            }
-        }
-        impl ConditionLock for $ty {}
-    };
-}
-condition_lock!(Plain, Lock, |s| s);
-condition_lock!(Reentrant, RLock, |s| s);
-condition_lock!(Plain, &Lock, |s| s);
-condition_lock!(Reentrant, &RLock, |s| s);
-condition_lock!(Plain, Arc<Lock>, |s| s);
-condition_lock!(Reentrant, Arc<RLock>, |s| s);
+pub use lock::ConditionLock;
+use lock::LockRef;
 
 /// Python's `threading.Condition`: a lock plus a FIFO of waiters that another thread can wake.
 ///
@@ -461,57 +416,5 @@ impl<L: ConditionLock + fmt::Debug> fmt::Debug for Condition<L> {
 mod loom_tests;
 
 #[cfg(all(test, not(loom)))]
-mod tests {
-    use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-    use std::thread;
-
-    /// Condition's own timeout-vs-notify race: a waiter whose timeout races with a notify
-    /// either reports that it was notified, or is not counted by that notify. `notify` reports
-    /// no count, so the notifier makes the call `notify(1)` makes, on the queue, which does.
-    fn timeout_vs_notify_never_loses_a_notification<L: ConditionLock + Sync>(cond: &Condition<L>) {
-        const WAITERS: usize = 3;
-        const ROUNDS: usize = if cfg!(miri) { 20 } else { 3_000 };
-        let woken_true = AtomicUsize::new(0);
-        let notified = AtomicUsize::new(0);
-        let running = AtomicUsize::new(WAITERS);
-        thread::scope(|s| {
-            for w in 0..WAITERS {
-                let (woken_true, running) = (&woken_true, &running);
-                s.spawn(move || {
-                    for i in 0..ROUNDS {
-                        cond.acquire();
-                        let t = Duration::from_micros(((i + w) % 7) as u64 * 20);
-                        if cond.wait_timeout(t).unwrap() {
-                            woken_true.fetch_add(1, SeqCst);
-                        }
-                        cond.release().unwrap();
-                    }
-                    running.fetch_sub(1, SeqCst);
-                });
-            }
-            while running.load(SeqCst) > 0 {
-                cond.acquire();
-                assert!(cond.held());
-                // `Condition::notify(1)`, with the count it does not return.
-                let n = cond.queue.notify(1, Some(cond.raw()));
-                notified.fetch_add(n, SeqCst);
-                cond.release().unwrap();
-                thread::yield_now();
-            }
-        });
-        // Each notify that found a waiter made exactly one wait report `true`, and no wait
-        // reported `true` without one.
-        assert_eq!(woken_true.load(SeqCst), notified.load(SeqCst));
-    }
-
-    #[test]
-    fn timeout_vs_notify_rlock() {
-        timeout_vs_notify_never_loses_a_notification(&Condition::new());
-    }
-
-    #[test]
-    fn timeout_vs_notify_lock() {
-        timeout_vs_notify_never_loses_a_notification(&Condition::with_lock(Lock::new()));
-    }
-}
+#[path = "condition_tests.rs"]
+mod tests;

@@ -5,13 +5,13 @@
 //!
 //! # State
 //!
-//! | item                   | guarded by      | meaning                                        |
-//! |------------------------|-----------------|------------------------------------------------|
-//! | `threads: Vec<Thread>` | `REGISTRY.lock` | live and starting threads, at `reg_index`      |
-//! | `main: Option<Thread>` | `REGISTRY.lock` | the "MainThread" handle, created on first use  |
-//! | `CURRENT` (TLS)        | its own thread  | this thread's handle once known                |
-//! | `NAME_COUNTER`         | atomic          | Python's `_counter` for "Thread-N"/"Dummy-N"   |
-//! | `FORK_GEN`             | atomic          | how many `fork()`s this process is a child of  |
+//! | item                     | guarded by      | meaning                                        |
+//! |--------------------------|-----------------|------------------------------------------------|
+//! | `threads: Vec<Thread>`   | `REGISTRY.lock` | live and starting threads, at `reg_index`      |
+//! | `main: Option<Thread>`   | `REGISTRY.lock` | the "MainThread" handle, created on first use  |
+//! | `CURRENT` (TLS)          | its own thread  | this thread's handle once known                |
+//! | `NAME_COUNTER`           | atomic          | Python's `_counter` for "Thread-N"/"Dummy-N"   |
+//! | `FORK_GEN` (`fork.rs`)   | atomic          | how many `fork()`s this process is a child of  |
 //!
 //! ```text
 //!  Thread::start: NEW -> STARTING + listed (one critical section) --OS refused--> NEW + unlisted
@@ -43,164 +43,22 @@
 //!
 //! # fork()
 //!
-//! The first use of any internal lock registers fork handlers (`threadkit_sys::at_fork`):
-//!
-//! * prepare (parent, before the fork): takes every internal lock, in the order of
-//!   [`fork_locks`] (hook slots, names, registry, `Local` indexes), so that no list is caught
-//!   half-changed; no code holds two of them, so the order cannot deadlock.
-//! * parent (after the fork): releases them.
-//! * child: replaces each lock word by a fresh unlocked one (the waiter counts in it belong
-//!   to threads that do not exist there), increments `FORK_GEN`, and does what CPython's
-//!   `threading._after_fork` does: the calling thread is the only one left and becomes the
-//!   main thread (a foreign thread's "Dummy-N" turns into "MainThread", non-daemon; one that
-//!   never met threadkit gets a new "MainThread" handle); every other listed thread, and the
-//!   old main thread, is marked `FINISHED`, so joins return and `is_alive()` is false. OS
-//!   handles of the parent's threads are never joined or detached in the child (their
-//!   generation differs: see `thread_entry::OsThread`), and `Local` values of vanished threads
-//!   are dropped when their `Local` drops.
+//! What a `fork()` child does to all of this (the fork handlers, `FORK_GEN`, CPython's
+//! `_after_fork`) is in `fork.rs`; the internal locks those handlers take ([`InternalLock`],
+//! [`Locked`]) are in `internal_lock.rs`.
 
 use crate::thread::{FINISHED, Inner, Kind, NEW, STARTING, Thread};
-use core::cell::{RefCell, UnsafeCell};
-use core::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+use core::cell::RefCell;
+use core::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 
-/// The thread layer's view of the seam. Real OS threads cannot run inside loom's model, so
-/// under `cfg(loom)` this layer keeps the real atomics and futex (the crate still builds; the
-/// thread layer is simply not model-checked).
-pub(crate) mod rt {
-    pub(crate) use crate::wait::deadline_after;
-    #[cfg(not(loom))]
-    pub(crate) use crate::wait::{
-        AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, wait, wake_all,
-    };
-    #[cfg(loom)]
-    pub(crate) use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
-    #[cfg(loom)]
-    pub(crate) use threadkit_sys::{wait, wake_all};
-}
-use rt::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize};
+#[path = "fork.rs"]
+mod fork;
+#[path = "internal_lock.rs"]
+mod internal_lock;
 
-/// The lock behind the thread layer's globals (registry, hook slots, `Local` tables):
-/// threadkit's own [`Lock`](crate::Lock). Under loom (whose `Lock::new` is not `const`) a
-/// copy of the same three-state futex lock on real atomics stands in.
-#[cfg(not(loom))]
-type GlobalLock = crate::Lock;
-#[cfg(loom)]
-type GlobalLock = loom_lock::SmallLock;
-
-/// Releases a held [`GlobalLock`] on drop (also when unwinding).
-struct Unlock<'a>(&'a GlobalLock);
-
-impl Drop for Unlock<'_> {
-    #[inline]
-    fn drop(&mut self) {
-        // Cannot fail: this guard holds the lock.
-        let _ = self.0.release();
-    }
-}
-
-#[cfg(loom)]
-mod loom_lock {
-    use super::rt::{AtomicU32, wait, wake_all};
-    use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
-
-    /// 0 unlocked, 1 locked, 2 locked with maybe waiters (the same protocol as `Lock`).
-    pub(crate) struct SmallLock(AtomicU32);
-
-    impl SmallLock {
-        pub(crate) const fn new() -> Self {
-            SmallLock(AtomicU32::new(0))
-        }
-        pub(crate) fn acquire(&self) {
-            // Transition 0 -> 1 (locked, no waiter).
-            if self.0.compare_exchange(0, 1, Acquire, Relaxed).is_err() {
-                // Transition any -> 2; owned when the old state was 0.
-                while self.0.swap(2, Acquire) != 0 {
-                    wait(&self.0, 2, None);
-                }
-            }
-        }
-        pub(crate) fn release(&self) -> Result<(), crate::Error> {
-            // Transition 1|2 -> 0; a 2 may have sleepers.
-            if self.0.swap(0, Release) == 2 {
-                wake_all(&self.0);
-            }
-            Ok(())
-        }
-    }
-}
-
-/// One of the thread layer's internal locks. Each guards a short critical section that runs
-/// no user code, and no two are ever held together, so the fork handlers can take them all (in
-/// the fixed order of [`fork_locks`]) and the child can reset them.
-pub(crate) struct InternalLock(UnsafeCell<GlobalLock>);
-
-// SAFETY: the lock is only used through `&GlobalLock` (a futex lock, `Sync` itself), except in
-// `reset_in_child`, whose contract excludes every other use.
-unsafe impl Sync for InternalLock {}
-
-impl InternalLock {
-    pub(crate) const fn new() -> Self {
-        InternalLock(UnsafeCell::new(GlobalLock::new()))
-    }
-
-    #[inline]
-    fn get(&self) -> &GlobalLock {
-        // SAFETY: the cell is only written by `reset_in_child`, when no reference exists.
-        unsafe { &*self.0.get() }
-    }
-
-    /// Runs `f` with the lock held (released on unwind too). `f` must not call user code.
-    #[inline]
-    pub(crate) fn with<R>(&self, f: impl FnOnce() -> R) -> R {
-        ensure_fork_handlers();
-        self.get().acquire();
-        let _held = Unlock(self.get());
-        f()
-    }
-
-    /// # Safety
-    /// Only in the child of a `fork`, on a lock the calling thread (the child's only thread)
-    /// took in the prepare handler: no other reference to it is in use.
-    unsafe fn reset_in_child(&self) {
-        // SAFETY: per the contract nobody else uses the lock; whatever waiter counts the word
-        // holds belong to threads that do not exist in this process, so a fresh unlocked
-        // lock replaces it (releasing it could hand it over to one of those ghosts).
-        unsafe { self.0.get().write(GlobalLock::new()) };
-    }
-}
-
-/// A value guarded by an [`InternalLock`].
-pub(crate) struct Locked<T> {
-    lock: InternalLock,
-    value: UnsafeCell<T>,
-}
-
-// SAFETY: the value is only reached through `with`, which holds the lock, so at most one
-// thread touches it at a time; `T: Send` lets it be touched from any thread.
-unsafe impl<T: Send> Sync for Locked<T> {}
-
-impl<T> Locked<T> {
-    pub(crate) const fn new(value: T) -> Self {
-        Locked {
-            lock: InternalLock::new(),
-            value: UnsafeCell::new(value),
-        }
-    }
-
-    /// Runs `f` on the value with the lock held. `f` must not call user code.
-    #[inline]
-    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
-        self.lock.with(|| {
-            // SAFETY: the lock is held for the whole borrow, so this is the only reference.
-            f(unsafe { &mut *self.value.get() })
-        })
-    }
-
-    /// The lock, for the fork handlers.
-    pub(crate) fn lock(&self) -> &InternalLock {
-        &self.lock
-    }
-}
+pub(crate) use fork::fork_generation;
+pub(crate) use internal_lock::{InternalLock, Locked, rt};
+use rt::{AtomicBool, AtomicU64, AtomicUsize};
 
 struct Registry {
     threads: Vec<Thread>,
@@ -275,7 +133,7 @@ pub(crate) fn register_starting(t: &Thread) -> bool {
         {
             return false;
         }
-        t.inner.os.set_generation(FORK_GEN.load(Relaxed));
+        t.inner.os.set_generation(fork_generation());
         push(r, t);
         true
     })
@@ -534,103 +392,4 @@ pub(crate) extern "C" fn shutdown() {
     if is_main_thread() {
         crate::local::main_thread_exit();
     }
-}
-
-/// Whether the fork handlers are registered.
-static FORK_SET: AtomicBool = AtomicBool::new(false);
-/// Incremented in each fork child: OS handles of an older generation belong to the parent.
-static FORK_GEN: AtomicU32 = AtomicU32::new(0);
-
-/// The fork generation of this process (0 unless it is the child of a `fork`).
-pub(crate) fn fork_generation() -> u32 {
-    FORK_GEN.load(Relaxed)
-}
-
-/// Registers the fork handlers before the first use of an internal lock.
-#[inline]
-fn ensure_fork_handlers() {
-    if !FORK_SET.load(Acquire) {
-        ensure_fork_handlers_slow();
-    }
-}
-
-#[cold]
-fn ensure_fork_handlers_slow() {
-    if !FORK_SET.swap(true, AcqRel)
-        && threadkit_sys::at_fork(fork_prepare, fork_parent, fork_child).is_err()
-    {
-        FORK_SET.store(false, Release); // out of memory: try again at the next use
-    }
-}
-
-/// Every internal lock, in the order the prepare handler takes them.
-fn fork_locks() -> [&'static InternalLock; 6] {
-    let [trace, profile, except] = crate::hooks::fork_locks();
-    [
-        trace,
-        profile,
-        except,
-        crate::thread::name_lock(),
-        REGISTRY.lock(),
-        crate::local::fork_lock(),
-    ]
-}
-
-extern "C" fn fork_prepare() {
-    for lock in fork_locks() {
-        lock.get().acquire();
-    }
-}
-
-extern "C" fn fork_parent() {
-    for lock in fork_locks().into_iter().rev() {
-        // Cannot fail: the prepare handler took it.
-        let _ = lock.get().release();
-    }
-}
-
-extern "C" fn fork_child() {
-    FORK_GEN.fetch_add(1, Relaxed);
-    for lock in fork_locks() {
-        // SAFETY: this is the fork child, whose only thread is this one, and the prepare
-        // handler took every lock on this thread.
-        unsafe { lock.reset_in_child() };
-    }
-    after_fork_in_child();
-}
-
-/// Python's `threading._after_fork`: see the module docs.
-fn after_fork_in_child() {
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    MAIN_ID.store(threadkit_sys::current_id(), Relaxed);
-    let known = CURRENT.try_with(|c| c.0.borrow().clone()).ok().flatten();
-    let me = match &known {
-        Some(t) => t.clone(),
-        None => Thread::from_inner(Inner::existing(Kind::Main, "MainThread".into())),
-    };
-    let was_dummy = me.inner.kind() == Kind::Dummy;
-    if was_dummy {
-        me.inner.become_main();
-    }
-    store_ids(&me.inner.ident, &me.inner.native); // the native id is new in the child
-    let (vanished, old_main) = REGISTRY.with(|r| {
-        let vanished = core::mem::take(&mut r.threads);
-        for t in vanished.iter().filter(|t| **t != me) {
-            t.inner.state.store(FINISHED, Release);
-        }
-        let old_main = r.main.replace(me.clone());
-        if let Some(m) = old_main.as_ref().filter(|m| **m != me) {
-            m.inner.state.store(FINISHED, Release);
-        }
-        push(r, &me);
-        (vanished, old_main)
-    });
-    if was_dummy {
-        me.inner.store_name("MainThread".into());
-    }
-    if known.is_none() {
-        set_current(&me);
-    }
-    // Outside the lock. None is the last handle: the vanished threads still own theirs.
-    drop((vanished, old_main));
 }
