@@ -8,7 +8,8 @@
 //! | 1     | `HANDOFF` | a sleeper has waited longer than [`STARVATION_LIMIT`]: the next unlock hands the lock over instead of freeing it |
 //! | 2     | `HANDED`  | (with `LOCKED`) the lock was handed over and belongs to whichever counted waiter claims it first |
 //! | 3     | `WAKING`  | an unlock has woken a counted waiter that has not run yet: later unlocks wake nobody more |
-//! | 4..32 | waiters   | how many threads are counted as waiting in the slow path (unit [`ONE_WAITER`]) |
+//! | 4     | `NEWCOMERS` | (with `HANDED`) threads that came during the hand-over sleep on the word, uncounted |
+//! | 5..32 | waiters   | how many threads are counted as waiting in the slow path (unit [`ONE_WAITER`]) |
 //!
 //! ```text
 //!                 acquire: CAS 0 -> LOCKED (fast path)
@@ -24,15 +25,21 @@
 //!              unlock with HANDOFF: keep LOCKED,    |            | a waiter starved: set HANDOFF
 //!              set HANDED, wake one                 v            |
 //!                                          [locked, HANDED] -- a counted waiter claims it:
-//!                                                              clear HANDED, -= ONE_WAITER
+//!                                            |      ^          clear HANDED (and NEWCOMERS,
+//!            a thread arrives: set NEWCOMERS, |      |          waking them all), -= ONE_WAITER
+//!            sleep uncounted                  +------+
 //! ```
 //!
 //! Invariant: `HANDED` implies `LOCKED` and at least one counted waiter, because a counted waiter
 //! that gives up (timeout) claims a handed lock instead of leaving; so a handed lock is never
 //! orphaned. `HANDOFF` is cleared when the last counted waiter leaves. A handed lock is for
-//! the waiters that were counted before the hand-over: a newcomer that counts itself while
-//! `HANDED` is set does not claim it (else a thread that unlocks and relocks in a loop would
-//! take back every lock it hands over), unless it is still unclaimed after [`HANDOFF_GRACE`].
+//! the waiters counted before the hand-over: a thread never counts itself while `HANDED` is
+//! set (it counts with a compare-and-swap from a value without it). Instead it marks
+//! `NEWCOMERS` and sleeps uncounted, and whichever transition clears `HANDED` (a claim, or an
+//! unlock of the handed lock by another thread) also clears `NEWCOMERS` and wakes every
+//! sleeper. Otherwise the thread that hands the lock over, relocking at once, would count
+//! itself and take back nearly every lock it hands over. Newcomers are never counted, so a
+//! handed lock still always has a counted waiter to claim it.
 //!
 //! `WAKING` (as Go's `mutexWoken`) keeps a busy lock from making a system call at every
 //! unlock while the waiter it woke is still on its way (a futex wake-up takes microseconds;
@@ -53,9 +60,7 @@
 
 use crate::Error;
 use crate::acquire::impl_acquire;
-use crate::wait::{
-    self, AtomicU32, Stopwatch, deadline_after, loom_const_fn, may_spin, spin_hint, spin_limit,
-};
+use crate::wait::{self, AtomicU32, deadline_after, loom_const_fn};
 use core::fmt;
 use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::time::{Duration, Instant};
@@ -64,8 +69,9 @@ const LOCKED: u32 = 1;
 const HANDOFF: u32 = 2;
 const HANDED: u32 = 4;
 const WAKING: u32 = 8;
+const NEWCOMERS: u32 = 16;
 /// One counted waiter in the upper bits of the word.
-const ONE_WAITER: u32 = 16;
+const ONE_WAITER: u32 = 32;
 
 /// How many times a newcomer re-reads a held lock, after 2, 4 and 8 busy-wait steps (14 in
 /// all, under half a microsecond), before it starts yielding. Spinning stops as soon as
@@ -80,12 +86,6 @@ const YIELD_LIMIT: u32 = 7;
 /// How long a sleeper may be overtaken by newcomers before it asks for the lock to be handed
 /// to a sleeper directly (the figure CPython 3.13 and Go use).
 pub(crate) const STARVATION_LIMIT: Duration = Duration::from_millis(1);
-
-/// How long a waiter that arrived during a hand-over leaves the handed lock to the waiters
-/// that were there before it (one of them normally claims it within a wake-up's latency), before
-/// it may claim it itself. Only a safety net: it matters when the hand-over's wake-up found
-/// nobody asleep and every waiter left is such a newcomer.
-const HANDOFF_GRACE: Duration = Duration::from_millis(1);
 
 /// A primitive lock: Python's `threading.Lock`.
 ///
@@ -232,217 +232,6 @@ impl Lock {
         }
     }
 
-    /// Releases a lock that has waiters or flags; `false` if it was not locked.
-    #[cold]
-    fn release_slow(&self) -> bool {
-        let mut s = self.state.load(Relaxed);
-        loop {
-            if s & LOCKED == 0 {
-                return false;
-            }
-            let waiters = s / ONE_WAITER;
-            let (new, wake) = if waiters == 0 {
-                // Transition: locked, nobody counted -> unlocked (flags cleared).
-                (s & !(LOCKED | HANDOFF | HANDED | WAKING), false)
-            } else if s & HANDOFF != 0 {
-                // Transition: a starving waiter asked -> stay LOCKED, HANDED to a waiter.
-                ((s & !HANDOFF) | HANDED | WAKING, true)
-            } else if s & WAKING != 0 {
-                // Transition: locked with waiters, one already on its way -> unlocked; it
-                // (or another counted waiter) will look at the word: no wake-up.
-                (s & !(LOCKED | HANDED), false)
-            } else {
-                // Transition: locked with waiters -> unlocked, WAKING (a handed lock is freed
-                // too).
-                ((s & !(LOCKED | HANDED)) | WAKING, true)
-            };
-            match self.state.compare_exchange_weak(s, new, Release, Relaxed) {
-                Ok(_) => {
-                    if wake {
-                        wait::wake_one(&self.state);
-                    }
-                    return true;
-                }
-                Err(now) => s = now,
-            }
-        }
-    }
-
-    /// The slow path of every blocking acquire. `counted`: the caller is already counted as a
-    /// waiter (by [`add_waiter`](Lock::add_waiter)). Returns `false` only on timeout.
-    ///
-    /// A waiter spins (and then yields) uncounted; counts itself and sleeps; and once woken, if
-    /// the lock was taken again meanwhile, leaves the count and spins again, so that an unlock
-    /// wakes a sleeper only while one really sleeps (as the parking-lot crate's waiters do).
-    /// A starving waiter (one that has asked for [`HANDOFF`]) stays counted until it gets the
-    /// lock.
-    #[cold]
-    fn acquire_slow(&self, deadline: Option<Instant>, mut counted: bool) -> bool {
-        let mut starving = Stopwatch::default();
-        // Whether this waiter may claim a HANDED lock. A newcomer that counts itself while a
-        // hand-over is under way may not: it would take the lock handed to the sleepers (an
-        // unlock-and-relock loop would barge past a starving waiter forever). It may once it
-        // has seen the word without HANDED, or has slept. A notified `Condition` waiter
-        // (counted by its notifier) may.
-        let mut may_claim = counted;
-        loop {
-            if !counted {
-                if self.spin_then_try(deadline) {
-                    return true;
-                }
-                // Transition: count ourselves as a waiter (the lock is held, or we give up
-                // spinning).
-                let prev = self.state.fetch_add(ONE_WAITER, Relaxed);
-                counted = true;
-                may_claim = prev & HANDED == 0;
-            }
-            let s = self.state.load(Relaxed);
-            if s & HANDED != 0 && !may_claim {
-                // Not ours: sleep until a waiter that was there claims it and its unlock
-                // wakes us, but for at most HANDOFF_GRACE: should the hand-over's wake-up have
-                // found nobody asleep, and every waiter be a newcomer like us, one of us must
-                // claim it. (WAKING is left alone: it belongs to the hand-over.)
-                let grace = Instant::now().checked_add(HANDOFF_GRACE);
-                let until = match (deadline, grace) {
-                    (Some(d), Some(g)) => Some(d.min(g)),
-                    (d, g) => d.or(g),
-                };
-                if !wait::wait(&self.state, s, until)
-                    && deadline.is_some_and(|d| Instant::now() >= d)
-                {
-                    return self.give_up();
-                }
-                may_claim = true;
-                continue;
-            }
-            may_claim = true;
-            if self.try_take_as_waiter(s) {
-                return true;
-            }
-            if s & (LOCKED | HANDED) != LOCKED {
-                continue; // The word moved under us; look again.
-            }
-            if s & WAKING != 0 {
-                // Transition: we take over from the waiter an unlock woke (it may be us, or
-                // nobody slept): never sleep on a value with WAKING set.
-                let _ = self
-                    .state
-                    .compare_exchange(s, s & !WAKING, Relaxed, Relaxed);
-                continue;
-            }
-            if s & HANDOFF == 0 && starving.exceeded(STARVATION_LIMIT) {
-                // Transition: a starving waiter asks for the next unlock to hand over.
-                let _ = self
-                    .state
-                    .compare_exchange(s, s | HANDOFF, Relaxed, Relaxed);
-                continue;
-            }
-            if !wait::wait(&self.state, s, deadline) {
-                return self.give_up();
-            }
-            if s & HANDOFF == 0 && may_spin() {
-                // Woken (or spuriously): unless the lock is ours now, leave the count and
-                // spin again.
-                if self.give_up() {
-                    return true;
-                }
-                counted = false;
-            }
-        }
-    }
-
-    /// Spins while the lock is held and nobody sleeps on it, re-reading it after 2, 4, 8, ...
-    /// busy-wait steps (backing off, so the holder keeps the cache line), then yields the CPU
-    /// a few times, taking the lock if it frees up. `true` if acquired.
-    #[inline]
-    fn spin_then_try(&self, deadline: Option<Instant>) -> bool {
-        let (rounds, steps) = if may_spin() {
-            (
-                spin_limit(SPIN_ROUNDS),
-                spin_limit(SPIN_ROUNDS + YIELD_LIMIT),
-            )
-        } else {
-            (0, 0)
-        };
-        let mut step = 0;
-        loop {
-            let s = self.state.load(Relaxed);
-            if s & LOCKED == 0 {
-                // Transition: free -> LOCKED (barging allowed; HANDOFF bounds starvation).
-                if self
-                    .state
-                    .compare_exchange_weak(s, s | LOCKED, Acquire, Relaxed)
-                    .is_ok()
-                {
-                    return true;
-                }
-                continue;
-            }
-            if step == steps || s >= ONE_WAITER {
-                return false;
-            }
-            if step < rounds {
-                for _ in 0..2u32 << step {
-                    spin_hint();
-                }
-            } else if deadline.is_some_and(|d| Instant::now() >= d) {
-                return false;
-            } else {
-                wait::yield_now();
-            }
-            step += 1;
-        }
-    }
-
-    /// A counted waiter tries to take the lock from state `s`, leaving the count. `true` if
-    /// acquired.
-    #[inline]
-    fn try_take_as_waiter(&self, s: u32) -> bool {
-        let new = if s & HANDED != 0 {
-            // Transition: HANDED -> ours (LOCKED stays), one waiter fewer, WAKING cleared.
-            (s & !(HANDED | WAKING)) - ONE_WAITER
-        } else if s & LOCKED == 0 {
-            // Transition: free -> LOCKED, one waiter fewer, WAKING cleared.
-            ((s | LOCKED) & !WAKING) - ONE_WAITER
-        } else {
-            return false;
-        };
-        let new = if new < ONE_WAITER {
-            new & !HANDOFF
-        } else {
-            new
-        };
-        self.state
-            .compare_exchange(s, new, Acquire, Relaxed)
-            .is_ok()
-    }
-
-    /// A counted waiter's deadline passed: leave the count, unless the lock is free or handed
-    /// over, in which case take it (returning `true`).
-    #[cold]
-    fn give_up(&self) -> bool {
-        let mut s = self.state.load(Relaxed);
-        loop {
-            if self.try_take_as_waiter(s) {
-                return true;
-            }
-            if s & (LOCKED | HANDED) != LOCKED {
-                s = self.state.load(Relaxed);
-                continue;
-            }
-            // Transition: one waiter fewer, WAKING cleared (the holder's unlock will wake
-            // another); the last one clears a pending HANDOFF request.
-            let mut new = (s & !WAKING) - ONE_WAITER;
-            if new < ONE_WAITER {
-                new &= !HANDOFF;
-            }
-            match self.state.compare_exchange_weak(s, new, Relaxed, Relaxed) {
-                Ok(_) => return false,
-                Err(now) => s = now,
-            }
-        }
-    }
-
     /// Counts one more waiter on behalf of a thread that will call
     /// [`lock_counted`](Lock::lock_counted) (a notified `Condition` waiter being requeued or
     /// woken). While it is counted, every unlock wakes a sleeper of this word.
@@ -496,6 +285,13 @@ impl fmt::Debug for Lock {
     }
 }
 
+#[path = "lock_slow.rs"]
+mod slow;
+
 #[cfg(all(test, loom))]
 #[path = "lock_loom_tests.rs"]
 mod loom_tests;
+
+#[cfg(all(test, not(loom)))]
+#[path = "lock_tests.rs"]
+mod tests;

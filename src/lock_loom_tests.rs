@@ -5,7 +5,7 @@
 
 use super::Lock;
 use crate::wait::{self, AtomicU32};
-use core::sync::atomic::Ordering::{Acquire, Release};
+use core::sync::atomic::Ordering::{Acquire, Release, SeqCst};
 use loom::sync::Arc;
 use loom::thread;
 
@@ -86,17 +86,20 @@ fn requeue_after_an_unlock_that_woke_nobody_strands_nobody() {
 }
 
 /// A waiter starves and asks for a hand-over; the thread that hands the lock over relocks at
-/// once, as a newcomer (it may not claim the handed lock, except after the grace period,
-/// which the model lets fire at any moment). Whichever way they race, both get the lock,
-/// nobody is stranded, and the lock ends free with nobody counted.
+/// once, as a newcomer: if the lock was really handed over (the waiter was still counted; a
+/// woken waiter may also have left the count to spin), the newcomer must not take it back.
+/// Whichever way they race, nobody is stranded and the lock ends free with nobody counted.
 #[test]
-fn newcomer_racing_a_hand_over_strands_nobody() {
+fn newcomer_racing_a_hand_over_gets_in_after_the_waiter() {
     model(|| {
         let lock = Arc::new(Lock::new());
+        let order = Arc::new(loom::sync::atomic::AtomicUsize::new(0));
         lock.acquire();
-        let l2 = lock.clone();
+        let (l2, o2) = (lock.clone(), order.clone());
         let w = thread::spawn(move || {
             l2.acquire();
+            // 1: the waiter was first.
+            let _ = o2.compare_exchange(0, 1, SeqCst, SeqCst);
             l2.release().unwrap();
         });
         while lock.state.load(Acquire) < super::ONE_WAITER {
@@ -105,9 +108,44 @@ fn newcomer_racing_a_hand_over_strands_nobody() {
         // The waiter has starved: the next unlock hands over.
         lock.state.fetch_or(super::HANDOFF, Release);
         lock.release().unwrap();
+        let handed = lock.state.load(SeqCst) & super::HANDED != 0;
         lock.acquire();
+        // 2: the newcomer was first.
+        let _ = order.compare_exchange(0, 2, SeqCst, SeqCst);
         lock.release().unwrap();
         w.join().unwrap();
+        if handed {
+            assert_eq!(order.load(SeqCst), 1, "the newcomer took the handed lock");
+        }
+        assert_eq!(format!("{:?}", *lock), "Lock { locked: false, waiters: 0 }");
+    });
+}
+
+/// A third thread arrives at any moment around a hand-over (before it: counted; during it:
+/// a newcomer sleeping uncounted, maybe before the hand-over's wake-up goes out). Nobody is
+/// stranded: the hand-over's wake-up cannot be spent on the newcomer alone.
+#[test]
+fn third_thread_arriving_around_a_hand_over_strands_nobody() {
+    model(|| {
+        let lock = Arc::new(Lock::new());
+        lock.acquire();
+        let l2 = lock.clone();
+        let w = thread::spawn(move || {
+            l2.acquire();
+            l2.release().unwrap();
+        });
+        let l3 = lock.clone();
+        let n = thread::spawn(move || {
+            l3.acquire();
+            l3.release().unwrap();
+        });
+        while lock.state.load(Acquire) < super::ONE_WAITER {
+            thread::yield_now();
+        }
+        lock.state.fetch_or(super::HANDOFF, Release);
+        lock.release().unwrap();
+        w.join().unwrap();
+        n.join().unwrap();
         assert_eq!(format!("{:?}", *lock), "Lock { locked: false, waiters: 0 }");
     });
 }
