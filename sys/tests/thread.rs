@@ -427,3 +427,36 @@ fn at_fork_handlers_run_around_fork() {
         );
     }
 }
+
+/// A thread pinned to one CPU still sees its process's CPUs: threadkit's spinning and notify
+/// decisions use this count, and a pinned worker reading it first must not make every lock
+/// in the process think it runs on a single CPU.
+#[test]
+#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg_attr(miri, ignore = "Miri has no sched_setaffinity")]
+fn cpu_count_is_the_process_count_in_a_pinned_thread() {
+    let process = sys::cpu_count();
+    let seen = Arc::new(AtomicU64::new(0));
+    let s = Arc::clone(&seen);
+    run(0, move || {
+        // SAFETY: an all-zero cpu_set_t is a valid empty set; CPU 0 is below CPU_SETSIZE.
+        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        // SAFETY: as above; pid 0 is this (spawned) thread.
+        let pinned = unsafe {
+            libc::CPU_SET(0, &mut set);
+            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set)
+        } == 0;
+        s.store(
+            if pinned {
+                sys::cpu_count() as u64
+            } else {
+                u64::MAX
+            },
+            Ordering::SeqCst,
+        );
+    });
+    match seen.load(Ordering::SeqCst) {
+        u64::MAX => {} // pinning refused (a restricted sandbox): nothing to check
+        n => assert_eq!(n, process as u64, "a pinned thread saw a different count"),
+    }
+}

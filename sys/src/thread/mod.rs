@@ -172,7 +172,9 @@ pub fn page_size() -> usize {
 }
 
 /// The number of CPUs this process may run on (at least 1). Python's
-/// `os.process_cpu_count()`.
+/// `os.process_cpu_count()`, except that on Linux it reads the process's mask (that of its
+/// main thread, which `taskset` and cpusets set), not the calling thread's: a thread pinned to
+/// one CPU still sees the CPUs its process has.
 ///
 /// ```
 /// assert!(threadkit_sys::cpu_count() >= 1);

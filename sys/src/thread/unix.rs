@@ -320,8 +320,13 @@ pub fn cpu_count() -> usize {
     {
         // SAFETY: an all-zero cpu_set_t is a valid (empty) set.
         let mut set: libc::cpu_set_t = unsafe { core::mem::zeroed() };
-        // SAFETY: `set` is writable and its size is passed; pid 0 is the calling thread.
-        let r = unsafe { libc::sched_getaffinity(0, size_of::<libc::cpu_set_t>(), &mut set) };
+        // The process's set, not the calling thread's: `getpid()` names the main thread, whose
+        // mask is the one a whole-process `taskset` or cpuset gives; a worker thread pinned to
+        // one CPU (a runtime's, a benchmark's) must not make the process look single-CPU.
+        // SAFETY: getpid has no preconditions.
+        let pid = unsafe { libc::getpid() };
+        // SAFETY: `set` is writable and its size is passed.
+        let r = unsafe { libc::sched_getaffinity(pid, size_of::<libc::cpu_set_t>(), &mut set) };
         if r == 0 {
             // SAFETY: `set` was filled by sched_getaffinity.
             let n = unsafe { libc::CPU_COUNT(&set) };
