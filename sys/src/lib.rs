@@ -2,12 +2,14 @@
 //!
 //! Two small, portable surfaces, each implemented once per OS in its own file:
 //!
-//! * **Futex-style wait/wake** on an [`AtomicU32`](core::sync::atomic::AtomicU32) ([`wait`], [`wake_one`], [`wake_all`],
-//!   [`requeue_one`]). Linux/Android use `futex(2)`, Windows `WaitOnAddress`, macOS
+//! * **Futex-style wait/wake** on an [`AtomicU32`](core::sync::atomic::AtomicU32) ([`wait`],
+//!   [`wake_one`], [`wake_n`], [`wake_all`], [`requeue_one`]). Linux/Android use `futex(2)`,
+//!   Windows `WaitOnAddress`, macOS
 //!   `os_sync_wait_on_address` (14.4+) with a `__ulock_wait2`/`__ulock_wait` fallback, FreeBSD
 //!   `_umtx_op`. See `README.md` for the per-OS table of syscalls, versions and limits.
-//! * **Raw threads** ([`spawn`], [`RawThread`], ids, names, stack sizes, yield, sleep, CPU time, [`at_exit`]):
-//!   `pthread_create` on unix and `CreateThread` on Windows, with an explicit stack size.
+//! * **Raw threads** ([`spawn`], [`RawThread`], ids, names, stack sizes, yield, sleep, CPU
+//!   time, [`cpu_count`]) and process hooks ([`at_exit`], [`at_fork`]): `pthread_create` on
+//!   unix and `CreateThread` on Windows, with an explicit stack size.
 //!
 //! Everything above this crate (the algorithms in `threadkit`) is portable code that calls
 //! these functions and nothing else.
