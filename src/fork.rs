@@ -23,7 +23,7 @@
 
 use super::internal_lock::InternalLock;
 use super::internal_lock::rt::{AtomicBool, AtomicU32};
-use super::{CURRENT, REGISTRY, push, set_current, store_ids};
+use super::{REGISTRY, push, set_current, store_ids};
 use crate::thread::{FINISHED, Inner, Kind, Thread};
 use core::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 
@@ -94,7 +94,7 @@ extern "C" fn fork_child() {
 fn after_fork_in_child() {
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     super::MAIN_ID.store(threadkit_sys::current_id(), Relaxed);
-    let known = CURRENT.try_with(|c| c.0.borrow().clone()).ok().flatten();
+    let known = super::known_current();
     let me = match &known {
         Some(t) => t.clone(),
         None => Thread::from_inner(Inner::existing(Kind::Main, "MainThread".into())),

@@ -9,7 +9,8 @@
 //! |--------------------------|-----------------|------------------------------------------------|
 //! | `threads: Vec<Thread>`   | `REGISTRY.lock` | live and starting threads, at `reg_index`      |
 //! | `main: Option<Thread>`   | `REGISTRY.lock` | the "MainThread" handle, created on first use  |
-//! | `CURRENT` (TLS)          | its own thread  | this thread's handle once known                |
+//! | `STARTED` (TLS)          | its own thread  | a running threadkit thread's `Inner`           |
+//! | `CURRENT` (TLS)          | its own thread  | any other thread's handle once known           |
 //! | `NAME_COUNTER`           | atomic          | Python's `_counter` for "Thread-N"/"Dummy-N"   |
 //! | `FORK_GEN` (`fork.rs`)   | atomic          | how many `fork()`s this process is a child of  |
 //!
@@ -50,6 +51,7 @@
 use crate::thread::{FINISHED, Inner, Kind, NEW, STARTING, Thread};
 use core::cell::RefCell;
 use core::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
+use std::sync::Arc;
 
 #[path = "fork.rs"]
 mod fork;
@@ -73,10 +75,14 @@ static REGISTRY: Locked<Registry> = Locked::new(Registry {
 /// Python's `_counter`: one counter for "Thread-N" and "Dummy-N".
 static NAME_COUNTER: AtomicUsize = AtomicUsize::new(0);
 
+/// The next number of Python's `_newname(template)` ("Thread-N", "Dummy-N": one counter).
+pub(crate) fn next_number() -> usize {
+    NAME_COUNTER.fetch_add(1, Relaxed) + 1
+}
+
 /// Python's `_newname(template)`.
 pub(crate) fn new_name(prefix: &str) -> String {
-    let n = NAME_COUNTER.fetch_add(1, Relaxed) + 1;
-    format!("{prefix}-{n}")
+    format!("{prefix}-{}", next_number())
 }
 
 /// This thread's handle; for a dummy, dropping it unregisters the thread.
@@ -94,6 +100,13 @@ impl Drop for CurrentSlot {
 
 thread_local! {
     static CURRENT: CurrentSlot = const { CurrentSlot(RefCell::new(None)) };
+    /// The calling threadkit thread's `Inner` while `thread_entry::run` runs (it holds a
+    /// handle for that whole time), else null. No destructor: a thread that sets it registers
+    /// nothing with the C runtime's TLS-destructor list, which would allocate (and make the
+    /// thread set up the allocator's per-thread cache). Once `run` returns, the thread is no
+    /// longer its `Thread`'s: a late TLS destructor that asks gets a "Dummy-N", as code
+    /// running after `_bootstrap_inner` does in CPython.
+    static STARTED: core::cell::Cell<*const Inner> = const { core::cell::Cell::new(core::ptr::null()) };
 }
 
 fn push(r: &mut Registry, t: &Thread) {
@@ -166,19 +179,42 @@ pub(crate) fn finish(t: &Thread) {
     drop(removed);
 }
 
-/// Records `t` as the calling thread's handle (a new threadkit thread, at its entry).
+/// Records `t` as the calling thread's handle, kept until the thread's TLS is destroyed.
 pub(crate) fn set_current(t: &Thread) {
     let _ = CURRENT.try_with(|c| *c.0.borrow_mut() = Some(t.clone()));
+}
+
+/// Runs `f` as the threadkit thread `me`: [`current_thread`] returns `me` until `f` returns.
+pub(crate) fn run_as<R>(me: &Thread, f: impl FnOnce() -> R) -> R {
+    STARTED.with(|s| s.set(Arc::as_ptr(&me.inner)));
+    let r = f();
+    STARTED.with(|s| s.set(core::ptr::null()));
+    r
+}
+
+/// The calling thread's handle if it is already known: a running threadkit thread's, or the
+/// one kept in `CURRENT`.
+pub(crate) fn known_current() -> Option<Thread> {
+    let p = STARTED.with(core::cell::Cell::get);
+    if !p.is_null() {
+        // SAFETY: a non-null `STARTED` was set by `run_as` on this very thread from a live
+        // `Thread`, which `run_as`'s caller keeps alive until `run_as` resets it to null; so
+        // `p` comes from `Arc::as_ptr` of an `Arc` with a count of at least one, and adding
+        // one before `from_raw` gives the new handle its own count.
+        return Some(unsafe {
+            Arc::increment_strong_count(p);
+            Thread {
+                inner: Arc::from_raw(p),
+            }
+        });
+    }
+    CURRENT.try_with(|c| c.0.borrow().clone()).ok().flatten()
 }
 
 /// The calling thread's daemon flag without creating a dummy: threadkit threads know theirs,
 /// the main thread is not a daemon, any other thread would be a "Dummy-N" (a daemon).
 pub(crate) fn current_daemon() -> bool {
-    let known = CURRENT
-        .try_with(|c| c.0.borrow().as_ref().map(|t| t.daemon()))
-        .ok()
-        .flatten();
-    match known {
+    match known_current().map(|t| t.daemon()) {
         Some(daemon) => daemon,
         // The main thread's handle is kept in `CURRENT`, so that the next call makes no
         // system call (`is_main_thread` makes two on Linux).
@@ -258,10 +294,7 @@ fn store_ids(ident: &AtomicU64, native: &AtomicU64) {
 /// assert!(name.starts_with("Thread-"));
 /// ```
 pub fn current_thread() -> Thread {
-    if let Ok(Some(t)) = CURRENT.try_with(|c| c.0.borrow().clone()) {
-        return t;
-    }
-    current_thread_slow()
+    known_current().unwrap_or_else(current_thread_slow)
 }
 
 #[cold]

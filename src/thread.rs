@@ -197,11 +197,13 @@ impl Thread {
         if !registry::register_starting(self) {
             return Err(Error::AlreadyStarted);
         }
-        let me = self.clone();
-        match threadkit_sys::spawn(size, Box::new(move || crate::thread_entry::run(me))) {
+        // The new thread's reference is the `Arc`'s own pointer: nothing is allocated for
+        // the hand-over, so a thread whose target does not allocate never sets up the
+        // allocator's per-thread cache (about a tenth of a start + join).
+        match threadkit_sys::spawn_shared(size, self.inner.clone()) {
             Ok(raw) => inner.os.set(raw),
             Err(e) => {
-                // The closure (and its handle) were dropped by `spawn`.
+                // The reference was dropped by `spawn_shared`.
                 registry::unregister_unstarted(self);
                 return Err(Error::Os(e));
             }
@@ -292,10 +294,7 @@ impl Thread {
     /// assert_eq!(threadkit::main_thread().name(), "MainThread");
     /// ```
     pub fn name(&self) -> String {
-        self.inner.with_name(|n| {
-            n.get_or_insert_with(|| registry::new_name("Thread"))
-                .clone()
-        })
+        self.inner.name_now().with_str(str::to_owned)
     }
 
     /// Renames the thread. The OS thread name (seen by `ps`, `top` and debuggers) is set when

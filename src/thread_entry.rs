@@ -44,18 +44,27 @@ use crate::registry::rt::{AtomicU32, wait, wake_all};
 use crate::thread::{RUNNING, Thread};
 use core::cell::UnsafeCell;
 use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use threadkit_sys::RawThread;
 
+impl threadkit_sys::SharedMain for crate::thread::Inner {
+    fn main(self: std::sync::Arc<Self>) {
+        run(Thread { inner: self });
+    }
+}
+
 /// The new thread's whole life. Never unwinds: the target's panic is caught here.
-pub(crate) fn run(me: Thread) {
+fn run(me: Thread) {
+    crate::registry::run_as(&me, || live(&me));
+}
+
+/// [`run`], while [`current_thread`](crate::current_thread) knows the thread as `me`.
+fn live(me: &Thread) {
     let inner = &*me.inner;
-    crate::registry::set_current(&me);
     inner.native.store(threadkit_sys::native_id(), Relaxed);
     inner.ident.store(threadkit_sys::current_id(), Relaxed);
-    let name = me.name(); // takes the "Thread-N" number now if no name was given
-    threadkit_sys::set_current_name(&name);
-    drop(name);
+    // Takes the "Thread-N" number now if no name was given; spelled out on the stack.
+    inner.name_now().with_str(threadkit_sys::set_current_name);
     // Transition STARTING -> RUNNING: `start()` may return.
     inner.set_state(RUNNING);
     inner.wake_state();
@@ -63,14 +72,14 @@ pub(crate) fn run(me: Thread) {
     // SAFETY: only this thread takes the target (see `Inner::target`), after the spawn
     // synchronised with the `Thread::new` that wrote it.
     let target = unsafe { (*inner.target.get()).take() };
-    let wall = Instant::now();
     let profile = crate::hooks::getprofile();
+    let wall = profile.is_some().then(Instant::now);
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         if let Some(trace) = crate::hooks::gettrace() {
-            trace(&me);
+            trace(me);
         }
         if let Some(p) = &profile {
-            p(&me, crate::hooks::ThreadEvent::Start);
+            p(me, crate::hooks::ThreadEvent::Start);
         }
         if let Some(f) = target {
             f();
@@ -78,7 +87,7 @@ pub(crate) fn run(me: Thread) {
     }));
     if let Err(payload) = result {
         inner.panicked.store(true, Release);
-        crate::hooks::report_panic(&me, &*payload);
+        crate::hooks::report_panic(me, &*payload);
         if inner.keep_payload.load(Relaxed) {
             // SAFETY: only this thread writes the payload, before `FINISHED`.
             unsafe { *inner.payload.get() = Some(payload) };
@@ -88,14 +97,14 @@ pub(crate) fn run(me: Thread) {
     }
     if let Some(p) = profile {
         let event = crate::hooks::ThreadEvent::Exit {
-            wall: wall.elapsed(),
+            wall: wall.map_or(Duration::ZERO, |w| w.elapsed()),
             cpu: threadkit_sys::thread_cpu_time(),
         };
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| p(&me, event)));
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| p(me, event)));
     }
     crate::local::thread_exit();
     // Transition RUNNING -> FINISHED (and unlisted): joiners go on to the OS join.
-    crate::registry::finish(&me);
+    crate::registry::finish(me);
 }
 
 const NO_HANDLE: u32 = 0;

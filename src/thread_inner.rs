@@ -60,8 +60,8 @@ pub(crate) struct Inner {
     pub(super) stack_size: AtomicUsize,
     /// Position in the registry vector; read and written under the registry lock only.
     pub(crate) reg_index: AtomicUsize,
-    /// `None` until a default name is needed; read and written under `NAME_LOCK` only.
-    name: UnsafeCell<Option<String>>,
+    /// Read and written under `NAME_LOCK` only.
+    name: UnsafeCell<Name>,
     /// Set in `new`, taken by the new thread (only the thread whose `start()` won the
     /// `NEW -> STARTING` CAS spawns it, so exactly one thread takes it).
     pub(crate) target: UnsafeCell<Option<Target>>,
@@ -102,7 +102,7 @@ impl Inner {
             panicked: AtomicBool::new(false),
             stack_size: AtomicUsize::new(STACK_DEFAULT),
             reg_index: AtomicUsize::new(usize::MAX),
-            name: UnsafeCell::new(name),
+            name: UnsafeCell::new(name.map_or(Name::Unnamed, Name::Given)),
             target: UnsafeCell::new(target),
             keep_payload: AtomicBool::new(false),
             payload: UnsafeCell::new(None),
@@ -144,20 +144,75 @@ impl Inner {
         self.daemon.store(false, Relaxed);
     }
 
-    /// Runs `f` on the name slot, under `NAME_LOCK`. `f` must not call user code.
-    pub(super) fn with_name<R>(&self, f: impl FnOnce(&mut Option<String>) -> R) -> R {
+    /// The name, taking the "Thread-N" number now if the thread has none yet. A default
+    /// name stays a number: [`Name::with_str`] spells it out without allocating.
+    pub(crate) fn name_now(&self) -> Name {
         NAME_LOCK.with(|| {
-            // SAFETY: `name` is only reached here, with `NAME_LOCK` held for the whole borrow.
-            f(unsafe { &mut *self.name.get() })
+            // SAFETY: `name` is only reached under `NAME_LOCK`, held for the whole borrow.
+            let name = unsafe { &mut *self.name.get() };
+            match name {
+                Name::Unnamed => {
+                    *name = Name::Numbered(crate::registry::next_number());
+                    name.clone()
+                }
+                _ => name.clone(),
+            }
         })
     }
 
     /// Replaces the name (the OS name is not changed).
-    pub(crate) fn store_name(&self, name: String) {
-        let old = self.with_name(|n| n.replace(name));
+    pub(crate) fn store_name(&self, new: String) {
+        let old = NAME_LOCK.with(|| {
+            // SAFETY: `name` is only reached under `NAME_LOCK`, held for the whole borrow.
+            core::mem::replace(unsafe { &mut *self.name.get() }, Name::Given(new))
+        });
         drop(old); // outside the lock
     }
 }
+
+/// A thread's name slot.
+#[derive(Clone)]
+pub(crate) enum Name {
+    /// No name given and none needed yet: the number is taken on first need, as Python's
+    /// `_newname()` would have at construction (a thread named by its creator takes none).
+    Unnamed,
+    /// "Thread-N".
+    Numbered(usize),
+    /// Given by the user (or "MainThread", "Dummy-N").
+    Given(String),
+}
+
+impl Name {
+    /// Calls `f` with the name spelled out; "Thread-N" is written on the stack.
+    pub(crate) fn with_str<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        match self {
+            Name::Given(s) => f(s),
+            Name::Numbered(n) => {
+                let mut buf = [0u8; 32];
+                f(numbered(*n, &mut buf))
+            }
+            Name::Unnamed => f("Thread"),
+        }
+    }
+}
+
+/// "Thread-N" written at the end of `buf` (a `usize` has at most 20 digits).
+fn numbered(mut n: usize, buf: &mut [u8; 32]) -> &str {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    i -= PREFIX.len();
+    buf[i..i + PREFIX.len()].copy_from_slice(PREFIX);
+    core::str::from_utf8(&buf[i..]).unwrap_or("Thread") // ASCII: always valid
+}
+
+const PREFIX: &[u8] = b"Thread-";
 
 /// Spin hint shared by every `start()` and `join()` wait (each `Thread` is new, so a hint per
 /// thread would never learn): on while thread starts and ends come soon after the wait began.

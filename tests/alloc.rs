@@ -304,3 +304,38 @@ fn counter_counts() {
     assert!(ALLOCS.with(Cell::get) > before);
     drop(v);
 }
+
+/// A threadkit thread whose target allocates nothing allocates nothing on its own side, from
+/// its entry to its TLS destructors: its reference crosses as the handle's own pointer, its
+/// "Thread-N" OS name is spelled out on the stack, and it registers no TLS destructor (so the
+/// C allocator never sets up a per-thread cache for it either).
+#[test]
+fn a_started_thread_allocates_nothing_on_its_own_side() {
+    static AT_TARGET: AtomicUsize = AtomicUsize::new(usize::MAX);
+    static GUARD_COST: AtomicUsize = AtomicUsize::new(usize::MAX);
+    static AT_EXIT: AtomicUsize = AtomicUsize::new(usize::MAX);
+    /// Reads the count once the thread's TLS is being destroyed, after `run` has returned.
+    struct AtExit;
+    impl Drop for AtExit {
+        fn drop(&mut self) {
+            AT_EXIT.store(ALLOCS.with(Cell::get), SeqCst);
+        }
+    }
+    thread_local! {
+        static EXIT: AtExit = const { AtExit };
+    }
+    let t = threadkit::Thread::new(|| {
+        AT_TARGET.store(ALLOCS.with(Cell::get), SeqCst);
+        EXIT.with(|_| ()); // registering the destructor may allocate: measured, not counted
+        GUARD_COST.store(ALLOCS.with(Cell::get), SeqCst);
+    });
+    t.start().unwrap();
+    t.join().unwrap();
+    assert_eq!(AT_TARGET.load(SeqCst), 0, "allocations before the target");
+    let after_guard = GUARD_COST.load(SeqCst);
+    assert_eq!(
+        AT_EXIT.load(SeqCst),
+        after_guard,
+        "allocations between the target's end and the thread's TLS destructors"
+    );
+}

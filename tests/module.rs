@@ -63,6 +63,33 @@ fn foreign_thread_gets_a_dummy_that_goes_away() {
     assert!(!threadkit::enumerate().contains(&dummy));
 }
 
+/// Once a threadkit thread's run is over, its OS thread is no longer that `Thread`: a
+/// `thread_local!` destructor that asks gets a "Dummy-N", as code running after
+/// `_bootstrap_inner` does in CPython, and that dummy is gone when `join` returns.
+#[test]
+fn current_thread_in_a_late_tls_destructor_is_a_dummy_that_does_not_leak() {
+    let _s = serial();
+    static SEEN: Mutex<Option<Thread>> = Mutex::new(None);
+    struct AskAtExit;
+    impl Drop for AskAtExit {
+        fn drop(&mut self) {
+            *SEEN.lock().unwrap() = Some(threadkit::current_thread());
+        }
+    }
+    thread_local! {
+        static ASK: AskAtExit = const { AskAtExit };
+    }
+    let t = Thread::new(|| ASK.with(|_| ()));
+    t.start().unwrap();
+    t.join().unwrap();
+    let seen = SEEN.lock().unwrap().take().expect("the destructor ran");
+    assert_ne!(seen, t);
+    assert!(seen.name().starts_with("Dummy-"), "{}", seen.name());
+    assert!(!seen.is_alive(), "unregistered by the end of the OS thread");
+    assert!(!threadkit::enumerate().contains(&seen));
+    assert!(!threadkit::enumerate().contains(&t));
+}
+
 #[test]
 fn main_thread_is_named_and_listed() {
     let _s = serial();

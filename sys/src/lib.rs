@@ -33,6 +33,6 @@ mod time;
 
 pub use futex::{REQUEUE_MOVES, WAKE_N_LOOP_MAX, requeue_one, wait, wake_all, wake_n, wake_one};
 pub use thread::{
-    MAX_NAME_LEN, RawThread, at_exit, at_fork, cpu_count, current_id, min_stack_size, native_id,
-    page_size, set_current_name, sleep, spawn, thread_cpu_time, yield_now,
+    MAX_NAME_LEN, RawThread, SharedMain, at_exit, at_fork, cpu_count, current_id, min_stack_size,
+    native_id, page_size, set_current_name, sleep, spawn, spawn_shared, thread_cpu_time, yield_now,
 };

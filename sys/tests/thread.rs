@@ -154,6 +154,56 @@ fn overflowing_stack_size_fails_and_leaks_nothing() {
     );
 }
 
+/// A [`sys::SharedMain`] body: counts its runs, remembers the thread it ran on.
+struct Body {
+    runs: AtomicU32,
+    ran_on: std::sync::atomic::AtomicU64,
+}
+
+impl sys::SharedMain for Body {
+    fn main(self: Arc<Self>) {
+        self.ran_on.store(sys::current_id(), Ordering::SeqCst);
+        self.runs.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn body() -> Arc<Body> {
+    Arc::new(Body {
+        runs: AtomicU32::new(0),
+        ran_on: std::sync::atomic::AtomicU64::new(0),
+    })
+}
+
+#[test]
+fn spawn_shared_runs_the_body_on_the_new_thread_and_gives_its_reference_back() {
+    let b = body();
+    sys::spawn_shared(64 * 1024, Arc::clone(&b))
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(b.runs.load(Ordering::SeqCst), 1);
+    let ran_on = b.ran_on.load(Ordering::SeqCst);
+    assert!(ran_on != 0 && ran_on != sys::current_id());
+    assert_eq!(
+        Arc::strong_count(&b),
+        1,
+        "the thread's reference was dropped"
+    );
+}
+
+#[test]
+fn failed_spawn_shared_drops_the_reference() {
+    let b = body();
+    // Rounding this up to a page overflows: the thread is never created.
+    assert!(sys::spawn_shared(usize::MAX, Arc::clone(&b)).is_err());
+    assert_eq!(b.runs.load(Ordering::SeqCst), 0);
+    assert_eq!(
+        Arc::strong_count(&b),
+        1,
+        "the reference was dropped on failure"
+    );
+}
+
 #[test]
 fn ids_are_nonzero_and_distinct() {
     let main = (sys::current_id(), sys::native_id());

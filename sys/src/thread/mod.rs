@@ -47,6 +47,38 @@ pub fn spawn(stack_size: usize, main: Box<dyn FnOnce() + Send + 'static>) -> io:
     imp::spawn(stack_size, main).map(RawThread)
 }
 
+/// A thread body kept in an [`Arc`](std::sync::Arc), for [`spawn_shared`].
+pub trait SharedMain: Send + Sync + 'static {
+    /// The thread's whole life, given the reference that [`spawn_shared`] handed over. A
+    /// panic aborts the process, as with [`spawn`].
+    fn main(self: std::sync::Arc<Self>);
+}
+
+/// [`spawn`] for a body that already lives in an `Arc`: the `Arc`'s own pointer crosses into
+/// the new thread, so nothing is allocated or freed on either side (a thread that never
+/// touches the heap never sets up its allocator's per-thread cache). On failure the `Arc` is
+/// dropped here.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicBool, Ordering};
+/// struct Flag(AtomicBool);
+/// impl threadkit_sys::SharedMain for Flag {
+///     fn main(self: Arc<Self>) {
+///         self.0.store(true, Ordering::Relaxed);
+///     }
+/// }
+/// let flag = Arc::new(Flag(AtomicBool::new(false)));
+/// threadkit_sys::spawn_shared(0, flag.clone()).unwrap().join().unwrap();
+/// assert!(flag.0.load(Ordering::Relaxed));
+/// ```
+pub fn spawn_shared<T: SharedMain>(
+    stack_size: usize,
+    main: std::sync::Arc<T>,
+) -> io::Result<RawThread> {
+    imp::spawn_shared(stack_size, main).map(RawThread)
+}
+
 impl RawThread {
     /// Waits for the thread to finish and frees its OS resources. Python's `Thread.join()`
     /// without a timeout.

@@ -1,7 +1,8 @@
 //! Unix threads (Linux, Android, macOS, FreeBSD): `pthread_create` with an explicit stack size.
 //!
-//! * spawn: the closure is boxed twice so that a thin pointer crosses `pthread_create`; if the
-//!   call fails, the box is taken back and dropped here, so a failed spawn leaks nothing.
+//! * spawn: the closure is boxed twice so that a thin pointer crosses `pthread_create`
+//!   (`spawn_shared` passes its `Arc`'s pointer: no allocation); if the call fails, the
+//!   pointer is taken back and dropped here, so a failed spawn leaks nothing.
 //! * stack size: rounded up to the page size and to the real minimum. On glibc that minimum is
 //!   `__pthread_get_minstack(attr)` (it includes the static TLS block and the guard page), found
 //!   at run time with `dlsym` because it is a private symbol; elsewhere `PTHREAD_STACK_MIN`.
@@ -43,18 +44,53 @@ impl Drop for Handle {
     }
 }
 
-/// What crosses `pthread_create`: a thin pointer to the fat closure box.
+/// What crosses `pthread_create` for [`spawn`]: a thin pointer to the fat closure box.
 type Main = Box<dyn FnOnce() + Send + 'static>;
 
-extern "C" fn thread_start(arg: *mut c_void) -> *mut c_void {
+/// A thread entry point: takes ownership of its argument.
+type Entry = extern "C" fn(*mut c_void) -> *mut c_void;
+
+/// Runs a thread's body; a panic aborts (it must never unwind into the OS entry point).
+fn run_caught(f: impl FnOnce()) {
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err() {
+        std::process::abort();
+    }
+}
+
+extern "C" fn boxed_start(arg: *mut c_void) -> *mut c_void {
     // SAFETY: `arg` is the pointer produced by `Box::into_raw` in `spawn`, handed over to this
     // thread by a successful `pthread_create`; nobody else uses it after that.
     let main = unsafe { Box::from_raw(arg.cast::<Main>()) };
-    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || (*main)())).is_err() {
-        // Never unwind into the OS entry point.
-        std::process::abort();
-    }
+    run_caught(move || (*main)());
     core::ptr::null_mut()
+}
+
+extern "C" fn shared_start<T: crate::SharedMain>(arg: *mut c_void) -> *mut c_void {
+    // SAFETY: `arg` is the pointer produced by `Arc::into_raw` in `spawn_shared` (for this
+    // `T`), handed over to this thread with its reference count by a successful
+    // `pthread_create`; nobody else uses that count after that.
+    let main = unsafe { std::sync::Arc::from_raw(arg.cast_const().cast::<T>()) };
+    run_caught(move || main.main());
+    core::ptr::null_mut()
+}
+
+pub fn spawn(stack_size: usize, main: Main) -> io::Result<Handle> {
+    let arg = Box::into_raw(Box::new(main));
+    start(stack_size, boxed_start, arg.cast()).inspect_err(|_| {
+        // SAFETY: the thread was not created, so nobody received `arg`: it is still ours.
+        drop(unsafe { Box::from_raw(arg) });
+    })
+}
+
+pub fn spawn_shared<T: crate::SharedMain>(
+    stack_size: usize,
+    main: std::sync::Arc<T>,
+) -> io::Result<Handle> {
+    let arg = std::sync::Arc::into_raw(main);
+    start(stack_size, shared_start::<T>, arg.cast_mut().cast()).inspect_err(|_| {
+        // SAFETY: the thread was not created, so nobody received `arg` (and its count).
+        drop(unsafe { std::sync::Arc::from_raw(arg) });
+    })
 }
 
 /// Rounds `n` up to a multiple of `page` (a power of two), or `None` on overflow.
@@ -66,7 +102,9 @@ fn err(code: i32) -> io::Error {
     io::Error::from_raw_os_error(code)
 }
 
-pub fn spawn(stack_size: usize, main: Main) -> io::Result<Handle> {
+/// Creates a thread running `entry(arg)`. On failure no thread exists, so `arg` is still the
+/// caller's.
+fn start(stack_size: usize, entry: Entry, arg: *mut c_void) -> io::Result<Handle> {
     let page = page_size();
     let stack = if stack_size == 0 {
         0
@@ -84,20 +122,15 @@ pub fn spawn(stack_size: usize, main: Main) -> io::Result<Handle> {
                 )
             })?
     };
-    let arg = Box::into_raw(Box::new(main));
     let mut id = core::mem::MaybeUninit::<libc::pthread_t>::uninit();
     let r = if cfg!(miri) {
-        // SAFETY: `id` is writable; a null attr asks for the defaults; `thread_start` has the
-        // right ABI and takes ownership of `arg` only if the call succeeds.
-        unsafe {
-            libc::pthread_create(id.as_mut_ptr(), core::ptr::null(), thread_start, arg.cast())
-        }
+        // SAFETY: `id` is writable; a null attr asks for the defaults; `entry` has the right
+        // ABI and takes ownership of `arg` only if the call succeeds.
+        unsafe { libc::pthread_create(id.as_mut_ptr(), core::ptr::null(), entry, arg) }
     } else {
-        create_with_stack(id.as_mut_ptr(), stack, arg.cast())
+        create_with_stack(id.as_mut_ptr(), stack, entry, arg)
     };
     if r != 0 {
-        // SAFETY: pthread_create failed, so no thread received `arg`: it is still ours.
-        drop(unsafe { Box::from_raw(arg) });
         return Err(err(r));
     }
     // SAFETY: pthread_create succeeded, so it wrote the new thread's id.
@@ -106,7 +139,12 @@ pub fn spawn(stack_size: usize, main: Main) -> io::Result<Handle> {
 }
 
 /// `pthread_create` with an attr carrying `stack` (0: leave the default). Returns the error code.
-fn create_with_stack(id: *mut libc::pthread_t, stack: usize, arg: *mut c_void) -> i32 {
+fn create_with_stack(
+    id: *mut libc::pthread_t,
+    stack: usize,
+    entry: Entry,
+    arg: *mut c_void,
+) -> i32 {
     let mut attr = core::mem::MaybeUninit::<libc::pthread_attr_t>::uninit();
     // SAFETY: `attr` is writable storage for an attr object.
     let r = unsafe { libc::pthread_attr_init(attr.as_mut_ptr()) };
@@ -120,9 +158,9 @@ fn create_with_stack(id: *mut libc::pthread_t, stack: usize, arg: *mut c_void) -
         r = unsafe { libc::pthread_attr_setstacksize(attr, stack) };
     }
     if r == 0 {
-        // SAFETY: `id` is writable (caller), `attr` is initialised, `thread_start` has the
-        // pthread ABI and takes ownership of `arg` only if the call succeeds.
-        r = unsafe { libc::pthread_create(id, attr, thread_start, arg) };
+        // SAFETY: `id` is writable (caller), `attr` is initialised, `entry` has the pthread
+        // ABI and takes ownership of `arg` only if the call succeeds.
+        r = unsafe { libc::pthread_create(id, attr, entry, arg) };
     }
     // SAFETY: `attr` was initialised and is destroyed exactly once.
     unsafe { libc::pthread_attr_destroy(attr) };

@@ -1,7 +1,8 @@
 //! Windows threads: `CreateThread` with a stack *reservation* of the requested size.
 //!
-//! * spawn: the closure is boxed twice so that a thin pointer crosses `CreateThread`; if the
-//!   call fails, the box is taken back and dropped here, so a failed spawn leaks nothing.
+//! * spawn: the closure is boxed twice so that a thin pointer crosses `CreateThread`
+//!   (`spawn_shared` passes its `Arc`'s pointer: no allocation); if the call fails, the
+//!   pointer is taken back and dropped here, so a failed spawn leaks nothing.
 //! * join: `WaitForSingleObject` then `CloseHandle`; detach (and `Drop`): `CloseHandle`.
 //! * names: `SetThreadDescription` (Windows 10 1607+), looked up at run time so that the
 //!   binary still loads on older systems; the name is converted to UTF-16 on the stack.
@@ -45,20 +46,58 @@ impl Drop for Handle {
     }
 }
 
+/// What crosses `CreateThread` for [`spawn`]: a thin pointer to the fat closure box.
 type Main = Box<dyn FnOnce() + Send + 'static>;
 
-unsafe extern "system" fn thread_start(arg: *mut c_void) -> u32 {
+/// A thread entry point: takes ownership of its argument.
+type Entry = unsafe extern "system" fn(*mut c_void) -> u32;
+
+/// Runs a thread's body; a panic aborts (it must never unwind into the OS entry point).
+fn run_caught(f: impl FnOnce()) {
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err() {
+        std::process::abort();
+    }
+}
+
+unsafe extern "system" fn boxed_start(arg: *mut c_void) -> u32 {
     // SAFETY: `arg` is the pointer made by `Box::into_raw` in `spawn`, handed to this thread
     // by a successful CreateThread; nobody else uses it after that.
     let main = unsafe { Box::from_raw(arg.cast::<Main>()) };
-    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || (*main)())).is_err() {
-        // Never unwind into the OS entry point.
-        std::process::abort();
-    }
+    run_caught(move || (*main)());
+    0
+}
+
+unsafe extern "system" fn shared_start<T: crate::SharedMain>(arg: *mut c_void) -> u32 {
+    // SAFETY: `arg` is the pointer made by `Arc::into_raw` in `spawn_shared` (for this `T`),
+    // handed to this thread with its reference count by a successful CreateThread; nobody
+    // else uses that count after that.
+    let main = unsafe { std::sync::Arc::from_raw(arg.cast_const().cast::<T>()) };
+    run_caught(move || main.main());
     0
 }
 
 pub fn spawn(stack_size: usize, main: Main) -> io::Result<Handle> {
+    let arg = Box::into_raw(Box::new(main));
+    start(stack_size, boxed_start, arg.cast()).inspect_err(|_| {
+        // SAFETY: the thread was not created, so nobody received `arg`: it is still ours.
+        drop(unsafe { Box::from_raw(arg) });
+    })
+}
+
+pub fn spawn_shared<T: crate::SharedMain>(
+    stack_size: usize,
+    main: std::sync::Arc<T>,
+) -> io::Result<Handle> {
+    let arg = std::sync::Arc::into_raw(main);
+    start(stack_size, shared_start::<T>, arg.cast_mut().cast()).inspect_err(|_| {
+        // SAFETY: the thread was not created, so nobody received `arg` (and its count).
+        drop(unsafe { std::sync::Arc::from_raw(arg) });
+    })
+}
+
+/// Creates a thread running `entry(arg)`. On failure no thread exists, so `arg` is still the
+/// caller's.
+fn start(stack_size: usize, entry: Entry, arg: *mut c_void) -> io::Result<Handle> {
     let stack = if stack_size == 0 {
         0
     } else {
@@ -68,24 +107,20 @@ pub fn spawn(stack_size: usize, main: Main) -> io::Result<Handle> {
             .checked_next_multiple_of(g)
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "stack size too large"))?
     };
-    let arg = Box::into_raw(Box::new(main));
-    // SAFETY: no security attributes; `thread_start` has the "system" ABI and takes ownership
-    // of `arg` only if the call succeeds; a null thread-id pointer is allowed.
+    // SAFETY: no security attributes; `entry` has the "system" ABI and takes ownership of
+    // `arg` only if the call succeeds; a null thread-id pointer is allowed.
     let h = unsafe {
         CreateThread(
             core::ptr::null(),
             stack,
-            Some(thread_start),
-            arg.cast::<c_void>(),
+            Some(entry),
+            arg,
             STACK_SIZE_PARAM_IS_A_RESERVATION,
             core::ptr::null_mut(),
         )
     };
     if h.is_null() {
-        let e = io::Error::last_os_error();
-        // SAFETY: CreateThread failed, so no thread received `arg`: it is still ours.
-        drop(unsafe { Box::from_raw(arg) });
-        return Err(e);
+        return Err(io::Error::last_os_error());
     }
     Ok(Handle { h })
 }
