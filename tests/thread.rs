@@ -593,35 +593,11 @@ fn run_probe(args: &[&std::ffi::OsStr], limit: Duration) -> std::process::Output
     child.wait_with_output().unwrap()
 }
 
-/// Sets its flag when dropped, after a pause: a `thread_local!` destructor that is still
-/// running when the thread's target has long returned.
-struct SetWhenDropped(Arc<AtomicBool>);
-
-impl Drop for SetWhenDropped {
-    fn drop(&mut self) {
-        std::thread::sleep(Duration::from_millis(if cfg!(miri) { 1 } else { 50 }));
-        self.0.store(true, SeqCst);
-    }
-}
-
-thread_local! {
-    static DROPPED_LATE: std::cell::RefCell<Option<SetWhenDropped>> =
-        const { std::cell::RefCell::new(None) };
-}
-
-/// A target that leaves a `thread_local!` value behind, and the flag its destructor sets.
-fn leaves_tls_behind() -> (Arc<AtomicBool>, impl FnOnce() + Send + 'static) {
-    let flag = Arc::new(AtomicBool::new(false));
-    let f = flag.clone();
-    let target = move || DROPPED_LATE.with(|d| *d.borrow_mut() = Some(SetWhenDropped(f)));
-    (flag, target)
-}
-
 #[test]
 fn join_returns_after_thread_local_destructors() {
     // As std's JoinHandle::join and CPython 3.13's join: the OS thread is joined.
     let _s = serial(); // process-wide counts and hooks
-    let (flag, target) = leaves_tls_behind();
+    let (flag, target) = common::leaves_tls_behind();
     let t = Thread::new(target);
     t.start().unwrap();
     t.join().unwrap();
@@ -631,7 +607,7 @@ fn join_returns_after_thread_local_destructors() {
     );
     t.join().unwrap(); // again: the OS thread is joined once, later joins return at once
 
-    let (flag, target) = leaves_tls_behind();
+    let (flag, target) = common::leaves_tls_behind();
     let t = Thread::new(target);
     t.start().unwrap();
     assert!(t.join_timeout(Duration::from_secs(60)).unwrap());
@@ -640,7 +616,7 @@ fn join_returns_after_thread_local_destructors() {
         "join_timeout() returned before the TLS was destroyed"
     );
 
-    let (flag, target) = leaves_tls_behind();
+    let (flag, target) = common::leaves_tls_behind();
     threadkit::spawn(target).join().unwrap();
     assert!(
         flag.load(SeqCst),
@@ -653,7 +629,7 @@ fn joiners_all_wait_for_the_os_thread() {
     let _s = serial(); // process-wide counts and hooks
     let rounds = if cfg!(miri) { 2 } else { 20 };
     for _ in 0..rounds {
-        let (flag, target) = leaves_tls_behind();
+        let (flag, target) = common::leaves_tls_behind();
         let t = Thread::new(target);
         // Joiners that start before the thread does: they keep trying until it has started,
         // so some see it finished before `start()` has stored the OS handle.

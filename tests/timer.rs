@@ -1,6 +1,8 @@
 //! `Timer`: CPython's Timer tests (runs after the interval, cancel before start, during the
 //! wait and after it ran) plus many timers at once.
 
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::{Duration, Instant};
@@ -109,23 +111,8 @@ fn many_timers_at_once() {
 #[test]
 fn join_returns_after_the_timer_thread_local_destructors() {
     // A Timer's thread is joined like any Thread: the OS thread has ended when join returns.
-    use std::sync::atomic::AtomicBool;
-    struct SetWhenDropped(Arc<AtomicBool>);
-    impl Drop for SetWhenDropped {
-        fn drop(&mut self) {
-            std::thread::sleep(Duration::from_millis(if cfg!(miri) { 1 } else { 50 }));
-            self.0.store(true, SeqCst);
-        }
-    }
-    thread_local! {
-        static LATE: std::cell::RefCell<Option<SetWhenDropped>> =
-            const { std::cell::RefCell::new(None) };
-    }
-    let flag = Arc::new(AtomicBool::new(false));
-    let f = flag.clone();
-    let t = Timer::new(Duration::ZERO, move || {
-        LATE.with(|l| *l.borrow_mut() = Some(SetWhenDropped(f)));
-    });
+    let (flag, target) = common::leaves_tls_behind();
+    let t = Timer::new(Duration::ZERO, target);
     t.start().unwrap();
     t.thread().join().unwrap();
     assert!(

@@ -1,7 +1,9 @@
 //! Helpers shared by the thread-layer tests.
 #![allow(dead_code)]
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 /// Tests that read process-wide state (hooks, counts, names) take this lock.
 pub fn serial() -> MutexGuard<'static, ()> {
@@ -56,7 +58,31 @@ pub fn eventually(mut f: impl FnMut() -> bool) -> bool {
         if f() {
             return true;
         }
-        std::thread::sleep(std::time::Duration::from_millis(1));
+        std::thread::sleep(Duration::from_millis(1));
     }
     f()
+}
+
+/// Sets its flag when dropped, after a pause: a `thread_local!` destructor that is still
+/// running when the thread's target has long returned.
+pub struct SetWhenDropped(Arc<AtomicBool>);
+
+impl Drop for SetWhenDropped {
+    fn drop(&mut self) {
+        std::thread::sleep(Duration::from_millis(if cfg!(miri) { 1 } else { 50 }));
+        self.0.store(true, SeqCst);
+    }
+}
+
+thread_local! {
+    static DROPPED_LATE: std::cell::RefCell<Option<SetWhenDropped>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// A target that leaves a `thread_local!` value behind, and the flag its destructor sets.
+pub fn leaves_tls_behind() -> (Arc<AtomicBool>, impl FnOnce() + Send + 'static) {
+    let flag = Arc::new(AtomicBool::new(false));
+    let f = flag.clone();
+    let target = move || DROPPED_LATE.with(|d| *d.borrow_mut() = Some(SetWhenDropped(f)));
+    (flag, target)
 }

@@ -44,7 +44,47 @@ pub struct RawThread(imp::Handle);
 /// t.join().unwrap();
 /// ```
 pub fn spawn(stack_size: usize, main: Box<dyn FnOnce() + Send + 'static>) -> io::Result<RawThread> {
-    imp::spawn(stack_size, main).map(RawThread)
+    // A thin pointer to the fat closure box crosses the OS entry.
+    let arg = Box::into_raw(Box::new(main));
+    imp::start(stack_size, imp::boxed_start, arg.cast())
+        .map(RawThread)
+        .inspect_err(|_| {
+            // SAFETY: the thread was not created, so nobody received `arg`: it is still ours.
+            drop(unsafe { Box::from_raw(arg) });
+        })
+}
+
+/// What [`spawn`] passes to the OS entry (as a thin pointer to it).
+type Main = Box<dyn FnOnce() + Send + 'static>;
+
+/// The body of `imp::boxed_start`: runs the closure of [`spawn`]; a panic aborts.
+///
+/// # Safety
+/// `arg` is the pointer made by `Box::into_raw` in [`spawn`], handed over to this thread by a
+/// successful thread creation; nobody else uses it after that.
+unsafe fn run_boxed(arg: *mut core::ffi::c_void) {
+    // SAFETY: the caller's contract.
+    let main = unsafe { Box::from_raw(arg.cast::<Main>()) };
+    run_caught(move || (*main)());
+}
+
+/// The body of `imp::shared_start::<T>`: runs [`SharedMain::main`]; a panic aborts.
+///
+/// # Safety
+/// `arg` is the pointer made by `Arc::into_raw` in [`spawn_shared`] for this `T`, handed over
+/// with its reference count to this thread by a successful thread creation; nobody else uses
+/// that count after that.
+unsafe fn run_shared<T: SharedMain>(arg: *mut core::ffi::c_void) {
+    // SAFETY: the caller's contract.
+    let main = unsafe { std::sync::Arc::from_raw(arg.cast_const().cast::<T>()) };
+    run_caught(move || main.main());
+}
+
+/// Runs a thread's body; a panic aborts (it must never unwind into the OS entry point).
+fn run_caught(f: impl FnOnce()) {
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err() {
+        std::process::abort();
+    }
 }
 
 /// A thread body kept in an [`Arc`](std::sync::Arc), for [`spawn_shared`].
@@ -76,7 +116,13 @@ pub fn spawn_shared<T: SharedMain>(
     stack_size: usize,
     main: std::sync::Arc<T>,
 ) -> io::Result<RawThread> {
-    imp::spawn_shared(stack_size, main).map(RawThread)
+    let arg = std::sync::Arc::into_raw(main);
+    imp::start(stack_size, imp::shared_start::<T>, arg.cast_mut().cast())
+        .map(RawThread)
+        .inspect_err(|_| {
+            // SAFETY: the thread was not created, so nobody received `arg` (and its count).
+            drop(unsafe { std::sync::Arc::from_raw(arg) });
+        })
 }
 
 impl RawThread {

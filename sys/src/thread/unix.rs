@@ -44,53 +44,22 @@ impl Drop for Handle {
     }
 }
 
-/// What crosses `pthread_create` for [`spawn`]: a thin pointer to the fat closure box.
-type Main = Box<dyn FnOnce() + Send + 'static>;
-
 /// A thread entry point: takes ownership of its argument.
 type Entry = extern "C" fn(*mut c_void) -> *mut c_void;
 
-/// Runs a thread's body; a panic aborts (it must never unwind into the OS entry point).
-fn run_caught(f: impl FnOnce()) {
-    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err() {
-        std::process::abort();
-    }
-}
-
-extern "C" fn boxed_start(arg: *mut c_void) -> *mut c_void {
-    // SAFETY: `arg` is the pointer produced by `Box::into_raw` in `spawn`, handed over to this
-    // thread by a successful `pthread_create`; nobody else uses it after that.
-    let main = unsafe { Box::from_raw(arg.cast::<Main>()) };
-    run_caught(move || (*main)());
+/// The entry of [`spawn`](super::spawn).
+pub(super) extern "C" fn boxed_start(arg: *mut c_void) -> *mut c_void {
+    // SAFETY: `arg` comes from `spawn`, through a successful `start` (`run_boxed`'s contract).
+    unsafe { super::run_boxed(arg) };
     core::ptr::null_mut()
 }
 
-extern "C" fn shared_start<T: crate::SharedMain>(arg: *mut c_void) -> *mut c_void {
-    // SAFETY: `arg` is the pointer produced by `Arc::into_raw` in `spawn_shared` (for this
-    // `T`), handed over to this thread with its reference count by a successful
-    // `pthread_create`; nobody else uses that count after that.
-    let main = unsafe { std::sync::Arc::from_raw(arg.cast_const().cast::<T>()) };
-    run_caught(move || main.main());
+/// The entry of [`spawn_shared`](super::spawn_shared) for `T`.
+pub(super) extern "C" fn shared_start<T: crate::SharedMain>(arg: *mut c_void) -> *mut c_void {
+    // SAFETY: `arg` comes from `spawn_shared::<T>`, through a successful `start`
+    // (`run_shared`'s contract).
+    unsafe { super::run_shared::<T>(arg) };
     core::ptr::null_mut()
-}
-
-pub fn spawn(stack_size: usize, main: Main) -> io::Result<Handle> {
-    let arg = Box::into_raw(Box::new(main));
-    start(stack_size, boxed_start, arg.cast()).inspect_err(|_| {
-        // SAFETY: the thread was not created, so nobody received `arg`: it is still ours.
-        drop(unsafe { Box::from_raw(arg) });
-    })
-}
-
-pub fn spawn_shared<T: crate::SharedMain>(
-    stack_size: usize,
-    main: std::sync::Arc<T>,
-) -> io::Result<Handle> {
-    let arg = std::sync::Arc::into_raw(main);
-    start(stack_size, shared_start::<T>, arg.cast_mut().cast()).inspect_err(|_| {
-        // SAFETY: the thread was not created, so nobody received `arg` (and its count).
-        drop(unsafe { std::sync::Arc::from_raw(arg) });
-    })
 }
 
 /// Rounds `n` up to a multiple of `page` (a power of two), or `None` on overflow.
@@ -104,7 +73,7 @@ fn err(code: i32) -> io::Error {
 
 /// Creates a thread running `entry(arg)`. On failure no thread exists, so `arg` is still the
 /// caller's.
-fn start(stack_size: usize, entry: Entry, arg: *mut c_void) -> io::Result<Handle> {
+pub(super) fn start(stack_size: usize, entry: Entry, arg: *mut c_void) -> io::Result<Handle> {
     let page = page_size();
     let stack = if stack_size == 0 {
         0
