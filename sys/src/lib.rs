@@ -7,7 +7,7 @@
 //!   Windows `WaitOnAddress`, macOS
 //!   `os_sync_wait_on_address` (14.4+) with a `__ulock_wait2`/`__ulock_wait` fallback, FreeBSD
 //!   `_umtx_op`. See `README.md` for the per-OS table of syscalls, versions and limits.
-//! * **Raw threads** ([`spawn`], [`RawThread`], ids, names, stack sizes, yield, sleep, CPU
+//! * **Raw threads** ([`spawn`], [`spawn_shared`], [`RawThread`], ids, names, stack sizes, yield, sleep, CPU
 //!   time, [`cpu_count`]) and process hooks ([`at_exit`], [`at_fork`]): `pthread_create` on
 //!   unix and `CreateThread` on Windows, with an explicit stack size.
 //!
