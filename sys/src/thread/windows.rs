@@ -119,15 +119,31 @@ fn set_description() -> Option<SetDescription> {
     Some(windows_sys::Win32::System::Threading::SetThreadDescription)
 }
 
+/// "kernel32.dll" as NUL-terminated UTF-16, built at compile time: the first thread to be
+/// named (a new thread, at its entry) must not allocate for the lookup.
+#[cfg(not(miri))]
+static KERNEL32: [u16; 13] = ascii_wide(b"kernel32.dll\0");
+
+/// ASCII to UTF-16, at compile time.
+#[cfg(not(miri))]
+const fn ascii_wide<const N: usize>(s: &[u8; N]) -> [u16; N] {
+    let mut w = [0u16; N];
+    let mut i = 0;
+    while i < N {
+        w[i] = s[i] as u16;
+        i += 1;
+    }
+    w
+}
+
 /// `SetThreadDescription`, or `None` before Windows 10 1607.
 #[cfg(not(miri))]
 fn set_description() -> Option<SetDescription> {
     static CACHE: AtomicUsize = AtomicUsize::new(0); // 0: unknown, 1: missing, else the fn
     let mut p = CACHE.load(Ordering::Acquire);
     if p == 0 {
-        let kernel32: Vec<u16> = "kernel32.dll\0".encode_utf16().collect();
         // SAFETY: the module name is NUL-terminated UTF-16; kernel32 is always loaded.
-        let m = unsafe { GetModuleHandleW(kernel32.as_ptr()) };
+        let m = unsafe { GetModuleHandleW(KERNEL32.as_ptr()) };
         // SAFETY: `m` is null or a loaded module; the name is NUL-terminated.
         let f = (!m.is_null())
             .then(|| unsafe { GetProcAddress(m, c"SetThreadDescription".as_ptr().cast()) })
