@@ -6,6 +6,7 @@ use core::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 use std::thread;
+use std::time::Duration;
 
 /// A waiter is counted; the next unlock hands the lock over (as after the waiter starved for
 /// 1 ms); the thread that unlocked relocks at once, as a newcomer. Whenever the lock really was
@@ -29,6 +30,10 @@ fn the_thread_that_hands_over_cannot_take_it_back() {
         while lock.state.load(SeqCst) < ONE_WAITER {
             thread::yield_now();
         }
+        // Let the counted waiter fall asleep. (Caught on its way into the futex, it returns at
+        // once and claims the handed lock before this thread can look at `HANDED`; a loaded
+        // CI machine did that in all 100 rounds.) Only makes the check below likelier to run.
+        thread::sleep(Duration::from_millis(1));
         lock.state.fetch_or(HANDOFF, SeqCst);
         lock.release().unwrap();
         let handed = lock.state.load(SeqCst) & HANDED != 0;
