@@ -93,7 +93,7 @@ extern "C" fn fork_child() {
 /// Python's `threading._after_fork`: see the module docs.
 fn after_fork_in_child() {
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    super::MAIN_ID.store(threadkit_sys::current_id(), Relaxed);
+    super::current::MAIN_ID.store(threadkit_sys::current_id(), Relaxed);
     let known = super::known_current();
     let me = match &known {
         Some(t) => t.clone(),

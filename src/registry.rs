@@ -32,15 +32,11 @@
 //! acquire/release orders them. User hooks are never called with the lock held, so a hook may
 //! call [`enumerate`] or [`current_thread`] freely.
 //!
-//! # Which thread is the main thread
+//! # The calling thread
 //!
-//! On Linux and Android the main thread is the one whose kernel thread id equals the process
-//! id (`gettid() == getpid()`), which holds whoever touches the registry first. On the other
-//! systems a constructor placed in the executable's init section (`__mod_init_func`,
-//! `.init_array`, `.CRT$XCU`) records the id of the thread that runs it, which is the main
-//! thread, before `main` starts. The "MainThread" handle gets its ids when the main thread
-//! first calls into threadkit (starting a thread or asking for `current_thread`); a handle
-//! obtained earlier from another thread shows `ident() == None` until then.
+//! How a thread finds its own handle (`current_thread`, the `STARTED` and `CURRENT`
+//! thread-locals, dummies of foreign threads) and which thread is the main thread:
+//! `registry_current.rs`.
 //!
 //! # fork()
 //!
@@ -49,18 +45,21 @@
 //! [`Locked`]) are in `internal_lock.rs`.
 
 use crate::thread::{FINISHED, Inner, Kind, NEW, STARTING, Thread};
-use core::cell::RefCell;
 use core::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
-use std::sync::Arc;
 
+#[path = "registry_current.rs"]
+mod current;
 #[path = "fork.rs"]
 mod fork;
 #[path = "internal_lock.rs"]
 mod internal_lock;
 
+pub use current::current_thread;
+use current::store_ids;
+pub(crate) use current::{current_daemon, is_main_thread, known_current, run_as, set_current};
 pub(crate) use fork::fork_generation;
 pub(crate) use internal_lock::{InternalLock, Locked, rt};
-use rt::{AtomicBool, AtomicU64, AtomicUsize};
+use rt::{AtomicBool, AtomicUsize};
 
 struct Registry {
     threads: Vec<Thread>,
@@ -83,30 +82,6 @@ pub(crate) fn next_number() -> usize {
 /// Python's `_newname(template)`.
 pub(crate) fn new_name(prefix: &str) -> String {
     format!("{prefix}-{}", next_number())
-}
-
-/// This thread's handle; for a dummy, dropping it unregisters the thread.
-struct CurrentSlot(RefCell<Option<Thread>>);
-
-impl Drop for CurrentSlot {
-    fn drop(&mut self) {
-        if let Some(t) = self.0.get_mut().take() {
-            if t.inner.kind() == Kind::Dummy {
-                finish(&t);
-            }
-        }
-    }
-}
-
-thread_local! {
-    static CURRENT: CurrentSlot = const { CurrentSlot(RefCell::new(None)) };
-    /// The calling threadkit thread's `Inner` while `thread_entry::run` runs (it holds a
-    /// handle for that whole time), else null. No destructor: a thread that sets it registers
-    /// nothing with the C runtime's TLS-destructor list, which would allocate (and make the
-    /// thread set up the allocator's per-thread cache). Once `run` returns, the thread is no
-    /// longer its `Thread`'s: a late TLS destructor that asks gets a "Dummy-N", as code
-    /// running after `_bootstrap_inner` does in CPython.
-    static STARTED: core::cell::Cell<*const Inner> = const { core::cell::Cell::new(core::ptr::null()) };
 }
 
 fn push(r: &mut Registry, t: &Thread) {
@@ -179,85 +154,6 @@ pub(crate) fn finish(t: &Thread) {
     drop(removed);
 }
 
-/// Records `t` as the calling thread's handle, kept until the thread's TLS is destroyed.
-pub(crate) fn set_current(t: &Thread) {
-    let _ = CURRENT.try_with(|c| *c.0.borrow_mut() = Some(t.clone()));
-}
-
-/// Runs `f` as the threadkit thread `me`: [`current_thread`] returns `me` until `f` returns.
-pub(crate) fn run_as<R>(me: &Thread, f: impl FnOnce() -> R) -> R {
-    STARTED.with(|s| s.set(Arc::as_ptr(&me.inner)));
-    let r = f();
-    STARTED.with(|s| s.set(core::ptr::null()));
-    r
-}
-
-/// The calling thread's handle if it is already known: a running threadkit thread's, or the
-/// one kept in `CURRENT`.
-pub(crate) fn known_current() -> Option<Thread> {
-    let p = STARTED.with(core::cell::Cell::get);
-    if !p.is_null() {
-        // SAFETY: a non-null `STARTED` was set by `run_as` on this very thread from a live
-        // `Thread`, which `run_as`'s caller keeps alive until `run_as` resets it to null; so
-        // `p` comes from `Arc::as_ptr` of an `Arc` with a count of at least one, and adding
-        // one before `from_raw` gives the new handle its own count.
-        return Some(unsafe {
-            Arc::increment_strong_count(p);
-            Thread {
-                inner: Arc::from_raw(p),
-            }
-        });
-    }
-    CURRENT.try_with(|c| c.0.borrow().clone()).ok().flatten()
-}
-
-/// The calling thread's daemon flag without creating a dummy: threadkit threads know theirs,
-/// the main thread is not a daemon, any other thread would be a "Dummy-N" (a daemon).
-pub(crate) fn current_daemon() -> bool {
-    match known_current().map(|t| t.daemon()) {
-        Some(daemon) => daemon,
-        // The main thread's handle is kept in `CURRENT`, so that the next call makes no
-        // system call (`is_main_thread` makes two on Linux).
-        None if is_main_thread() => current_thread_slow().daemon(),
-        None => true,
-    }
-}
-
-/// Whether the caller is the process's main thread (in a fork child: the thread that forked).
-#[cfg(any(target_os = "linux", target_os = "android"))]
-pub(crate) fn is_main_thread() -> bool {
-    threadkit_sys::native_id() == u64::from(std::process::id())
-}
-
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-static MAIN_ID: AtomicU64 = AtomicU64::new(0);
-
-/// Whether the caller is the process's main thread (in a fork child: the thread that forked).
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-pub(crate) fn is_main_thread() -> bool {
-    let id = MAIN_ID.load(Relaxed);
-    id != 0 && id == threadkit_sys::current_id()
-}
-
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-mod main_ctor {
-    extern "C" fn record_main_thread() {
-        super::MAIN_ID.store(threadkit_sys::current_id(), super::Relaxed);
-    }
-    /// Runs before `main`, on the main thread (the loader runs init sections there).
-    #[used]
-    #[cfg_attr(
-        target_vendor = "apple",
-        unsafe(link_section = "__DATA,__mod_init_func")
-    )]
-    #[cfg_attr(windows, unsafe(link_section = ".CRT$XCU"))]
-    #[cfg_attr(
-        not(any(target_vendor = "apple", windows)),
-        unsafe(link_section = ".init_array")
-    )]
-    static RECORD_MAIN: extern "C" fn() = record_main_thread;
-}
-
 /// The "MainThread" handle, created and registered on first use; its ids are filled in when
 /// `on_main` (the caller is the main thread).
 fn main_handle(on_main: bool) -> Thread {
@@ -276,43 +172,6 @@ fn main_handle(on_main: bool) -> Thread {
         }
         t
     })
-}
-
-fn store_ids(ident: &AtomicU64, native: &AtomicU64) {
-    native.store(threadkit_sys::native_id(), Relaxed);
-    ident.store(threadkit_sys::current_id(), Relaxed);
-}
-
-/// The [`Thread`] object of the calling thread. Python's `threading.current_thread()`.
-///
-/// A thread that threadkit did not start (a `std::thread`, a C library's thread) gets a
-/// "Dummy-N" handle: a daemon, alive and listed by [`enumerate`] until that thread exits.
-///
-/// ```
-/// let t = threadkit::spawn(|| threadkit::current_thread().name());
-/// let name = t.join().unwrap();
-/// assert!(name.starts_with("Thread-"));
-/// ```
-pub fn current_thread() -> Thread {
-    known_current().unwrap_or_else(current_thread_slow)
-}
-
-#[cold]
-fn current_thread_slow() -> Thread {
-    let t = if is_main_thread() {
-        main_handle(true)
-    } else {
-        let inner = Inner::existing(Kind::Dummy, new_name("Dummy"));
-        store_ids(&inner.ident, &inner.native);
-        let t = Thread::from_inner(inner);
-        if CURRENT.try_with(|_| ()).is_ok() {
-            register(&t);
-        }
-        t
-    };
-    // If TLS is already torn down (a late destructor), the handle is returned unregistered.
-    let _ = CURRENT.try_with(|c| *c.0.borrow_mut() = Some(t.clone()));
-    t
 }
 
 /// The main thread's [`Thread`] object, named "MainThread". Python's
