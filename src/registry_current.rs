@@ -60,29 +60,41 @@ pub(crate) fn run_as<R>(me: &Thread, f: impl FnOnce() -> R) -> R {
     r
 }
 
-/// The calling thread's handle if it is already known: a running threadkit thread's, or the
-/// one kept in `CURRENT`.
-pub(crate) fn known_current() -> Option<Thread> {
+/// Runs `f` on the calling thread's `Inner` if it is already known (a running threadkit
+/// thread's, or the one kept in `CURRENT`), without touching its reference count.
+fn with_known<R>(f: impl FnOnce(&Inner) -> R) -> Option<R> {
     let p = STARTED.with(core::cell::Cell::get);
     if !p.is_null() {
         // SAFETY: a non-null `STARTED` was set by `run_as` on this very thread from a live
-        // `Thread`, which `run_as`'s caller keeps alive until `run_as` resets it to null; so
-        // `p` comes from `Arc::as_ptr` of an `Arc` with a count of at least one, and adding
-        // one before `from_raw` gives the new handle its own count.
-        return Some(unsafe {
+        // `Thread`, which `run_as`'s caller keeps alive until `run_as` resets it to null.
+        return Some(f(unsafe { &*p }));
+    }
+    CURRENT
+        .try_with(|c| c.0.borrow().as_ref().map(|t| f(&t.inner)))
+        .ok()
+        .flatten()
+}
+
+/// The calling thread's handle if it is already known (see [`with_known`]).
+pub(crate) fn known_current() -> Option<Thread> {
+    with_known(|inner| {
+        let p: *const Inner = inner;
+        // SAFETY: every `Inner` lives in the `Arc` of its `Thread` handles, and `with_known`
+        // lends one that a handle keeps alive for the call (count at least one); adding one
+        // before `from_raw` gives the new handle its own count.
+        unsafe {
             Arc::increment_strong_count(p);
             Thread {
                 inner: Arc::from_raw(p),
             }
-        });
-    }
-    CURRENT.try_with(|c| c.0.borrow().clone()).ok().flatten()
+        }
+    })
 }
 
 /// The calling thread's daemon flag without creating a dummy: threadkit threads know theirs,
 /// the main thread is not a daemon, any other thread would be a "Dummy-N" (a daemon).
 pub(crate) fn current_daemon() -> bool {
-    match known_current().map(|t| t.daemon()) {
+    match with_known(Inner::is_daemon) {
         Some(daemon) => daemon,
         // The main thread's handle is kept in `CURRENT`, so that the next call makes no
         // system call (`is_main_thread` makes two on Linux).

@@ -345,7 +345,7 @@ impl Thread {
     /// assert!(!threadkit::main_thread().daemon());
     /// ```
     pub fn daemon(&self) -> bool {
-        self.inner.daemon.load(Relaxed)
+        self.inner.is_daemon()
     }
 
     /// Sets the daemon flag; [`Error::ThreadActive`] once started. Python: `Thread.daemon = x`.

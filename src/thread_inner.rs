@@ -60,8 +60,8 @@ pub(crate) struct Inner {
     pub(super) stack_size: AtomicUsize,
     /// Position in the registry vector; read and written under the registry lock only.
     pub(crate) reg_index: AtomicUsize,
-    /// Read and written under `NAME_LOCK` only.
-    name: UnsafeCell<Name>,
+    /// `None` until a name is given or needed; read and written under `NAME_LOCK` only.
+    name: UnsafeCell<Option<Name>>,
     /// Set in `new`, taken by the new thread (only the thread whose `start()` won the
     /// `NEW -> STARTING` CAS spawns it, so exactly one thread takes it).
     pub(crate) target: UnsafeCell<Option<Target>>,
@@ -102,7 +102,7 @@ impl Inner {
             panicked: AtomicBool::new(false),
             stack_size: AtomicUsize::new(STACK_DEFAULT),
             reg_index: AtomicUsize::new(usize::MAX),
-            name: UnsafeCell::new(name.map_or(Name::Unnamed, Name::Given)),
+            name: UnsafeCell::new(name.map(Name::Given)),
             target: UnsafeCell::new(target),
             keep_payload: AtomicBool::new(false),
             payload: UnsafeCell::new(None),
@@ -138,6 +138,10 @@ impl Inner {
         }
     }
 
+    pub(crate) fn is_daemon(&self) -> bool {
+        self.daemon.load(Relaxed)
+    }
+
     /// In a fork child: the forking foreign thread's dummy becomes the (non-daemon) main thread.
     pub(crate) fn become_main(&self) {
         self.kind.store(Kind::Main as u8, Relaxed);
@@ -150,13 +154,8 @@ impl Inner {
         NAME_LOCK.with(|| {
             // SAFETY: `name` is only reached under `NAME_LOCK`, held for the whole borrow.
             let name = unsafe { &mut *self.name.get() };
-            match name {
-                Name::Unnamed => {
-                    *name = Name::Numbered(crate::registry::next_number());
-                    name.clone()
-                }
-                _ => name.clone(),
-            }
+            name.get_or_insert_with(|| Name::Numbered(crate::registry::next_number()))
+                .clone()
         })
     }
 
@@ -164,19 +163,17 @@ impl Inner {
     pub(crate) fn store_name(&self, new: String) {
         let old = NAME_LOCK.with(|| {
             // SAFETY: `name` is only reached under `NAME_LOCK`, held for the whole borrow.
-            core::mem::replace(unsafe { &mut *self.name.get() }, Name::Given(new))
+            unsafe { &mut *self.name.get() }.replace(Name::Given(new))
         });
         drop(old); // outside the lock
     }
 }
 
-/// A thread's name slot.
+/// A thread's name, once given or needed.
 #[derive(Clone)]
 pub(crate) enum Name {
-    /// No name given and none needed yet: the number is taken on first need, as Python's
-    /// `_newname()` would have at construction (a thread named by its creator takes none).
-    Unnamed,
-    /// "Thread-N".
+    /// "Thread-N", the number taken on first need, as Python's `_newname()` would have at
+    /// construction (a thread named by its creator takes none).
     Numbered(usize),
     /// Given by the user (or "MainThread", "Dummy-N").
     Given(String),
@@ -187,32 +184,10 @@ impl Name {
     pub(crate) fn with_str<R>(&self, f: impl FnOnce(&str) -> R) -> R {
         match self {
             Name::Given(s) => f(s),
-            Name::Numbered(n) => {
-                let mut buf = [0u8; 32];
-                f(numbered(*n, &mut buf))
-            }
-            Name::Unnamed => f("Thread"),
+            Name::Numbered(n) => f(crate::registry::spell_name("Thread", *n, &mut [0; 32])),
         }
     }
 }
-
-/// "Thread-N" written at the end of `buf` (a `usize` has at most 20 digits).
-fn numbered(mut n: usize, buf: &mut [u8; 32]) -> &str {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    i -= PREFIX.len();
-    buf[i..i + PREFIX.len()].copy_from_slice(PREFIX);
-    core::str::from_utf8(&buf[i..]).unwrap_or("Thread") // ASCII: always valid
-}
-
-const PREFIX: &[u8] = b"Thread-";
 
 /// Spin hint shared by every `start()` and `join()` wait (each `Thread` is new, so a hint per
 /// thread would never learn): on while thread starts and ends come soon after the wait began.
