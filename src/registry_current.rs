@@ -75,20 +75,25 @@ fn with_known<R>(f: impl FnOnce(&Inner) -> R) -> Option<R> {
         .flatten()
 }
 
-/// The calling thread's handle if it is already known (see [`with_known`]).
+/// The calling thread's handle if it is already known: a running threadkit thread's, or the
+/// one kept in `CURRENT`. (Not through [`with_known`]: `Arc::from_raw` needs the pointer that
+/// `Arc::as_ptr` gave, whose provenance covers the reference counts, not one re-derived from
+/// a `&Inner`.)
 pub(crate) fn known_current() -> Option<Thread> {
-    with_known(|inner| {
-        let p: *const Inner = inner;
-        // SAFETY: every `Inner` lives in the `Arc` of its `Thread` handles, and `with_known`
-        // lends one that a handle keeps alive for the call (count at least one); adding one
-        // before `from_raw` gives the new handle its own count.
-        unsafe {
+    let p = STARTED.with(core::cell::Cell::get);
+    if !p.is_null() {
+        // SAFETY: a non-null `STARTED` was set by `run_as` on this very thread from a live
+        // `Thread`, which `run_as`'s caller keeps alive until `run_as` resets it to null; so
+        // `p` comes from `Arc::as_ptr` of an `Arc` with a count of at least one, and adding
+        // one before `from_raw` gives the new handle its own count.
+        return Some(unsafe {
             Arc::increment_strong_count(p);
             Thread {
                 inner: Arc::from_raw(p),
             }
-        }
-    })
+        });
+    }
+    CURRENT.try_with(|c| c.0.borrow().clone()).ok().flatten()
 }
 
 /// The calling thread's daemon flag without creating a dummy: threadkit threads know theirs,
