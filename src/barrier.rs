@@ -51,6 +51,16 @@
 //! (during its spin, say) does not set `SLEEPERS`: it goes straight to breaking the round. A
 //! round with no sleeper makes no syscall at all.
 //!
+//! # After `fork()`
+//!
+//! In a fork child the threads that were inside `wait` are gone, but `state` still counts
+//! them. `fork_epoch` holds the fork generation (`wait::fork_generation`) the two words belong
+//! to; every public method compares it first, and the first caller in a child of a newer
+//! generation (others wait for it) puts the barrier back as if those threads had never come:
+//! `FILLING,0` (a round they were filling, releasing, draining or resetting is over; their
+//! action, if one ran, is not run again), or `BROKEN,0` if it was broken, with a new
+//! generation (their `SLEEPERS` dropped).
+//!
 //! # Memory ordering
 //!
 //! Arrivals are `AcqRel` read-modify-writes on `state`, a release sequence that the last
@@ -61,9 +71,9 @@
 //! sees the new phase.
 
 use crate::Error;
-use crate::wait::{AtomicU32, deadline_after, spin};
+use crate::wait::{AtomicU32, deadline_after, is_current_generation, renew_after_fork, spin};
 use std::fmt;
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::time::Duration;
 
 #[path = "barrier_phase.rs"]
@@ -137,9 +147,13 @@ struct Extra {
 /// assert_eq!(indexes, [0, 1, 2]);
 /// ```
 pub struct Barrier {
+    /// Count and phase: the state word (see the module docs' table).
     state: AtomicU32,
+    /// Phase changes, `SPUN` and `SLEEPERS`: the futex word (see "Generation word").
     generation: AtomicU32,
-    parties: usize,
+    /// The fork generation `state` and `generation` belong to (see "After `fork()`").
+    fork_epoch: AtomicU32,
+    parties: u32,
     extra: Option<Box<Extra>>,
 }
 
@@ -165,7 +179,9 @@ impl Barrier {
         Barrier {
             state: AtomicU32::new(make(FILLING, 0)),
             generation: AtomicU32::new(0),
-            parties,
+            fork_epoch: AtomicU32::new(0),
+            // (At most MAX_PARTIES, which fits.)
+            parties: parties as u32,
             extra: None,
         }
     }
@@ -253,8 +269,9 @@ impl Barrier {
 
     /// `wait` with an optional timeout, whose clock starts once `arrive` has let us in.
     fn wait_with(&self, timeout: Option<Duration>) -> Result<usize, Error> {
+        self.check_fork_epoch();
         let index = self.arrive()?;
-        let result = if index + 1 == self.parties {
+        let result = if index + 1 == self.parties as usize {
             self.release_round()
         } else {
             self.await_round(timeout.and_then(deadline_after))
@@ -274,7 +291,7 @@ impl Barrier {
                 return Err(Error::BrokenBarrier);
             }
             match phase(s) {
-                FILLING if (count(s) as usize) < self.parties => {
+                FILLING if count(s) < self.parties => {
                     // FILLING,c -> FILLING,c+1: join the round with index c.
                     if self
                         .state
@@ -333,6 +350,7 @@ impl Barrier {
     /// assert!(!b.broken());
     /// ```
     pub fn reset(&self) {
+        self.check_fork_epoch();
         self.change(|s| match (count(s), phase(s)) {
             (0, _) => make(FILLING, 0),
             (c, FILLING | BROKEN) => make(RESETTING, c),
@@ -350,6 +368,7 @@ impl Barrier {
     /// assert!(matches!(b.wait(), Err(threadkit::Error::BrokenBarrier)));
     /// ```
     pub fn abort(&self) {
+        self.check_fork_epoch();
         self.change(|s| match phase(s) {
             DRAINING if count(s) > 0 => s | BREAK_PENDING,
             _ => make(BROKEN, count(s)),
@@ -362,7 +381,7 @@ impl Barrier {
     /// assert_eq!(threadkit::Barrier::new(4).parties(), 4);
     /// ```
     pub fn parties(&self) -> usize {
-        self.parties
+        self.parties as usize
     }
 
     /// The number of threads waiting in the current round. Python: `barrier.n_waiting`.
@@ -374,6 +393,7 @@ impl Barrier {
     /// assert_eq!(threadkit::Barrier::new(4).n_waiting(), 0);
     /// ```
     pub fn n_waiting(&self) -> usize {
+        self.check_fork_epoch();
         let s = self.state.load(Acquire);
         if phase(s) == FILLING {
             count(s) as usize
@@ -391,7 +411,29 @@ impl Barrier {
     /// assert!(b.broken());
     /// ```
     pub fn broken(&self) -> bool {
+        self.check_fork_epoch();
         is_broken(self.state.load(Acquire))
+    }
+
+    /// In a fork child, the first call discards the parties that vanished with the parent's
+    /// other threads (see "After `fork()`"); otherwise a load and a compare.
+    #[inline]
+    fn check_fork_epoch(&self) {
+        if !is_current_generation(&self.fork_epoch, 1) {
+            renew_after_fork(&self.fork_epoch, 1, 0, || {
+                // Every thread in `wait` vanished: the round is as if they had never come.
+                // A broken barrier stays broken (until `reset`); a round they were releasing,
+                // draining or resetting is over. Their sleepers are dropped with `SLEEPERS`.
+                let s = self.state.load(Acquire);
+                let next = if is_broken(s) { BROKEN } else { FILLING };
+                self.state.store(make(next, 0), Release);
+                let g = self.generation.load(Relaxed);
+                self.generation.store(
+                    ((g & GEN_MASK).wrapping_add(1) & GEN_MASK) | (g & SPUN),
+                    Release,
+                );
+            });
+        }
     }
 }
 

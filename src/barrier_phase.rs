@@ -24,7 +24,7 @@ impl Barrier {
         let next = if outcome.is_ok() { DRAINING } else { BROKEN };
         // FILLING,parties -> DRAINING,parties (or BROKEN,parties): nobody else changes the
         // word while the action runs, so a plain store is exact.
-        self.state.store(make(next, self.parties as u32), Release);
+        self.state.store(make(next, self.parties), Release);
         self.bump();
         if let Err(payload) = outcome {
             self.leave();
@@ -75,7 +75,7 @@ impl Barrier {
     #[cold]
     fn try_break_on_timeout(&self) -> bool {
         let mut s = self.state.load(Acquire);
-        while phase(s) == FILLING && (count(s) as usize) < self.parties {
+        while phase(s) == FILLING && count(s) < self.parties {
             // FILLING,c -> BROKEN,c: the timeout breaks the round.
             match self
                 .state
@@ -135,7 +135,7 @@ impl Barrier {
         loop {
             let g = self.generation.load(Acquire);
             let s = self.state.load(Acquire);
-            if phase(s) == FILLING && count(s) as usize == self.parties {
+            if phase(s) == FILLING && count(s) == self.parties {
                 self.sleep(g, None); // the action is running: CPython holds the lock
                 continue;
             }

@@ -6,10 +6,12 @@
 //! |-------|-----------|----------------------------------------------------------------------|
 //! | 0     | `LOCKED`  | the lock is held (by nobody in particular: a `Lock` has no owner)    |
 //! | 1     | `HANDOFF` | a sleeper has waited longer than [`STARVATION_LIMIT`]: the next unlock hands the lock over instead of freeing it |
-//! | 2     | `HANDED`  | (with `LOCKED`) the lock was handed over and belongs to whichever counted waiter claims it first |
+//! | 2     | `HANDED`  | the lock was handed over to the waiters counted before it; the first counted waiter to claim it owns that hold |
 //! | 3     | `WAKING`  | an unlock has woken a counted waiter that has not run yet: later unlocks wake nobody more |
 //! | 4     | `NEWCOMERS` | (with `HANDED`) threads that came during the hand-over sleep on the word, uncounted |
-//! | 5..32 | waiters   | how many threads are counted as waiting in the slow path (unit [`ONE_WAITER`]) |
+//! | 5     | `RELEASED` | (with `HANDED`) the handed hold was released before anyone claimed it: the claimer's acquire completes without the lock (it was acquired at the hand-over and released since); `LOCKED` is then an ordinary hold of its own |
+//! | 6..11 | fork generation | the low bits of `rt`'s fork generation the waiter state belongs to (kept 0 while there is none): after a `fork()` the first slow path of the child discards the vanished threads' waiters |
+//! | 11..32| waiters   | how many threads are counted as waiting in the slow path (unit [`ONE_WAITER`]; at most 2^21 - 1) |
 //!
 //! ```text
 //!                 acquire: CAS 0 -> LOCKED (fast path)
@@ -25,10 +27,23 @@
 //!              unlock with HANDOFF: keep LOCKED,    |            | a waiter starved: set HANDOFF
 //!              set HANDED, wake one                 v            |
 //!                                          [locked, HANDED] -- a counted waiter claims it:
-//!                                            |      ^          clear HANDED (and NEWCOMERS,
-//!            a thread arrives: set NEWCOMERS, |      |          waking them all), -= ONE_WAITER
-//!            sleep uncounted                  +------+
+//!                                            |  ^   |          clear HANDED (and NEWCOMERS,
+//!            a thread arrives: set NEWCOMERS, |  |   |          waking them all), -= ONE_WAITER
+//!            sleep uncounted                  +--+   | unlock (any thread): the handed hold
+//!                                                    v ends; clear LOCKED, set RELEASED
+//!                                     [HANDED | RELEASED] -- a counted waiter claims it:
+//!                                     (LOCKED free to take)    clear HANDED | RELEASED,
+//!                                                              -= ONE_WAITER; its acquire
+//!                                                              returns (the hold it got at
+//!                                                              the hand-over is already gone)
 //! ```
+//!
+//! A hand-over *is* the acquire of whichever counted waiter claims it, so every path keeps
+//! "successful acquires - successful releases" at 1 while the lock is held and 0 while it is
+//! free: an unlock of a handed lock that nobody has claimed yet releases that waiter's hold
+//! (as a Python `Lock` released by another thread just after `acquire()` returned), and its
+//! `acquire()` still returns, with the lock free. (Freeing the word outright, as before, made
+//! the waiter take the free lock once more: one release too many, and a lock left held.)
 //!
 //! Invariant: `HANDED` implies `LOCKED` and at least one counted waiter, because a counted waiter
 //! that gives up (timeout) claims a handed lock instead of leaving; so a handed lock is never
@@ -50,6 +65,18 @@
 //! the waiter that was about to sleep sees it instead (its futex compare fails, or it reads it)
 //! and goes on as the woken one; clearing it early only ever costs an extra wake-up.
 //!
+//! # After `fork()`
+//!
+//! In the child of a `fork()` only the forking thread exists, so every waiter the word counts,
+//! and any `HANDOFF`, `HANDED`, `WAKING`, `NEWCOMERS` or `RELEASED` flag, belongs to threads
+//! that vanished. The waiter state carries the low bits of the process's fork generation
+//! (`wait::fork_generation`, bumped in every child); the first slow path that finds an older
+//! one (any acquire or release that is not a bare fast path, or a notifier counting a waiter)
+//! replaces the word by what it would be had those threads never waited: a lock handed to a
+//! vanished waiter and not yet claimed is free; any other `LOCKED` stays (a lock that a
+//! vanished thread *held* stays held, as in CPython). Generations are compared modulo 32: a
+//! lock left untouched with waiters through 32 nested forks is the one case not caught.
+//!
 //! # Memory ordering
 //!
 //! Every transition is a read-modify-write of the one word, so all of them are totally ordered
@@ -70,8 +97,15 @@ const HANDOFF: u32 = 2;
 const HANDED: u32 = 4;
 const WAKING: u32 = 8;
 const NEWCOMERS: u32 = 16;
+const RELEASED: u32 = 32;
+/// The fork-generation field (see [`wait::fork_generation`]).
+const GEN_SHIFT: u32 = 6;
+const GEN_MASK: u32 = 31 << GEN_SHIFT;
 /// One counted waiter in the upper bits of the word.
-const ONE_WAITER: u32 = 32;
+const ONE_WAITER: u32 = 1 << 11;
+/// Every bit that records waiters (everything but `LOCKED` and the generation): a word
+/// without any of them is exactly `0` or `LOCKED`, which the fast paths compare against.
+const WAITER_STATE: u32 = !(LOCKED | GEN_MASK);
 
 /// How many times a newcomer re-reads a held lock, after 2, 4 and 8 busy-wait steps (14 in
 /// all, under half a microsecond), before it starts yielding. Spinning stops as soon as
@@ -127,7 +161,9 @@ impl Lock {
     /// ```
     #[inline]
     pub fn locked(&self) -> bool {
-        self.state.load(Relaxed) & LOCKED != 0
+        let s = self.state.load(Relaxed);
+        // (A handed lock may be a vanished waiter's in a fork child: look again, cleaned.)
+        s & LOCKED != 0 && (s & HANDED == 0 || self.current_state() & LOCKED != 0)
     }
 
     /// Blocks until the lock is acquired. Python: `lock.acquire()`.
@@ -160,6 +196,10 @@ impl Lock {
     #[inline]
     pub fn try_acquire(&self) -> bool {
         let mut s = self.state.load(Relaxed);
+        if s & HANDED != 0 {
+            // (Possibly handed to a vanished waiter in a fork child: cleaned first.)
+            s = self.current_state();
+        }
         while s & LOCKED == 0 {
             // Transition: free (waiters may be counted) -> LOCKED.
             match self
@@ -234,11 +274,27 @@ impl Lock {
 
     /// Counts one more waiter on behalf of a thread that will call
     /// [`lock_counted`](Lock::lock_counted) (a notified `Condition` waiter being requeued or
-    /// woken). While it is counted, every unlock wakes a sleeper of this word.
+    /// woken). While it is counted, every unlock wakes a sleeper of this word. `false` (nobody
+    /// counted) during a hand-over: a waiter counted after it must not claim a hold that
+    /// belongs to the waiters counted before it, so the caller wakes the thread to acquire as a
+    /// newcomer instead.
     #[inline]
-    pub(crate) fn add_waiter(&self) {
-        // Transition: one more counted waiter.
-        self.state.fetch_add(ONE_WAITER, Relaxed);
+    #[must_use]
+    pub(crate) fn add_waiter(&self) -> bool {
+        let mut s = self.current_state();
+        loop {
+            if s & HANDED != 0 {
+                return false;
+            }
+            // Transition: one more counted waiter (stamped with this process's generation).
+            match self
+                .state
+                .compare_exchange_weak(s, stamp(s + ONE_WAITER), Relaxed, Relaxed)
+            {
+                Ok(_) => return true,
+                Err(now) => s = now,
+            }
+        }
     }
 
     /// Acquires the lock as a waiter already counted by [`add_waiter`](Lock::add_waiter).
@@ -260,11 +316,76 @@ impl Lock {
         // An RMW, not a load: it reads the latest value, so an unlock ordered after it sees our
         // counted waiter and wakes the moved thread itself, unless an unlock before it set
         // WAKING (its wake-up may have found nobody on this word yet): then wake it here too.
+        // During a hand-over (which woke everybody, perhaps before the move) every sleeper is
+        // woken: a single wake-up would go to the oldest sleeper, an uncounted newcomer, and
+        // leave the moved thread, perhaps the only counted waiter, asleep on a handed lock.
         let s = self.state.fetch_add(0, Relaxed);
-        if s & (LOCKED | WAKING) != LOCKED {
+        if s & HANDED != 0 {
+            wait::wake_all(&self.state);
+        } else if s & (LOCKED | WAKING) != LOCKED {
             wait::wake_one(&self.state);
         }
     }
+
+    /// Makes the lock a fresh unlocked one, whatever its word held.
+    ///
+    /// # Safety
+    /// Only for a lock that nobody else uses meanwhile, whose holder and waiters (if any) no
+    /// longer exist: the internal guard of a wait queue renewed in a fork child.
+    pub(crate) unsafe fn reset_unlocked(&self) {
+        self.state.store(0, Relaxed);
+    }
+
+    /// The state word, after discarding the waiter state of an older fork generation if it
+    /// holds one (see "After `fork()`" in the module docs). Every slow path starts here.
+    #[inline]
+    pub(crate) fn current_state(&self) -> u32 {
+        let s = self.state.load(Relaxed);
+        if s & WAITER_STATE != 0 && s & GEN_MASK != generation_bits() {
+            self.forget_vanished_waiters(s)
+        } else {
+            s
+        }
+    }
+
+    /// In a fork child: replaces waiter state left by the parent's vanished threads by what the
+    /// word would be had they never waited. Returns the new state.
+    #[cold]
+    fn forget_vanished_waiters(&self, mut s: u32) -> u32 {
+        loop {
+            if s & WAITER_STATE == 0 || s & GEN_MASK == generation_bits() {
+                return s; // another thread of the child did it
+            }
+            // A handed hold nobody claimed belonged to a vanished waiter: as if it had never
+            // waited, that unlock freed the lock. Any other LOCKED is a real hold.
+            let held = s & LOCKED != 0 && s & (HANDED | RELEASED) != HANDED;
+            let new = if held { LOCKED } else { 0 };
+            // Transition: ghost waiter state -> none (LOCKED kept if held).
+            match self.state.compare_exchange(s, new, Relaxed, Relaxed) {
+                Ok(_) => return new,
+                Err(now) => s = now,
+            }
+        }
+    }
+}
+
+/// The low bits of the fork generation, placed where the word keeps them.
+#[inline]
+fn generation_bits() -> u32 {
+    (wait::fork_generation() << GEN_SHIFT) & GEN_MASK
+}
+
+/// `v` with this process's generation in place (for a transition that adds waiter state).
+#[inline]
+fn stamp(v: u32) -> u32 {
+    (v & !GEN_MASK) | generation_bits()
+}
+
+/// `v`, with the generation cleared when it holds no waiter state, so that a word without
+/// waiters is exactly `0` or `LOCKED` again (what the fast paths compare against).
+#[inline]
+fn tidy(v: u32) -> u32 {
+    if v & WAITER_STATE == 0 { v & LOCKED } else { v }
 }
 
 impl_acquire!(Lock);

@@ -4,8 +4,8 @@
 //! names the transition it makes.
 
 use super::{
-    HANDED, HANDOFF, LOCKED, Lock, NEWCOMERS, ONE_WAITER, SPIN_ROUNDS, STARVATION_LIMIT, WAKING,
-    YIELD_LIMIT,
+    HANDED, HANDOFF, LOCKED, Lock, NEWCOMERS, ONE_WAITER, RELEASED, SPIN_ROUNDS, STARVATION_LIMIT,
+    WAKING, YIELD_LIMIT, stamp, tidy,
 };
 use crate::wait::{self, Stopwatch, may_spin, spin_hint, spin_limit};
 use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
@@ -15,19 +15,22 @@ impl Lock {
     /// Releases a lock that has waiters or flags; `false` if it was not locked.
     #[cold]
     pub(super) fn release_slow(&self) -> bool {
-        let mut s = self.state.load(Relaxed);
+        let mut s = self.current_state();
         loop {
             if s & LOCKED == 0 {
                 return false;
             }
             let waiters = s / ONE_WAITER;
-            let (new, wake) = if waiters == 0 {
+            let (new, wake) = if s & (HANDED | RELEASED) == HANDED {
+                // Transition: the handed hold, not claimed yet, is released (any thread may
+                // release a Lock): the lock is free, and RELEASED tells the counted waiter that
+                // claims the hand-over that its acquire is complete and its hold already gone.
+                // Its claim is on the way (the hand-over woke everybody and set WAKING).
+                ((s & !(LOCKED | NEWCOMERS)) | RELEASED, Wake::None)
+            } else if waiters == 0 {
                 // Transition: locked, nobody counted -> unlocked (flags cleared).
-                (
-                    s & !(LOCKED | HANDOFF | HANDED | WAKING | NEWCOMERS),
-                    Wake::None,
-                )
-            } else if s & HANDOFF != 0 {
+                (0, Wake::None)
+            } else if s & (HANDOFF | HANDED) == HANDOFF {
                 // Transition: a starving waiter asked -> stay LOCKED, HANDED to a waiter.
                 // Everybody is woken, not one: a newcomer may already sleep on the word, and a
                 // single wake-up could go to it instead of a counted waiter. (Rare: at most
@@ -35,20 +38,21 @@ impl Lock {
                 ((s & !HANDOFF) | HANDED | WAKING, Wake::All)
             } else if s & WAKING != 0 {
                 // Transition: locked with waiters, one already on its way -> unlocked; it
-                // (or another counted waiter) will look at the word: no wake-up. (A handed
-                // lock released by another thread is freed too, its newcomers woken.)
-                (s & !(LOCKED | HANDED | NEWCOMERS), Wake::None)
+                // (or another counted waiter) will look at the word: no wake-up. (A pending
+                // RELEASED hand-over always has WAKING: its claimer is on its way.)
+                (s & !(LOCKED | NEWCOMERS), Wake::None)
             } else {
-                // Transition: locked with waiters -> unlocked, WAKING (a handed lock is freed
-                // too, its newcomers woken).
-                ((s & !(LOCKED | HANDED | NEWCOMERS)) | WAKING, Wake::One)
+                // Transition: locked with waiters -> unlocked, WAKING.
+                ((s & !(LOCKED | NEWCOMERS)) | WAKING, Wake::One)
             };
-            match self.state.compare_exchange_weak(s, new, Release, Relaxed) {
+            match self
+                .state
+                .compare_exchange_weak(s, tidy(new), Release, Relaxed)
+            {
                 Ok(_) => {
                     match wake {
-                        _ if s & NEWCOMERS != 0 && new & NEWCOMERS == 0 => {
-                            wait::wake_all(&self.state)
-                        }
+                        // Newcomers sleep uncounted: whoever frees the word wakes them all.
+                        _ if s & NEWCOMERS != 0 => wait::wake_all(&self.state),
                         Wake::All => wait::wake_all(&self.state),
                         Wake::One => wait::wake_one(&self.state),
                         Wake::None => {}
@@ -71,6 +75,9 @@ impl Lock {
     #[cold]
     pub(super) fn acquire_slow(&self, deadline: Option<Instant>, mut counted: bool) -> bool {
         let mut starving = Stopwatch::default();
+        // In a fork child, first forget the vanished threads' waiters (a counted caller was
+        // counted in this generation, by `add_waiter`, which did the same).
+        self.current_state();
         loop {
             if !counted {
                 if self.spin_then_try(deadline) {
@@ -166,9 +173,11 @@ impl Lock {
     #[inline]
     fn try_take_as_waiter(&self, s: u32) -> bool {
         let new = if s & HANDED != 0 {
-            // Transition: HANDED -> ours (LOCKED stays), one waiter fewer, WAKING and
-            // NEWCOMERS cleared (the newcomers are woken below).
-            (s & !(HANDED | WAKING | NEWCOMERS)) - ONE_WAITER
+            // Transition: HANDED -> ours, one waiter fewer, WAKING and NEWCOMERS cleared (the
+            // newcomers are woken below). Without RELEASED, LOCKED stays: the hold is ours.
+            // With RELEASED, our hold ended before we got here: LOCKED is left as it is (free,
+            // or someone else's ordinary hold) and our acquire is complete all the same.
+            (s & !(HANDED | RELEASED | WAKING | NEWCOMERS)) - ONE_WAITER
         } else if s & LOCKED == 0 {
             // Transition: free -> LOCKED, one waiter fewer, WAKING cleared.
             ((s | LOCKED) & !WAKING) - ONE_WAITER
@@ -182,7 +191,7 @@ impl Lock {
         };
         if self
             .state
-            .compare_exchange(s, new, Acquire, Relaxed)
+            .compare_exchange(s, tidy(new), Acquire, Relaxed)
             .is_err()
         {
             return false;
@@ -218,10 +227,11 @@ impl Lock {
                 s = self.state.load(Relaxed);
                 continue;
             }
-            // Transition: one more counted waiter (the lock is held, not handed over).
+            // Transition: one more counted waiter (the lock is held, not handed over),
+            // stamped with this process's fork generation.
             match self
                 .state
-                .compare_exchange(s, s + ONE_WAITER, Relaxed, Relaxed)
+                .compare_exchange(s, stamp(s + ONE_WAITER), Relaxed, Relaxed)
             {
                 Ok(_) => return CountIn::Counted,
                 Err(now) => s = now,
@@ -248,7 +258,10 @@ impl Lock {
             if new < ONE_WAITER {
                 new &= !HANDOFF;
             }
-            match self.state.compare_exchange_weak(s, new, Relaxed, Relaxed) {
+            match self
+                .state
+                .compare_exchange_weak(s, tidy(new), Relaxed, Relaxed)
+            {
                 Ok(_) => return false,
                 Err(now) => s = now,
             }

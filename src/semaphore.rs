@@ -8,8 +8,9 @@
 //! | word       | meaning                                                                   |
 //! |------------|---------------------------------------------------------------------------|
 //! | `value`    | the counter, `0..=MAX_VALUE`; also the futex word waiters sleep on at 0   |
-//! | `sleepers` | bits 0..=30: threads registered in the slow path (about to sleep, asleep,  |
-//! |            | or waking); bit 31 `SPUN`: hint, the last acquirer that had to wait got   |
+//! | `sleepers` | bits 0..24: threads registered in the slow path (about to sleep, asleep,   |
+//! |            | or waking); bits 24..31: the fork generation they belong to (low bits);   |
+//! |            | bit 31 `SPUN`: hint, the last acquirer that had to wait got               |
 //! |            | its unit soon (while spinning, or soon enough that a long spin would have) |
 //!
 //! ```text
@@ -33,6 +34,14 @@
 //! no wake-up is owed. A thread whose deadline passes makes one last attempt before it reports a
 //! timeout, so a wake-up delivered to it just before its deadline is never lost.
 //!
+//! # After `fork()`
+//!
+//! The sleepers registered in a fork child's copy of the word belong to threads that vanished:
+//! a count that would never drain, and a system call at every release. So the count carries
+//! the fork generation (`wait::fork_generation`, its low 7 bits) it was made in: a release
+//! ignores a count of an older generation, and the first thread of the child to register
+//! starts the count afresh. The units in `value` are real and stay.
+//!
 //! # Memory ordering
 //!
 //! A successful acquire CAS is `Acquire` and the release CAS `SeqCst` (at least `Release`), so
@@ -47,7 +56,8 @@
 
 use crate::Error;
 use crate::wait::{
-    AtomicU32, deadline_after, loom_const_fn, set_hint, spin, wait, wake_all, wake_n,
+    AtomicU32, deadline_after, fork_generation, loom_const_fn, set_hint, spin, wait, wake_all,
+    wake_n,
 };
 use std::fmt;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, SeqCst};
@@ -58,6 +68,17 @@ pub use bounded::BoundedSemaphore;
 
 /// The hint bit of `sleepers` (see the module docs); the count is in the other bits.
 const SPUN: u32 = 1 << 31;
+/// The registered sleepers in `sleepers`.
+const COUNT: u32 = (1 << 24) - 1;
+/// The fork-generation field of `sleepers`.
+const GEN_SHIFT: u32 = 24;
+const GEN_MASK: u32 = 0x7f << GEN_SHIFT;
+
+/// The low bits of the fork generation, placed where `sleepers` keeps them.
+#[inline]
+fn generation_bits() -> u32 {
+    (fork_generation() << GEN_SHIFT) & GEN_MASK
+}
 
 /// The counter shared by [`Semaphore`] and [`BoundedSemaphore`] (see the module docs).
 pub(crate) struct RawSemaphore {
@@ -125,7 +146,7 @@ impl RawSemaphore {
             Err(spun) => spun,
         };
         // Dekker, sleeper side: register, then read `value` (both SeqCst).
-        self.sleepers.fetch_add(1, SeqCst);
+        self.register();
         let mut slept = false;
         let got = loop {
             let mut v = self.value.load(SeqCst);
@@ -152,6 +173,27 @@ impl RawSemaphore {
         got
     }
 
+    /// Counts the caller as a sleeper (a `SeqCst` read-modify-write: the sleeper's write of the
+    /// Dekker handshake). A count of an older fork generation is dropped first.
+    #[inline]
+    fn register(&self) {
+        let g = generation_bits();
+        let mut s = self.sleepers.load(Relaxed);
+        loop {
+            let count = if s & GEN_MASK == g { s & COUNT } else { 0 };
+            // Transition: one more sleeper (the vanished ones of an older generation dropped).
+            match self.sleepers.compare_exchange_weak(
+                s,
+                (s & SPUN) | g | (count + 1),
+                SeqCst,
+                Relaxed,
+            ) {
+                Ok(_) => return,
+                Err(now) => s = now,
+            }
+        }
+    }
+
     /// Adds `n` units unless that would pass `limit`, then wakes at most `n` sleepers.
     #[inline]
     pub(crate) fn release_n(&self, n: u32, limit: u32, err: fn() -> Error) -> Result<(), Error> {
@@ -171,8 +213,9 @@ impl RawSemaphore {
                 Err(now) => v = now,
             }
         }
-        let sleepers = self.sleepers_after_release() & !SPUN;
-        if sleepers > 0 {
+        let s = self.sleepers_after_release();
+        let sleepers = s & COUNT;
+        if sleepers > 0 && s & GEN_MASK == generation_bits() {
             self.wake(n, sleepers);
         }
         Ok(())
@@ -372,7 +415,7 @@ impl fmt::Debug for Semaphore {
 /// `tests/support/semaphore_base.rs`).
 #[cfg(all(test, not(loom)))]
 mod tests {
-    use super::{SPUN, Semaphore};
+    use super::{COUNT, Semaphore};
     use crate::wait::wake_calls_during;
     use std::sync::atomic::Ordering::Relaxed;
     use std::thread;
@@ -382,7 +425,7 @@ mod tests {
     /// the kernel.
     fn until_sleepers(s: &Semaphore, k: u32) {
         let start = Instant::now();
-        while s.raw.sleepers.load(Relaxed) & !SPUN != k {
+        while s.raw.sleepers.load(Relaxed) & COUNT != k {
             assert!(
                 start.elapsed() < Duration::from_secs(30),
                 "sleepers never registered"
@@ -409,7 +452,7 @@ mod tests {
         });
         assert_eq!(calls, 1, "release_n({}) made {calls} wake-up calls", K - 1);
         assert_eq!(s.value(), 0);
-        assert_eq!(s.raw.sleepers.load(Relaxed) & !SPUN, 0);
+        assert_eq!(s.raw.sleepers.load(Relaxed) & COUNT, 0);
     }
 
     /// With nobody registered, a release makes no call at all.

@@ -124,6 +124,12 @@ pub(crate) fn current_thread_id() -> u64 {
 /// Never reached under the model (spin limits are 0), kept for the shared signatures.
 pub(crate) fn spin_hint() {}
 
+/// Loom models no `fork()`: always the first generation.
+#[inline]
+pub(crate) fn fork_generation() -> u32 {
+    0
+}
+
 /// Never reached under the model either (no spinning), kept for the shared signatures.
 pub(crate) fn yield_now() {}
 

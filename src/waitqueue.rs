@@ -74,6 +74,20 @@
 //! notification is never spent on a waiter that then reports a timeout, and "notified" is never
 //! reported without a notify.
 //!
+//! # After `fork()`
+//!
+//! In a fork child the nodes in the list lie on the stacks of threads that no longer exist
+//! (the child's new threads reuse that memory), the tokens out are held by them, and `guard`
+//! may be held by one of them. So `flags` carries the fork generation (`wait::fork_generation`,
+//! low bits) that the rest belongs to, and every entry point (`wait`, `notify`, `is_empty`)
+//! compares it first, before it touches `guard` or the list. The first caller that finds an
+//! older one marks the renewal (bit 8) with a compare-and-swap, makes `guard` a fresh unlocked lock,
+//! empties the list without reading a node, takes the tokens back, then publishes the new
+//! generation and wakes whoever waited on `flags` meanwhile. Nothing a vanished thread's stack
+//! held is ever dereferenced: the queue behaves as if those threads had never waited. Threads
+//! of the child only wait after the check, so they are never discarded. (Generations are
+//! compared modulo 2^23.)
+//!
 //! # Memory ordering
 //!
 //! The list and the waiter's `next`/`prev` fields are only touched under `guard`, whose
@@ -82,7 +96,9 @@
 //! before it. The user's data is ordered by the user's lock, which the waiter reacquires.
 
 use crate::Lock;
-use crate::wait::{AtomicU32, UnsafeCell, set_hint, spin, wait};
+use crate::wait::{
+    AtomicU32, UnsafeCell, is_current_generation, renew_after_fork, set_hint, spin, wait,
+};
 use std::ptr;
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::time::Instant;
@@ -99,9 +115,14 @@ const CHAINED: u32 = 5;
 
 /// `flags`: the spin hint (the last waiter that had to wait was notified soon).
 const SPUN: u32 = 1;
-/// `flags` bits 1..32, changed under `guard`: how many notified waiters hold a token (see the
-/// module docs), in units of `TOKEN`.
+/// `flags` bits 1..8, changed under `guard`: how many notified waiters hold a token (see the
+/// module docs), in units of `TOKEN` (at most the notify window, 16).
 const TOKEN: u32 = 2;
+/// `flags` bit 8: a thread is discarding what an older fork generation left (see "After
+/// `fork()`" and `wait::renew_after_fork`); everybody else waits on `flags` until it is done.
+/// `flags` bits 9..32: the fork generation (its low bits) the guard, the list and the tokens
+/// belong to.
+const GEN_SHIFT: u32 = 9;
 
 /// One sleeping waiter; lives on the waiter's stack while linked.
 pub(crate) struct Node {
@@ -168,8 +189,31 @@ impl WaitQueue {
         }
     }
 
+    /// Makes sure that `guard`, the list and the tokens belong to this process's fork
+    /// generation, discarding what vanished threads left if not (see "After `fork()`").
+    /// Every entry point calls it before touching `guard` or the list.
+    #[inline]
+    fn check_generation(&self) {
+        if !is_current_generation(&self.flags, GEN_SHIFT) {
+            renew_after_fork(&self.flags, GEN_SHIFT, SPUN, || {
+                // SAFETY: the renewal is ours: every other thread of this process waits in
+                // `renew_after_fork` before it touches `guard` or the list, and no thread of
+                // this process is inside the queue (each checks the generation on its way in;
+                // the vanished ones do not run). The list is dropped without reading a node:
+                // they lay on the vanished threads' stacks.
+                unsafe {
+                    self.guard.reset_unlocked();
+                    self.head.with_mut(|h| *h = ptr::null());
+                    self.tail.with_mut(|t| *t = ptr::null());
+                    self.key.with_mut(|k| *k = ptr::null());
+                }
+            });
+        }
+    }
+
     /// Whether no waiter is linked (a racy snapshot, for `Debug` and fast paths).
     pub(crate) fn is_empty(&self) -> bool {
+        self.check_generation();
         self.guard.acquire();
         // SAFETY: `head` is only accessed under `guard`, which we hold.
         let empty = unsafe { self.head.with(|h| (*h).is_null()) };
@@ -241,6 +285,7 @@ impl WaitQueue {
         reacquire: impl FnOnce(bool),
     ) -> Option<Woken> {
         let node = Node::new();
+        self.check_generation();
         self.guard.acquire();
         // SAFETY: `node` lives on this frame, which does not return before it is unlinked (by
         // us under `guard` below, or by a notifier) and, if notified, released; we hold `guard`.

@@ -25,6 +25,7 @@ impl WaitQueue {
         if n == 0 {
             return 0;
         }
+        self.check_generation();
         self.guard.acquire();
         // SAFETY: `key` and the list are only accessed under `guard`, which we hold.
         let key = unsafe { self.key.with(|k| *k) };
@@ -82,15 +83,18 @@ impl WaitQueue {
                 // SAFETY: see above.
                 None => unsafe { &*key },
             };
-            if !lock.locked() {
-                // Nobody would wake a requeued sleeper soon: wake it to acquire normally.
+            // Counted on the lock and moved onto its word only while the lock is held (its
+            // unlock will wake it) and not handed over (a waiter counted now must not claim a
+            // hold that belongs to the waiters counted before the hand-over).
+            if !lock.locked() || !lock.add_waiter() {
+                // Nobody would wake a requeued sleeper soon, or it may not be counted: wake it
+                // to acquire normally.
                 let word: *const AtomicU32 = &node.word;
                 node.word.store(WOKEN, Release);
                 // (`node` may be freed from here on; `wake_one` accepts a dangling address.)
                 wake_one(word);
                 continue;
             }
-            lock.add_waiter();
             node.word.store(NOTIFIED, Release);
             // SAFETY: `node.word` is live: its owner cannot return before we store RELEASED
             // below or drop `guard`, and we do neither before this call returns.

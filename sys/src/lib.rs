@@ -8,7 +8,7 @@
 //!   `os_sync_wait_on_address` (14.4+) with a `__ulock_wait2`/`__ulock_wait` fallback, FreeBSD
 //!   `_umtx_op`. See `README.md` for the per-OS table of syscalls, versions and limits.
 //! * **Raw threads** ([`spawn`], [`spawn_shared`], [`RawThread`], ids, names, stack sizes, yield, sleep, CPU
-//!   time, [`cpu_count`]) and process hooks ([`at_exit`], [`at_fork`]): `pthread_create` on
+//!   time, [`cpu_count`]) and process hooks ([`at_exit`], [`at_fork`], [`fork_generation`]): `pthread_create` on
 //!   unix and `CreateThread` on Windows, with an explicit stack size.
 //!
 //! Everything above this crate (the algorithms in `threadkit`) is portable code that calls
@@ -33,6 +33,7 @@ mod time;
 
 pub use futex::{REQUEUE_MOVES, WAKE_N_LOOP_MAX, requeue_one, wait, wake_all, wake_n, wake_one};
 pub use thread::{
-    MAX_NAME_LEN, RawThread, SharedMain, at_exit, at_fork, cpu_count, current_id, min_stack_size,
-    native_id, page_size, set_current_name, sleep, spawn, spawn_shared, thread_cpu_time, yield_now,
+    MAX_NAME_LEN, RawThread, SharedMain, at_exit, at_fork, cpu_count, current_id, fork_generation,
+    min_stack_size, native_id, page_size, set_current_name, sleep, spawn, spawn_shared,
+    thread_cpu_time, yield_now,
 };

@@ -298,3 +298,44 @@ pub fn at_fork(
 ) -> io::Result<()> {
     imp::at_fork(prepare, parent, child)
 }
+
+/// How many `fork()`s separate this process from the one that first loaded the program: 0 in
+/// it, and one more in each child (a child of a child: 2, and so on; inherited, then bumped by
+/// a `fork` child handler). The first call registers that handler, so a caller that records the
+/// generation *after* calling this is sure to see a different one in any child forked later.
+/// Primitives stamp the waiter state they keep with it, and discard state of an older
+/// generation: it belongs to threads that do not exist in the child.
+///
+/// Always 0 on Windows (no `fork`) and under Miri (which cannot fork). If the handler cannot be
+/// registered (the C library is out of memory) the next call tries again.
+///
+/// ```
+/// let g = threadkit_sys::fork_generation();
+/// assert_eq!(threadkit_sys::fork_generation(), g); // only a fork changes it
+/// ```
+#[inline]
+pub fn fork_generation() -> u32 {
+    use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+    if !fork_gen::HOOKED.load(Acquire) {
+        // Registered before the generation is read: racing first callers may register twice,
+        // which only bumps the count by two in a child.
+        if imp::at_fork(fork_gen::none, fork_gen::none, fork_gen::bump).is_ok() {
+            fork_gen::HOOKED.store(true, Release);
+        }
+    }
+    fork_gen::GENERATION.load(Relaxed)
+}
+
+mod fork_gen {
+    use core::sync::atomic::{AtomicBool, AtomicU32, Ordering::Relaxed};
+
+    pub(super) static HOOKED: AtomicBool = AtomicBool::new(false);
+    pub(super) static GENERATION: AtomicU32 = AtomicU32::new(0);
+
+    pub(super) extern "C" fn none() {}
+
+    /// The child handler: runs in the child before `fork` returns there.
+    pub(super) extern "C" fn bump() {
+        GENERATION.fetch_add(1, Relaxed);
+    }
+}
