@@ -29,7 +29,7 @@ fn waiter(lock: Arc<Lock>, node: Arc<AtomicU32>) -> thread::JoinHandle<()> {
 }
 
 fn notify(lock: &Lock, node: &AtomicU32) {
-    lock.add_waiter();
+    assert!(lock.add_waiter());
     node.store(NOTIFIED, Release);
     // SAFETY: `node` is borrowed for the whole call.
     unsafe { lock.requeue_from(node, NOTIFIED) };
@@ -146,6 +146,84 @@ fn third_thread_arriving_around_a_hand_over_strands_nobody() {
         lock.release().unwrap();
         w.join().unwrap();
         n.join().unwrap();
+        assert_eq!(format!("{:?}", *lock), "Lock { locked: false, waiters: 0 }");
+    });
+}
+
+/// Issue 10, bug 1: a release by another thread while a hand-over is pending. M holds the lock,
+/// W is counted and starving (HANDOFF), M's unlock hands the lock over, and a third thread C
+/// releases the lock at any moment around that (before the hand-over, between it and W's
+/// claim, or after W holds it). Every path must keep "successful acquires - successful
+/// releases" at 1 while the lock is held and 0 while it is free: a release of the handed lock
+/// releases W's hold (W's acquire still returns), never frees the word for W to take again.
+#[test]
+fn a_release_during_a_hand_over_is_matched_by_exactly_one_acquire() {
+    use loom::sync::atomic::AtomicIsize;
+    model(|| {
+        let lock = Arc::new(Lock::new());
+        // acquires - releases, counted as they succeed
+        let balance = Arc::new(AtomicIsize::new(0));
+        lock.acquire();
+        balance.fetch_add(1, SeqCst);
+        let (l2, b2) = (lock.clone(), balance.clone());
+        let w = thread::spawn(move || {
+            l2.acquire();
+            b2.fetch_add(1, SeqCst);
+            if l2.release().is_ok() {
+                b2.fetch_sub(1, SeqCst);
+            }
+        });
+        while lock.state.load(Acquire) < super::ONE_WAITER {
+            thread::yield_now();
+        }
+        lock.state.fetch_or(super::HANDOFF, Release);
+        let (l3, b3) = (lock.clone(), balance.clone());
+        let c = thread::spawn(move || {
+            if l3.release().is_ok() {
+                b3.fetch_sub(1, SeqCst);
+            }
+        });
+        if lock.release().is_ok() {
+            balance.fetch_sub(1, SeqCst);
+        }
+        c.join().unwrap();
+        w.join().unwrap();
+        let held = lock.locked();
+        assert_eq!(balance.load(SeqCst), isize::from(held), "{:?}", *lock);
+        if held {
+            lock.release().unwrap();
+        }
+        assert_eq!(format!("{:?}", *lock), "Lock { locked: false, waiters: 0 }");
+    });
+}
+
+/// A Condition notifier counts a waiter on the lock around a hand-over to another counted
+/// waiter (`add_waiter` refuses while the lock is handed over: a late waiter must not compete
+/// for a hold that belongs to the waiters counted before it; refused, it acquires as a
+/// newcomer). Whichever way they race, nobody is stranded and nothing stays counted.
+#[test]
+fn no_waiter_is_counted_during_a_hand_over() {
+    model(|| {
+        let lock = Arc::new(Lock::new());
+        lock.acquire();
+        let l2 = lock.clone();
+        let w = thread::spawn(move || {
+            l2.acquire();
+            l2.release().unwrap();
+        });
+        while lock.state.load(Acquire) < super::ONE_WAITER {
+            thread::yield_now();
+        }
+        lock.state.fetch_or(super::HANDOFF, Release);
+        lock.release().unwrap();
+        let counted = lock.add_waiter();
+        if counted {
+            lock.lock_counted();
+        } else {
+            lock.acquire();
+        }
+        lock.release().unwrap();
+        w.join().unwrap();
         assert_eq!(format!("{:?}", *lock), "Lock { locked: false, waiters: 0 }");
     });
 }

@@ -344,7 +344,7 @@ mod tests {
             s.spawn(|| assert!(matches!(r.release_save(), Err(Error::NotOwner))));
         });
         assert_eq!(r.release_save().unwrap(), 3);
-        r.raw().add_waiter();
+        assert!(r.raw().add_waiter());
         r.acquire_restore_counted(2);
         assert_eq!(r.recursion_count(), 2);
         r.release().unwrap();

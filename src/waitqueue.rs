@@ -118,6 +118,8 @@ const SPUN: u32 = 1;
 /// `flags` bits 1..8, changed under `guard`: how many notified waiters hold a token (see the
 /// module docs), in units of `TOKEN` (at most the notify window, 16).
 const TOKEN: u32 = 2;
+/// The token count's bits in `flags`.
+const TOKENS: u32 = 0xfe;
 /// `flags` bit 8: a thread is discarding what an older fork generation left (see "After
 /// `fork()`" and `wait::renew_after_fork`); everybody else waits on `flags` until it is done.
 /// `flags` bits 9..32: the fork generation (its low bits) the guard, the list and the tokens

@@ -4,7 +4,7 @@
 //! whose module docs hold the node word's table and diagram, the token protocol and the
 //! memory ordering; the waiter side (`wait`, `sleep`, `withdraw`) stays there.
 
-use super::{CHAINED, NOTIFIED, RELEASED, TOKEN, WAITING, WOKEN, WaitQueue};
+use super::{CHAINED, NOTIFIED, RELEASED, TOKEN, TOKENS, WAITING, WOKEN, WaitQueue};
 use crate::Lock;
 use crate::wait::{AtomicU32, notify_window, wake_one};
 use std::sync::atomic::Ordering::{Relaxed, Release};
@@ -49,7 +49,7 @@ impl WaitQueue {
             // SAFETY: as above.
             cursor = unsafe { node.next.with(|x| *x) };
             done += 1;
-            if self.flags.load(Relaxed) / TOKEN >= window {
+            if (self.flags.load(Relaxed) & TOKENS) / TOKEN >= window {
                 // Transition: WAITING or SLEEPING -> CHAINED (a swap: the owner's own
                 // WAITING -> SLEEPING compare-and-swap then fails, or its sleep on SLEEPING
                 // goes on, now on CHAINED). It stays linked; no system call.
@@ -139,6 +139,6 @@ impl WaitQueue {
     /// How many tokens are out (for the models).
     #[cfg(all(test, loom))]
     pub(crate) fn tokens_out(&self) -> u32 {
-        self.flags.load(Relaxed) / TOKEN
+        (self.flags.load(Relaxed) & TOKENS) / TOKEN
     }
 }
