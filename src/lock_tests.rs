@@ -74,7 +74,7 @@ fn a_fork_child_forgets_the_vanished_waiters_state() {
         .store(stamp(LOCKED | HANDED | RELEASED | WAKING | w), SeqCst);
     HANDOFF_PENDING
         .state
-        .store(stamp(LOCKED | HANDOFF | 2 * w), SeqCst);
+        .store(stamp(LOCKED | HANDOFF | (2 * w)), SeqCst);
     // SAFETY: fork; the child only runs the checks below and `_exit`s.
     let pid = unsafe { libc::fork() };
     if pid == 0 {
