@@ -86,7 +86,7 @@ pub(crate) fn may_spin() -> bool {
 }
 
 /// How many notified waiters a `Condition`/`Condvar` notify may have on their way back
-/// into the lock at once (see `waitqueue.rs`, "The tokens"):
+/// into the lock at once (see `sync/waitqueue/mod.rs`, "The tokens"):
 /// [`NOTIFY_WINDOW_PER_CPU`] per CPU, at most [`NOTIFY_WINDOW_MAX`].
 #[inline]
 pub(crate) fn notify_window() -> u32 {

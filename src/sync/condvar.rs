@@ -2,7 +2,7 @@
 //! [`Mutex`](crate::Mutex).
 //!
 //! It is the same machinery as [`Condition`](crate::Condition) (the FIFO of stack nodes in
-//! `waitqueue.rs`, see there for the node word's states, diagram and memory ordering), waiting with
+//! `waitqueue/mod.rs`, see there for the node word's states, diagram and memory ordering), waiting with
 //! a [`MutexGuard`](crate::MutexGuard) instead of Python's acquire/release. As with std, `notify_*`
 //! may be called without holding the mutex: the queue's own lock guards the list; a waiter notified
 //! while the mutex is held is counted on it and requeued onto its futex (Linux), so it wakes only

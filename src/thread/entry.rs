@@ -34,7 +34,7 @@
 //! (possibly on the thread itself, as its `thread_local!`s are destroyed).
 //!
 //! In a fork child the parent's OS threads do not exist: a handle spawned in another fork
-//! generation (see `fork.rs`) is never joined or detached there, only forgotten.
+//! generation (see `lifecycle/fork.rs`) is never joined or detached there, only forgotten.
 //!
 //! Memory ordering: the handle is written before the release transition to `JOINABLE` and
 //! read after the acquire CAS that claims it; the OS join orders the thread's whole life

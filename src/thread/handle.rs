@@ -24,7 +24,7 @@
 //! ran, as std's `JoinHandle::join` and CPython 3.13 do; `join_timeout()` sleeps on the word
 //! until `FINISHED` (or the deadline), then joins the OS thread. Dummy and main handles are born
 //! `RUNNING`; a dummy becomes `FINISHED` when its thread exits. In a fork child, every thread
-//! but the caller is made `FINISHED` (see `fork.rs`).
+//! but the caller is made `FINISHED` (see `lifecycle/fork.rs`).
 //!
 //! Memory ordering: the new thread writes its ids, then stores `RUNNING` with release;
 //! `start()` reads it with acquire, so the ids are visible when `start()` returns. Likewise

@@ -1,8 +1,8 @@
 //! `Inner`, the state shared by every handle to one thread: the state word (the table and the
-//! diagram are in `thread.rs`, with the public [`Thread`](super::Thread) API that drives it),
+//! diagram are in `handle.rs`, with the public [`Thread`](super::Thread) API that drives it),
 //! its sleeper count and wake-up, the ids, the name slot under `NAME_LOCK`, and
 //! [`wait_state`], the spin-then-sleep wait on the word that `start()`, `join()` and the shutdown
-//! hook use. A part of `thread.rs`, which re-exports what the crate uses.
+//! hook use. A part of `handle.rs`, which re-exports what the crate uses.
 
 use super::RUNNING;
 use super::entry::OsThread;
@@ -194,7 +194,7 @@ impl Name {
 static STATE_SPUN: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 
 /// Waits until `done` holds for the thread's state word, or `deadline` passes (`false`):
-/// spins first (`wait::spin`; a thread that does little starts and ends within a few
+/// spins first (`rt::spin`; a thread that does little starts and ends within a few
 /// microseconds, less than a futex sleep and wake-up), then sleeps on the word, counted in
 /// `Inner::state_sleepers` (see [`Inner::set_state`]).
 pub(crate) fn wait_state(

@@ -40,7 +40,7 @@
 //! # Generation word (`generation: AtomicU32`)
 //!
 //! Bits 0..=29 count phase changes; bit 30 (`SPUN`) is the spin hint (a waiter spins up to 20 us
-//! while it is on: see `wait::spin`); bit 31 (`SLEEPERS`) says someone sleeps on this value. Every
+//! while it is on: see `rt::spin`); bit 31 (`SLEEPERS`) says someone sleeps on this value. Every
 //! phase change bumps the counter (clearing `SLEEPERS`) and, only if `SLEEPERS` was set, wakes
 //! every sleeper; threads sleep on `generation`, never on `state`, so arrivals (which only change
 //! `count`) wake nobody. A sleeper reads `generation` before `state`, sets `SLEEPERS` with a CAS
@@ -73,7 +73,7 @@ const BREAK_PENDING: u32 = 1 << 29;
 /// In `generation`: somebody sleeps (or is about to) on this generation.
 const SLEEPERS: u32 = 1 << 31;
 /// In `generation`: spin hint, the last waiter that had to wait was released soon (see
-/// `wait::spin`); kept across generations.
+/// `rt::spin`); kept across generations.
 const SPUN: u32 = 1 << 30;
 /// In `generation`: the counter bits.
 const GEN_MASK: u32 = SPUN - 1;

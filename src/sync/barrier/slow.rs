@@ -1,7 +1,7 @@
 //! The slow side of [`Barrier`]'s phase changes: the end of a round (the last arrival runs the
 //! action and releases it, the others wait for that, a timeout breaks it), `reset`'s and
 //! `abort`'s changes, and the generation word through which every phase change is published
-//! (`bump`) and waited for (`sleep`). A part of `barrier.rs`, whose module docs hold the state
+//! (`bump`) and waited for (`sleep`). A part of `barrier/mod.rs`, whose module docs hold the state
 //! word's table and diagram, the generation word's protocol and the memory ordering; the fast
 //! paths (`arrive`, `leave`) stay there.
 

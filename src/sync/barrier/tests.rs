@@ -1,5 +1,5 @@
 //! In-crate tests of [`Barrier`] that look at its private state (the `generation` word); the
-//! public behaviour is tested in `tests/barrier.rs`. A part of `barrier.rs`, included as its
+//! public behaviour is tested in `tests/barrier.rs`. A part of `barrier/mod.rs`, included as its
 //! `tests` module.
 
 use super::*;

@@ -1,6 +1,6 @@
 //! [`ConditionLock`]: the locks a [`Condition`](crate::Condition) can be built on ([`Lock`],
 //! [`RLock`], a reference or an `Arc` to either), each seen by the condition as a `LockRef`.
-//! A part of `condition.rs`, which re-exports the trait.
+//! A part of `condition/mod.rs`, which re-exports the trait.
 
 use crate::{Lock, RLock};
 use std::sync::Arc;

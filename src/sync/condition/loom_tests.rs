@@ -1,4 +1,4 @@
-//! Loom models of the notify window (`wait::notify_window`) above 1: several token holders at
+//! Loom models of the notify window (`rt::notify_window`) above 1: several token holders at
 //! once, chained waiters behind them, and tokens returned when the chain runs dry. The models
 //! in `tests/loom_condition.rs` cover a window of 1 (one token).
 

@@ -2,9 +2,9 @@
 //!
 //! # Design
 //!
-//! A `Condition` is the user's lock `L` plus a [`WaitQueue`](crate::waitqueue) (its own small
+//! A `Condition` is the user's lock `L` plus a [`WaitQueue`](crate::sync::waitqueue) (its own small
 //! internal lock and an intrusive FIFO of waiter nodes, each with its own futex word; see
-//! `waitqueue.rs` for the node states, the diagram and the memory-ordering argument).
+//! `waitqueue/mod.rs` for the node states, the diagram and the memory-ordering argument).
 //!
 //! ```text
 //!  wait:   held? --no--> Err(NotOwner), nothing changed

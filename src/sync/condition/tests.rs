@@ -1,5 +1,5 @@
 //! In-crate tests of [`Condition`] that reach its private queue (the count `notify` does not
-//! return); the public behaviour is tested in `tests/condition.rs`. A part of `condition.rs`,
+//! return); the public behaviour is tested in `tests/condition.rs`. A part of `condition/mod.rs`,
 //! included as its `tests` module.
 
 use super::*;

@@ -1,6 +1,6 @@
 //! [`Lock`]'s slow paths: the contended acquire (spin, count in, sleep, starvation and
 //! hand-over), the unlock that wakes, and a waiter's timeout. The state word, its transitions
-//! and the memory-ordering argument are at the top of `lock.rs`; every compare-and-swap here
+//! and the memory-ordering argument are at the top of `lock/mod.rs`; every compare-and-swap here
 //! names the transition it makes.
 
 use super::{

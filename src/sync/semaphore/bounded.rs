@@ -1,6 +1,6 @@
 //! [`BoundedSemaphore`]: a [`RawSemaphore`](super::RawSemaphore) plus its initial value, which
 //! `release_n` may not pass. The state word, transitions and memory ordering are the
-//! semaphore's (see `semaphore.rs`); the only difference is the limit checked by the release
+//! semaphore's (see `semaphore/mod.rs`); the only difference is the limit checked by the release
 //! CAS, which is the initial value instead of `Semaphore::MAX_VALUE`, so the check and the add
 //! are one step and a refused release leaves the value untouched.
 

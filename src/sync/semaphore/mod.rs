@@ -367,7 +367,7 @@ impl fmt::Debug for Semaphore {
 }
 
 /// The wake-up calls of `release_n` (the public behaviour is tested in `tests/semaphore.rs` and
-/// `tests/support/semaphore_base.rs`).
+/// `tests/common/semaphore_base.rs`).
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::{SPUN, Semaphore};

@@ -37,7 +37,7 @@
 //! A node is linked exactly while it is `WAITING`, `SLEEPING` or `CHAINED`; only a thread
 //! holding `guard` moves it out of those, and only its owner moves it from `WAITING` to
 //! `SLEEPING` (a compare-and-swap, which loses to a notifier's). So a notify that finds the owner still
-//! awake (spinning: see `wait::spin`, with the queue's `SPUN` hint) only flips the word, with no
+//! awake (spinning: see `rt::spin`, with the queue's `SPUN` hint) only flips the word, with no
 //! system call, and the owner reacquires the lock normally, spinning, which in a ping-pong
 //! catches the notifier's unlock a moment later.
 //!
@@ -49,7 +49,7 @@
 //! # The tokens: `notify_all` without a herd
 //!
 //! A notify that releases several waiters releases at most a *window* of them at once (as
-//! above: `wait::notify_window`, 4 per CPU and at most 16), each but the last of the call with
+//! above: `rt::notify_window`, 4 per CPU and at most 16), each but the last of the call with
 //! a *token* (counted in `flags` in units of `TOKEN`; the node's `token` field). Every other
 //! one, and every waiter notified while the window is full, becomes `CHAINED`: notified (no
 //! notify can pick it again, and a timeout reports the notification), but left asleep in the
@@ -138,7 +138,7 @@ pub(crate) enum Woken {
 /// The FIFO of waiters: head/tail pointers and a key, all guarded by `guard`.
 pub(crate) struct WaitQueue {
     guard: Lock,
-    /// `SPUN` (see `wait::spin`) and the tokens out. It fills what would be padding after
+    /// `SPUN` (see `rt::spin`) and the tokens out. It fills what would be padding after
     /// `guard`.
     flags: AtomicU32,
     head: UnsafeCell<*const Node>,

@@ -1,6 +1,6 @@
 //! The notifier side of [`WaitQueue`]: `notify` (release up to `n` of the oldest waiters,
 //! at most a window of them at once, the rest `CHAINED`) and `pass_token` (a released waiter
-//! back in the lock hands its token to the oldest `CHAINED` one). A part of `waitqueue.rs`,
+//! back in the lock hands its token to the oldest `CHAINED` one). A part of `waitqueue/mod.rs`,
 //! whose module docs hold the node word's table and diagram, the token protocol and the
 //! memory ordering; the waiter side (`wait`, `sleep`, `withdraw`) stays there.
 

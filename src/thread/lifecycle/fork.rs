@@ -18,7 +18,7 @@
 //!   never met threadkit gets a new "MainThread" handle); every other listed thread, and the
 //!   old main thread, is marked `FINISHED`, so joins return and `is_alive()` is false. OS
 //!   handles of the parent's threads are never joined or detached in the child (their
-//!   generation differs: see `thread_entry::OsThread`), and `Local` values of vanished threads
+//!   generation differs: see `entry::OsThread`), and `Local` values of vanished threads
 //!   are dropped when their `Local` drops.
 
 use super::internal_lock::InternalLock;

@@ -2,7 +2,7 @@
 //! out on its first `Local` access and recycled at its exit, the list of tables the thread has
 //! values in, and the exits that drop those values (a threadkit thread's end, a thread's
 //! `thread_local!` destructor, the main thread's end in the shutdown hook). A part of
-//! `local.rs`, whose module docs hold the design, the state table and the memory ordering.
+//! `local/mod.rs`, whose module docs hold the design, the state table and the memory ordering.
 //!
 //! # The main thread
 //!
@@ -18,7 +18,7 @@
 //!
 //! # fork()
 //!
-//! The fork handlers take and reset the `TABLES` lock (see `fork.rs`). In the child, the
+//! The fork handlers take and reset the `TABLES` lock (see `lifecycle/fork.rs`). In the child, the
 //! indexes of the threads that vanished are not reused, and their values are dropped when
 //! their `Local` drops.
 

@@ -1,7 +1,7 @@
 //! CPython's `BaseLockTests.test_thread_leak` (Lib/test/lock_tests.py): a primitive used from
 //! threads that `threading` did not start (there `_thread.start_new_thread`, here std threads)
-//! must not leave `Thread` objects behind. Included by tests/lock.rs, tests/rlock.rs and
-//! tests/condition.rs.
+//! must not leave `Thread` objects behind. Included by tests/lock.rs, tests/rlock.rs,
+//! tests/condition.rs and tests/condition_as_rlock.rs.
 
 #![allow(dead_code)]
 

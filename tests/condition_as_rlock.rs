@@ -2,10 +2,12 @@
 //! of Lib/test/lock_tests.py (with `BaseLockTests`) run on `Condition()`, which uses an `RLock`
 //! by default and exports its API. Here `Condition::new()` through its own
 //! `acquire`/`release`/`guard` methods; `_is_owned()` and `_recursion_count()` (which
-//! `Condition` does not export in Python either) through `lock()`. Included by
-//! tests/condition.rs.
+//! `Condition` does not export in Python either) through `lock()`.
 
-use super::leak::no_thread_leak;
+#[path = "common/thread_leak.rs"]
+mod leak;
+
+use leak::no_thread_leak;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::thread;
 use std::time::{Duration, Instant};
