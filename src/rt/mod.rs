@@ -9,11 +9,11 @@
 //!
 //! | file       | what lives there                                                             |
 //! |------------|------------------------------------------------------------------------------|
-//! | `mod.rs`   | the real/model switch, `loom_const_fn!`, deadlines, [`TIMEOUT_MAX`], the unit tests' wake-call counter |
+//! | `mod.rs`   | the real/model switch, `loom_const_fn!`, deadlines, [`TIMEOUT_MAX`], `WAKE_CALLS` |
 //! | `real.rs`  | atomics + futex wait/wake forwarded to `threadkit-sys` (normal builds)       |
 //! | `model.rs` | the same names under `cfg(loom)`: loom's atomics and a modelled futex        |
 //! | `spin.rs`  | the spin policy ([`spin`], [`set_hint`]) and its named constants             |
-//! | `os.rs`    | the unmodelled view for the thread layer: real atomics and futex, thread ids, thread syscalls |
+//! | `os.rs`    | the thread layer's unmodelled view: real atomics and futex, thread syscalls |
 
 use std::time::{Duration, Instant};
 

@@ -3,12 +3,12 @@
 //!
 //! | file / folder     | what lives there                                                        |
 //! |-------------------|-------------------------------------------------------------------------|
-//! | `lock/`           | [`Lock`]: fast path and state table (`mod.rs`), contended paths (`slow.rs`) |
+//! | `lock/`           | [`Lock`]: state table, fast path (`mod.rs`); contended paths (`slow.rs`) |
 //! | `rlock.rs`        | [`RLock`]: a `Lock` + owner + recursion count                           |
 //! | `event.rs`        | [`Event`]                                                               |
 //! | `semaphore/`      | [`Semaphore`] (`mod.rs`), [`BoundedSemaphore`] (`bounded.rs`)           |
-//! | `barrier/`        | [`Barrier`]: state table and arrivals (`mod.rs`), waits and phase ends (`slow.rs`) |
-//! | `waitqueue/`      | the FIFO of waiter nodes under `Condition`/`Condvar` (`mod.rs`), notify and tokens (`notify.rs`) |
+//! | `barrier/`        | [`Barrier`]: state table, arrivals (`mod.rs`); waits, phase ends (`slow.rs`) |
+//! | `waitqueue/`      | the FIFO of waiter nodes (`mod.rs`); notify and its tokens (`notify.rs`) |
 //! | `condition/`      | [`Condition`] (`mod.rs`) over a [`ConditionLock`] (`lock.rs`)           |
 //! | `mutex.rs`, `condvar.rs` | the `lock_api` data layer: `Mutex<T>` over `Lock`, and `Condvar`  |
 //!

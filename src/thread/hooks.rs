@@ -13,7 +13,8 @@
 //! the lock held and calls it after releasing the lock, so a hook may call any threadkit
 //! function (including the setters) without deadlock. A flag per slot lets a thread skip the
 //! lock entirely when no hook was ever set (the common case). The slots' locks are among the
-//! internal locks that the fork handlers take and, in a fork child, reset (see `lifecycle/fork.rs`).
+//! internal locks that the fork handlers take and, in a fork child, reset (see
+//! `lifecycle/fork.rs`).
 
 use super::Thread;
 use super::lifecycle::{InternalLock, Locked};

@@ -3,7 +3,7 @@
 //!
 //! | file                         | what lives there                                              |
 //! |------------------------------|---------------------------------------------------------------|
-//! | `handle.rs`                  | [`Thread`], its state word (`NEW -> STARTING -> RUNNING -> FINISHED`) |
+//! | `handle.rs`                  | [`Thread`] and its state word (`NEW` ... `FINISHED`)         |
 //! | `inner.rs`                   | `Inner`, the state every handle shares; `wait_state`          |
 //! | `entry.rs`                   | the body of a new OS thread; the OS handle's join word        |
 //! | `registry.rs`                | the live set (`_active` + `_limbo`) and "MainThread"          |

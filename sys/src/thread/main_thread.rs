@@ -11,8 +11,8 @@
 /// once [`record_main_thread`] ran there).
 ///
 /// ```
-/// let t = threadkit_sys::spawn(0, Box::new(|| assert!(!threadkit_sys::is_main_thread()))).unwrap();
-/// t.join().unwrap();
+/// let t = threadkit_sys::spawn(0, Box::new(|| assert!(!threadkit_sys::is_main_thread())));
+/// t.unwrap().join().unwrap();
 /// ```
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub fn is_main_thread() -> bool {
@@ -43,8 +43,8 @@ mod recorded {
     /// forked, once [`record_main_thread`] ran there).
     ///
     /// ```
-    /// let t = threadkit_sys::spawn(0, Box::new(|| assert!(!threadkit_sys::is_main_thread()))).unwrap();
-    /// t.join().unwrap();
+    /// let t = threadkit_sys::spawn(0, Box::new(|| assert!(!threadkit_sys::is_main_thread())));
+    /// t.unwrap().join().unwrap();
     /// ```
     pub fn is_main_thread() -> bool {
         let id = MAIN_ID.load(Relaxed);
