@@ -116,6 +116,8 @@ const WAITERS: u32 = 4;
 
 /// The OS thread behind a started `Thread`: joined exactly once (see the module docs).
 pub(crate) struct OsThread {
+    /// The OS handle's state word: `NO_HANDLE`, `JOINABLE`, `JOINING`, `JOINED` + `WAITERS`
+    /// (the table and the diagram are in the module docs).
     state: AtomicU32,
     /// Written once by `start()` before `JOINABLE`; taken by the joiner that wins `JOINING`.
     raw: UnsafeCell<Option<RawThread>>,

@@ -40,7 +40,8 @@ pub(crate) enum Kind {
 type Target = Box<dyn FnOnce() + Send + 'static>;
 
 pub(crate) struct Inner {
-    /// The state word; changed by [`Inner::set_state`] except for `NEW -> STARTING` (nobody
+    /// The state word, `NEW -> STARTING -> RUNNING -> FINISHED` (the table and the diagram
+    /// are in `handle.rs`'s module docs); changed by [`Inner::set_state`] except for `NEW -> STARTING` (nobody
     /// waits for that) and in a fork child (nobody else is there).
     pub(crate) state: AtomicU32,
     /// Threads asleep (or about to sleep) on `state`: `start()` waiting for `RUNNING`,

@@ -46,6 +46,7 @@ const FIRED: u32 = 2;
 /// ```
 pub struct Timer {
     thread: Thread,
+    /// `WAITING -> CANCELLED` or `WAITING -> FIRED` (see the module docs).
     word: Arc<AtomicU32>,
 }
 
