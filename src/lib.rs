@@ -29,45 +29,28 @@
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 #![deny(missing_docs)]
 
+// The layers, top down: `thread` (Python's thread model) -> `sync` (the algorithms) -> `rt`
+// (the one seam to `threadkit_sys`, real or loom-modelled). docs/architecture.md has the map.
 mod acquire;
-mod barrier;
-mod condition;
-mod condvar;
 mod error;
-mod event;
-mod hooks;
-mod local;
-mod lock;
-mod mutex;
-mod registry;
-mod rlock;
-mod semaphore;
-mod spawn;
-mod stack;
+mod rt;
+mod sync;
 mod thread;
-mod thread_entry;
-mod timer;
-mod wait;
-mod waitqueue;
 
 pub use acquire::{Acquire, Guard};
-pub use barrier::*;
-pub use condition::*;
-pub use condvar::*;
 pub use error::Error;
-pub use event::*;
-pub use hooks::*;
-pub use local::*;
-pub use lock::*;
-pub use mutex::*;
-pub use registry::*;
-pub use rlock::*;
-pub use semaphore::*;
-pub use spawn::*;
-pub use stack::*;
-pub use thread::*;
-pub use timer::*;
-pub use wait::TIMEOUT_MAX;
+pub use rt::TIMEOUT_MAX;
+pub use sync::{
+    Barrier, BoundedSemaphore, Condition, ConditionLock, Event, Lock, RLock, Semaphore,
+};
+#[cfg(not(loom))]
+pub use sync::{Condvar, MappedMutexGuard, Mutex, MutexGuard};
+pub use thread::{
+    ExceptHook, ExceptHookArgs, JoinHandle, Local, MIN_STACK_SIZE, ProfileHook, Thread,
+    ThreadEvent, Timer, TraceHook, active_count, current_thread, enumerate, get_ident,
+    get_native_id, getprofile, gettrace, main_thread, set_excepthook, set_stack_size, setprofile,
+    settrace, spawn, stack_size, try_spawn,
+};
 
 /// The README's examples, compiled and run as doctests (so the front page cannot rot).
 #[cfg(doctest)]

@@ -1,7 +1,7 @@
 //! `BoundedSemaphore`: CPython's `BoundedSemaphoreTests` (Lib/test/lock_tests.py) and
 //! threadkit's own rules (all-or-nothing release_n, no heap, size, statics).
 
-#[path = "support/semaphore_base.rs"]
+#[path = "common/semaphore_base.rs"]
 mod base;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};

@@ -9,12 +9,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 use threadkit::{Acquire, Condition, ConditionLock, Error, Lock, RLock};
 
-#[path = "support/thread_leak.rs"]
+#[path = "common/thread_leak.rs"]
 mod leak;
-
-/// CPython's `ConditionAsRLockTests`.
-#[path = "support/condition_as_rlock.rs"]
-mod condition_as_rlock;
 
 /// Waits (polling under the condition's lock) until `f()` holds; panics after 30 s.
 fn until<L: ConditionLock>(c: &Condition<L>, f: impl Fn() -> bool) {

@@ -6,7 +6,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 use threadkit::{Acquire, Error, Lock, TIMEOUT_MAX};
 
-#[path = "support/thread_leak.rs"]
+#[path = "common/thread_leak.rs"]
 mod leak;
 
 /// Polls `cond` until it holds (panics after a generous 10 s).

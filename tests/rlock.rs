@@ -7,7 +7,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 use threadkit::{Acquire, Error, RLock};
 
-#[path = "support/thread_leak.rs"]
+#[path = "common/thread_leak.rs"]
 mod leak;
 
 const fn iters(n: usize) -> usize {

@@ -1,7 +1,7 @@
 //! `Semaphore`: CPython's `SemaphoreTests` (Lib/test/lock_tests.py) and threadkit's own rules
 //! (MAX_VALUE, Overflow, no heap, size, statics).
 
-#[path = "support/semaphore_base.rs"]
+#[path = "common/semaphore_base.rs"]
 mod base;
 
 use std::time::Duration;

@@ -1,4 +1,13 @@
-//! Helpers shared by the thread-layer tests.
+//! The test helpers, all in this folder (`tests/common/`):
+//!
+//! * `mod.rs` (this file, `mod common;`): helpers of the thread-layer tests: the [`serial`]
+//!   lock, quiet expected panics, [`Gate`], [`eventually`], a target that leaves TLS behind.
+//! * `thread_leak.rs`: CPython's `test_thread_leak` check, for tests/lock.rs, rlock.rs,
+//!   condition.rs and condition_as_rlock.rs (`#[path = "common/thread_leak.rs"] mod leak;`).
+//! * `semaphore_base.rs`: CPython's `BaseSemaphoreTests`, shared by tests/semaphore.rs and
+//!   bounded_semaphore.rs (`#[path = "common/semaphore_base.rs"] mod base;`).
+//!
+//! A file is included only by the test binaries that use it, so none compiles code it ignores.
 #![allow(dead_code)]
 
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};

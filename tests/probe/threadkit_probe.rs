@@ -1,4 +1,4 @@
-//! A small program run by tests/thread.rs and tests/local.rs in a child process, to observe
+//! A small program run by tests/thread_process.rs and tests/local.rs in a child process, to observe
 //! what happens when `main` returns (Python's shutdown rule), what the default excepthook
 //! prints, and what a `fork()` child sees.
 //!

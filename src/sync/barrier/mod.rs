@@ -1,0 +1,459 @@
+//! [`Barrier`]: Python's `threading.Barrier`, on two futex words and no lock.
+//!
+//! # State word (`state: AtomicU32`)
+//!
+//! | bits   | meaning                                                                 |
+//! |--------|-------------------------------------------------------------------------|
+//! | 0..=28 | `count`: threads inside `wait` of the current round (arrived, not left) |
+//! | 29     | `BREAK_PENDING`: aborted while draining (only with `DRAINING`)          |
+//! | 30..=31| phase: `FILLING` 0, `DRAINING` 1, `RESETTING` 2, `BROKEN` 3            |
+//!
+//! `FILLING` with `count == parties` is the *releasing* sub-state: the last arrival is running
+//! the action. Nothing else changes the word then (arrivals, `reset`, `abort` and timed-out
+//! waiters wait for it to end), exactly as in CPython, where the action runs under the lock
+//! (so `n_waiting()` is `parties` then, as CPython's, and the action must not call `wait`,
+//! `reset` or `abort` on its own barrier: that deadlocks, as in CPython).
+//!
+//! A timeout (`wait_timeout`, or the default timeout) starts once the thread has joined the
+//! round (`FILLING,c -> FILLING,c+1`): waiting for the previous round to drain, reset or run
+//! its action does not count, as in CPython, where `_enter` waits without a timeout.
+//!
+//! `DRAINING | BREAK_PENDING` counts as broken for everyone *outside* the released round
+//! (`broken()` is true, arrivals fail at once), while the threads of the released round still
+//! return their index: an `abort` that comes after a round completed never turns that
+//! round's success into an error (in CPython it can, depending on who takes the lock first).
+//! The last thread out turns it into `BROKEN,0`; a `reset` meanwhile clears the flag.
+//!
+//! ```text
+//!            arrive (CAS count+1)            last arrival: action ok
+//!  FILLING,c ---------------------> FILLING,parties ---------------> DRAINING,parties
+//!     ^  |                                  | action panicked                 | leave (count-1)
+//!     |  | timeout / abort                  v                                 v
+//!     |  +--------------------------> BROKEN,c      abort: DRAINING,c -> DRAINING|PENDING,c
+//!     |                                 | reset, c > 0                        | last leaves
+//!     |  reset with c > 0 (FILLING)     v                                     |
+//!     |  ---------------------->   RESETTING,c --- last leaves --+            |
+//!     +---------------------------------------------------------+------------+
+//!            (reset with c == 0 from any phase also goes straight to FILLING,0)
+//! ```
+//!
+//! # Generation word (`generation: AtomicU32`)
+//!
+//! Bits 0..=29 count phase changes; bit 30 (`SPUN`) is the spin hint (a waiter spins up to 20 us
+//! while it is on: see `rt::spin`); bit 31 (`SLEEPERS`) says someone sleeps on this value. Every
+//! phase change bumps the counter (clearing `SLEEPERS`) and, only if `SLEEPERS` was set, wakes
+//! every sleeper; threads sleep on `generation`, never on `state`, so arrivals (which only change
+//! `count`) wake nobody. A sleeper reads `generation` before `state`, sets `SLEEPERS` with a CAS
+//! from the value it read (failing, it looks again) and sleeps only while the word still holds that
+//! value, so a phase change between its check and its sleep is never missed (the usual futex
+//! protocol; the counter wraps after 2^30 changes, which a sleeper would have to miss entirely; a
+//! change of `SPUN` only makes a sleeper look again). A waiter whose deadline has already passed
+//! (during its spin, say) does not set `SLEEPERS`: it goes straight to breaking the round. A
+//! round with no sleeper makes no syscall at all.
+//!
+//! # After `fork()`
+//!
+//! In a fork child the threads that were inside `wait` are gone, but `state` still counts
+//! them. `fork_epoch` holds the fork generation (`wait::fork_generation`) the two words belong
+//! to; every public method compares it first, and the first caller in a child of a newer
+//! generation (others wait for it) puts the barrier back as if those threads had never come:
+//! `FILLING,0` (a round they were filling, releasing, draining or resetting is over; their
+//! action, if one ran, is not run again), or `BROKEN,0` if it was broken, with a new
+//! generation (their `SLEEPERS` dropped).
+//!
+//! # Memory ordering
+//!
+//! Arrivals are `AcqRel` read-modify-writes on `state`, a release sequence that the last
+//! arrival reads; it publishes the `DRAINING` phase with `Release` after running the action,
+//! and waiters load `state` with `Acquire`: everything each party did before `wait`, and the
+//! action, happens before every party returns. `gen` is bumped with `Release` after the state
+//! change and read with `Acquire` before `state`, so a sleeper that sees the new `gen` also
+//! sees the new phase.
+
+use crate::Error;
+use crate::rt::{AtomicU32, deadline_after, is_current_generation, renew_after_fork, spin};
+use std::fmt;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+use std::time::Duration;
+
+mod slow;
+
+const COUNT_MASK: u32 = (1 << 29) - 1;
+const BREAK_PENDING: u32 = 1 << 29;
+/// In `generation`: somebody sleeps (or is about to) on this generation.
+const SLEEPERS: u32 = 1 << 31;
+/// In `generation`: spin hint, the last waiter that had to wait was released soon (see
+/// `rt::spin`); kept across generations.
+const SPUN: u32 = 1 << 30;
+/// In `generation`: the counter bits.
+const GEN_MASK: u32 = SPUN - 1;
+const PHASE_SHIFT: u32 = 30;
+const FILLING: u32 = 0;
+const DRAINING: u32 = 1;
+const RESETTING: u32 = 2;
+const BROKEN: u32 = 3;
+
+#[inline]
+const fn phase(s: u32) -> u32 {
+    s >> PHASE_SHIFT
+}
+
+#[inline]
+const fn count(s: u32) -> u32 {
+    s & COUNT_MASK
+}
+
+/// Broken as seen from outside the current round.
+#[inline]
+const fn is_broken(s: u32) -> bool {
+    phase(s) == BROKEN || s & BREAK_PENDING != 0
+}
+
+#[inline]
+const fn make(phase: u32, count: u32) -> u32 {
+    (phase << PHASE_SHIFT) | count
+}
+
+type Action = Box<dyn Fn() + Send + Sync>;
+
+/// The rarely used parts, boxed so that a plain barrier stays at 24 bytes.
+struct Extra {
+    action: Option<Action>,
+    timeout: Option<Duration>,
+}
+
+/// A rendezvous point for a fixed number of threads, reusable for any number of rounds.
+/// Python: `threading.Barrier(parties, action=None, timeout=None)`.
+///
+/// Each `wait` returns an index in `0..parties`, unique within the round; the last arrival gets
+/// `parties - 1` and runs the action (if any) before anyone is released. A timeout, an
+/// [`abort`](Barrier::abort), a [`reset`](Barrier::reset) or a panicking action *breaks* the
+/// round: its waiters get [`Error::BrokenBarrier`]. The type is 24 bytes on 64-bit targets
+/// (std's `Barrier` is 40); an action or a default timeout adds one heap block at construction.
+///
+/// ```
+/// use threadkit::{spawn, Barrier};
+/// use std::sync::Arc;
+/// let barrier = Arc::new(Barrier::new(3)); // Python: threading.Barrier(3)
+/// let handles: Vec<_> = (0..3)
+///     .map(|_| {
+///         let b = Arc::clone(&barrier);
+///         spawn(move || b.wait().unwrap())
+///     })
+///     .collect();
+/// let mut indexes: Vec<usize> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+/// indexes.sort();
+/// assert_eq!(indexes, [0, 1, 2]);
+/// ```
+pub struct Barrier {
+    /// Count and phase: the state word (see the module docs' table).
+    state: AtomicU32,
+    /// Phase changes, `SPUN` and `SLEEPERS`: the futex word (see "Generation word").
+    generation: AtomicU32,
+    /// The fork generation `state` and `generation` belong to (see "After `fork()`").
+    fork_epoch: AtomicU32,
+    parties: u32,
+    extra: Option<Box<Extra>>,
+}
+
+impl Barrier {
+    /// The largest supported number of parties.
+    pub const MAX_PARTIES: usize = COUNT_MASK as usize;
+
+    /// A barrier for `parties` threads. Python: `threading.Barrier(parties)`.
+    ///
+    /// # Panics
+    /// If `parties` is 0 (Python raises `ValueError`) or above [`Barrier::MAX_PARTIES`].
+    ///
+    /// ```
+    /// let b = threadkit::Barrier::new(1);
+    /// assert_eq!(b.wait().unwrap(), 0); // a barrier of one never blocks
+    /// ```
+    pub fn new(parties: usize) -> Barrier {
+        assert!(parties > 0, "Barrier::new: parties must be > 0");
+        assert!(
+            parties <= Self::MAX_PARTIES,
+            "Barrier::new: too many parties"
+        );
+        Barrier {
+            state: AtomicU32::new(make(FILLING, 0)),
+            generation: AtomicU32::new(0),
+            fork_epoch: AtomicU32::new(0),
+            // (At most MAX_PARTIES, which fits.)
+            parties: parties as u32,
+            extra: None,
+        }
+    }
+
+    /// A barrier whose last arrival runs `action` once per round, before the others are
+    /// released. Python: `threading.Barrier(parties, action=f)`.
+    ///
+    /// If `action` panics, the barrier breaks: the other waiters get
+    /// [`Error::BrokenBarrier`] and the panic continues in the thread that ran it.
+    ///
+    /// The action must not call [`wait`](Barrier::wait), [`wait_timeout`](Barrier::wait_timeout),
+    /// [`reset`](Barrier::reset) or [`abort`](Barrier::abort) on its own barrier: each of them
+    /// waits for the action to finish, so the thread deadlocks (as in CPython, where the action
+    /// runs with the barrier's non-reentrant lock held). [`n_waiting`](Barrier::n_waiting),
+    /// [`broken`](Barrier::broken) and [`parties`](Barrier::parties) are fine.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// static ROUNDS: AtomicUsize = AtomicUsize::new(0);
+    /// let b = threadkit::Barrier::with_action(1, || {
+    ///     ROUNDS.fetch_add(1, Ordering::Relaxed);
+    /// });
+    /// b.wait().unwrap();
+    /// b.wait().unwrap();
+    /// assert_eq!(ROUNDS.load(Ordering::Relaxed), 2);
+    /// ```
+    pub fn with_action(parties: usize, action: impl Fn() + Send + Sync + 'static) -> Barrier {
+        let mut b = Barrier::new(parties);
+        b.extra_mut().action = Some(Box::new(action));
+        b
+    }
+
+    /// Sets the timeout that [`wait`](Barrier::wait) uses. Python: `Barrier(n, timeout=t)`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let b = threadkit::Barrier::new(2).default_timeout(Duration::from_millis(10));
+    /// assert!(b.wait().is_err()); // nobody came: the wait timed out and broke the barrier
+    /// assert!(b.broken());
+    /// ```
+    pub fn default_timeout(mut self, timeout: Duration) -> Barrier {
+        self.extra_mut().timeout = Some(timeout);
+        self
+    }
+
+    fn extra_mut(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(|| {
+            Box::new(Extra {
+                action: None,
+                timeout: None,
+            })
+        })
+    }
+
+    /// Waits until all parties have called `wait`; returns this thread's index in
+    /// `0..parties`. Uses the default timeout, if one was set, which (as for
+    /// [`wait_timeout`](Barrier::wait_timeout)) starts once this thread has entered the round.
+    /// Python: `barrier.wait()`.
+    ///
+    /// ```
+    /// let b = threadkit::Barrier::new(1);
+    /// assert_eq!(b.wait().unwrap(), 0);
+    /// ```
+    #[inline]
+    pub fn wait(&self) -> Result<usize, Error> {
+        self.wait_with(self.extra.as_ref().and_then(|e| e.timeout))
+    }
+
+    /// Like [`wait`](Barrier::wait) with a timeout; when it expires the barrier breaks and
+    /// every waiter gets [`Error::BrokenBarrier`]. Python: `barrier.wait(timeout=t)`.
+    ///
+    /// The timeout starts once this thread has entered the round: time spent waiting for the
+    /// previous round to drain, reset or run its action does not count (as in CPython, whose
+    /// `_enter` waits without a timeout).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let b = threadkit::Barrier::new(2);
+    /// assert!(b.wait_timeout(Duration::from_millis(1)).is_err());
+    /// assert!(b.broken());
+    /// ```
+    pub fn wait_timeout(&self, timeout: Duration) -> Result<usize, Error> {
+        self.wait_with(Some(timeout))
+    }
+
+    /// `wait` with an optional timeout, whose clock starts once `arrive` has let us in.
+    fn wait_with(&self, timeout: Option<Duration>) -> Result<usize, Error> {
+        self.check_fork_epoch();
+        let index = self.arrive()?;
+        let result = if index + 1 == self.parties as usize {
+            self.release_round()
+        } else {
+            self.await_round(timeout.and_then(deadline_after))
+        };
+        self.leave();
+        result.map(|()| index)
+    }
+
+    /// Enters the current round (waiting while the previous one drains or resets) and
+    /// returns this thread's index. Python: `_enter` + `index = count; count += 1`.
+    #[inline]
+    fn arrive(&self) -> Result<usize, Error> {
+        loop {
+            let g = self.generation.load(Acquire);
+            let s = self.state.load(Acquire);
+            if is_broken(s) {
+                return Err(Error::BrokenBarrier);
+            }
+            match phase(s) {
+                FILLING if count(s) < self.parties => {
+                    // FILLING,c -> FILLING,c+1: join the round with index c.
+                    if self
+                        .state
+                        .compare_exchange_weak(s, s + 1, AcqRel, Relaxed)
+                        .is_ok()
+                    {
+                        return Ok(count(s) as usize);
+                    }
+                }
+                // Draining, resetting or running the action: wait for the next phase. The
+                // round's last threads are on their way out, so spin (yielding: they may need
+                // this core) before sleeping.
+                _ => {
+                    if spin(true, None, || self.generation.load(Acquire) != g).is_err() {
+                        self.sleep(g, None);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Leaves `wait` (Python: `count -= 1; _exit()`): the last thread out of a draining or
+    /// resetting round opens the next one.
+    #[inline]
+    fn leave(&self) {
+        let mut s = self.state.load(Relaxed);
+        loop {
+            let reopen = count(s) == 1 && matches!(phase(s), DRAINING | RESETTING);
+            // DRAINING/RESETTING,1 -> FILLING,0 (reopen; BROKEN,0 if a break is pending),
+            // or P,c -> P,c-1.
+            let new = match (reopen, s & BREAK_PENDING != 0) {
+                (true, false) => make(FILLING, 0),
+                (true, true) => make(BROKEN, 0),
+                (false, _) => s - 1,
+            };
+            match self.state.compare_exchange_weak(s, new, AcqRel, Relaxed) {
+                Ok(_) => {
+                    if reopen {
+                        self.bump();
+                    }
+                    return;
+                }
+                Err(now) => s = now,
+            }
+        }
+    }
+
+    /// Returns the barrier to its empty state; threads waiting in the current round get
+    /// [`Error::BrokenBarrier`]. Python: `barrier.reset()`.
+    ///
+    /// ```
+    /// let b = threadkit::Barrier::new(2);
+    /// b.abort();
+    /// assert!(b.broken());
+    /// b.reset();
+    /// assert!(!b.broken());
+    /// ```
+    pub fn reset(&self) {
+        self.check_fork_epoch();
+        self.change(|s| match (count(s), phase(s)) {
+            (0, _) => make(FILLING, 0),
+            (c, FILLING | BROKEN) => make(RESETTING, c),
+            (_, DRAINING) => s & !BREAK_PENDING,
+            _ => s,
+        });
+    }
+
+    /// Breaks the barrier: current and future waiters get [`Error::BrokenBarrier`] until
+    /// [`reset`](Barrier::reset). Python: `barrier.abort()`.
+    ///
+    /// ```
+    /// let b = threadkit::Barrier::new(2);
+    /// b.abort();
+    /// assert!(matches!(b.wait(), Err(threadkit::Error::BrokenBarrier)));
+    /// ```
+    pub fn abort(&self) {
+        self.check_fork_epoch();
+        self.change(|s| match phase(s) {
+            DRAINING if count(s) > 0 => s | BREAK_PENDING,
+            _ => make(BROKEN, count(s)),
+        });
+    }
+
+    /// The number of threads required to pass the barrier. Python: `barrier.parties`.
+    ///
+    /// ```
+    /// assert_eq!(threadkit::Barrier::new(4).parties(), 4);
+    /// ```
+    pub fn parties(&self) -> usize {
+        self.parties as usize
+    }
+
+    /// The number of threads waiting in the current round. Python: `barrier.n_waiting`.
+    ///
+    /// As in CPython, this is `parties` while the last arrival runs the action (the round is
+    /// full but not yet released), and 0 while the round drains, resets or is broken.
+    ///
+    /// ```
+    /// assert_eq!(threadkit::Barrier::new(4).n_waiting(), 0);
+    /// ```
+    pub fn n_waiting(&self) -> usize {
+        self.check_fork_epoch();
+        let s = self.state.load(Acquire);
+        if phase(s) == FILLING {
+            count(s) as usize
+        } else {
+            0
+        }
+    }
+
+    /// Whether the barrier is broken. Python: `barrier.broken`.
+    ///
+    /// ```
+    /// let b = threadkit::Barrier::new(2);
+    /// assert!(!b.broken());
+    /// b.abort();
+    /// assert!(b.broken());
+    /// ```
+    pub fn broken(&self) -> bool {
+        self.check_fork_epoch();
+        is_broken(self.state.load(Acquire))
+    }
+
+    /// In a fork child, the first call discards the parties that vanished with the parent's
+    /// other threads (see "After `fork()`"); otherwise a load and a compare.
+    #[inline]
+    fn check_fork_epoch(&self) {
+        if !is_current_generation(&self.fork_epoch, 1) {
+            renew_after_fork(&self.fork_epoch, 1, 0, || {
+                // Every thread in `wait` vanished: the round is as if they had never come.
+                // A broken barrier stays broken (until `reset`); a round they were releasing,
+                // draining or resetting is over. Their sleepers are dropped with `SLEEPERS`.
+                let s = self.state.load(Acquire);
+                let next = if is_broken(s) { BROKEN } else { FILLING };
+                self.state.store(make(next, 0), Release);
+                let g = self.generation.load(Relaxed);
+                self.generation.store(
+                    ((g & GEN_MASK).wrapping_add(1) & GEN_MASK) | (g & SPUN),
+                    Release,
+                );
+            });
+        }
+    }
+}
+
+impl fmt::Debug for Barrier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.state.load(Relaxed);
+        let phase = match is_broken(s) {
+            true => "broken",
+            false => ["filling", "draining", "resetting", "broken"][phase(s) as usize],
+        };
+        f.debug_struct("Barrier")
+            .field("parties", &self.parties)
+            .field("phase", &phase)
+            .field("count", &count(s))
+            .field(
+                "has_action",
+                &self.extra.as_ref().is_some_and(|e| e.action.is_some()),
+            )
+            .finish()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests;

@@ -1,0 +1,153 @@
+//! The slow side of [`Barrier`]'s phase changes: the end of a round (the last arrival runs the
+//! action and releases it, the others wait for that, a timeout breaks it), `reset`'s and
+//! `abort`'s changes, and the generation word through which every phase change is published
+//! (`bump`) and waited for (`sleep`). A part of `barrier/mod.rs`, whose module docs hold the state
+//! word's table and diagram, the generation word's protocol and the memory ordering; the fast
+//! paths (`arrive`, `leave`) stay there.
+
+use super::{BROKEN, Barrier, DRAINING, FILLING, GEN_MASK, RESETTING, SLEEPERS, SPUN};
+use super::{count, make, phase};
+use crate::Error;
+use crate::rt::{set_hint, spin, wait, wake_all};
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+use std::time::Instant;
+
+impl Barrier {
+    /// The last arrival: run the action, then release the round (or break it on a panic).
+    #[cold]
+    pub(super) fn release_round(&self) -> Result<(), Error> {
+        let outcome = match self.extra.as_ref().and_then(|e| e.action.as_ref()) {
+            Some(action) => catch_unwind(AssertUnwindSafe(action)),
+            None => Ok(()),
+        };
+        let next = if outcome.is_ok() { DRAINING } else { BROKEN };
+        // FILLING,parties -> DRAINING,parties (or BROKEN,parties): nobody else changes the
+        // word while the action runs, so a plain store is exact.
+        self.state.store(make(next, self.parties), Release);
+        self.bump();
+        if let Err(payload) = outcome {
+            self.leave();
+            resume_unwind(payload);
+        }
+        Ok(())
+    }
+
+    /// A non-last arrival: wait until the round is released or broken.
+    pub(super) fn await_round(&self, deadline: Option<Instant>) -> Result<(), Error> {
+        let mut deadline = deadline;
+        let outcome = |s: u32| match phase(s) {
+            DRAINING => Some(Ok(())),
+            BROKEN | RESETTING => Some(Err(Error::BrokenBarrier)),
+            _ => None,
+        };
+        let hint = self.generation.load(Relaxed) & SPUN != 0;
+        let mut result = None;
+        let spun = match spin(hint, deadline, || {
+            result = outcome(self.state.load(Acquire));
+            result.is_some()
+        }) {
+            Ok(()) => {
+                set_hint(&self.generation, SPUN, hint, true);
+                return result.unwrap_or(Ok(()));
+            }
+            Err(spun) => spun,
+        };
+        loop {
+            let g = self.generation.load(Acquire);
+            if let Some(r) = outcome(self.state.load(Acquire)) {
+                set_hint(&self.generation, SPUN, hint, spun.was_short());
+                return r;
+            }
+            if !self.sleep(g, deadline) && self.try_break_on_timeout() {
+                return Err(Error::BrokenBarrier);
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                // The action is running: its outcome decides (as in CPython, where the
+                // timed-out waiter re-checks the state after the action released the lock).
+                deadline = None;
+            }
+        }
+    }
+
+    /// On a timeout: FILLING,c (c < parties) -> BROKEN,c. False if the round was released,
+    /// broken, or is running its action meanwhile.
+    #[cold]
+    fn try_break_on_timeout(&self) -> bool {
+        let mut s = self.state.load(Acquire);
+        while phase(s) == FILLING && count(s) < self.parties {
+            // FILLING,c -> BROKEN,c: the timeout breaks the round.
+            match self
+                .state
+                .compare_exchange_weak(s, make(BROKEN, count(s)), AcqRel, Acquire)
+            {
+                Ok(_) => {
+                    self.bump();
+                    return true;
+                }
+                Err(now) => s = now,
+            }
+        }
+        false
+    }
+
+    /// Publishes a phase change to every sleeper.
+    pub(super) fn bump(&self) {
+        let mut g = self.generation.load(Relaxed);
+        loop {
+            // g -> g+1 with SLEEPERS cleared (SPUN kept): a new generation nobody sleeps on yet.
+            let new = (g.wrapping_add(1) & GEN_MASK) | (g & SPUN);
+            match self
+                .generation
+                .compare_exchange_weak(g, new, Release, Relaxed)
+            {
+                Ok(_) => break,
+                Err(now) => g = now,
+            }
+        }
+        if g & SLEEPERS != 0 {
+            wake_all(&self.generation);
+        }
+    }
+
+    /// Sleeps while the generation is still `g` (as loaded before the state), announcing the
+    /// sleeper first so that `bump` knows to make the wake-up syscall. `false` only when the
+    /// deadline passed; a deadline that passed already (during the spin, say) returns `false`
+    /// before announcing anything, so that the next phase change makes no needless wake-up.
+    pub(super) fn sleep(&self, g: u32, deadline: Option<Instant>) -> bool {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return false;
+        }
+        // g -> g|SLEEPERS: if it fails, the generation moved on: look again.
+        if g & SLEEPERS == 0
+            && self
+                .generation
+                .compare_exchange(g, g | SLEEPERS, Relaxed, Relaxed)
+                .is_err()
+        {
+            return true;
+        }
+        wait(&self.generation, g | SLEEPERS, deadline)
+    }
+
+    /// Applies `f` to the state once no action is running; bumps `gen` if it changed.
+    pub(super) fn change(&self, f: impl Fn(u32) -> u32) {
+        loop {
+            let g = self.generation.load(Acquire);
+            let s = self.state.load(Acquire);
+            if phase(s) == FILLING && count(s) == self.parties {
+                self.sleep(g, None); // the action is running: CPython holds the lock
+                continue;
+            }
+            // (any) -> f(any): abort or reset, see the diagram.
+            if self
+                .state
+                .compare_exchange(s, f(s), AcqRel, Relaxed)
+                .is_ok()
+            {
+                self.bump();
+                return;
+            }
+        }
+    }
+}

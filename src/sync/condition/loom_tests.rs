@@ -1,0 +1,75 @@
+//! Loom models of the notify window (`rt::notify_window`) above 1: several token holders at
+//! once, chained waiters behind them, and tokens returned when the chain runs dry. The models
+//! in `tests/loom_condition.rs` cover a window of 1 (one token).
+
+use crate::rt::LOOM_NOTIFY_WINDOW;
+use crate::{Condition, Lock};
+use loom::sync::Arc;
+use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use loom::thread;
+
+fn model_with_window(window: u32, preemptions: usize, f: impl Fn() + Sync + Send + 'static) {
+    LOOM_NOTIFY_WINDOW.with(|w| w.set(window));
+    let mut b = loom::model::Builder::new();
+    b.preemption_bound = Some(preemptions);
+    b.check(f);
+    LOOM_NOTIFY_WINDOW.with(|w| w.set(1));
+}
+
+/// `waiters` threads queue on one condition, one `notify_all` releases them all; every one
+/// returns notified, the lock ends free with nobody counted, and no token is left out.
+fn notify_all_releases_everyone(window: u32, waiters: usize, preemptions: usize) {
+    model_with_window(window, preemptions, move || {
+        let c = Arc::new(Condition::with_lock(Lock::new()));
+        let queued = Arc::new(AtomicUsize::new(0));
+        let done = Arc::new(AtomicUsize::new(0));
+        let ts: Vec<_> = (0..waiters)
+            .map(|_| {
+                let (c, queued, done) = (c.clone(), queued.clone(), done.clone());
+                thread::spawn(move || {
+                    c.acquire();
+                    queued.fetch_add(1, SeqCst);
+                    c.wait().unwrap();
+                    done.fetch_add(1, SeqCst);
+                    c.release().unwrap();
+                })
+            })
+            .collect();
+        loop {
+            c.acquire();
+            if queued.load(SeqCst) == waiters {
+                break;
+            }
+            c.release().unwrap();
+            thread::yield_now();
+        }
+        let n = u32::try_from(waiters).unwrap();
+        assert_eq!(c.queue.notify(usize::MAX, Some(c.lock())), waiters);
+        assert_eq!(c.queue.tokens_out(), (n - 1).min(window));
+        c.release().unwrap();
+        for t in ts {
+            t.join().unwrap();
+        }
+        assert_eq!(done.load(SeqCst), waiters);
+        let lock = format!("{:?}", c.lock());
+        assert!(
+            lock.contains("locked: false") && lock.contains("waiters: 0"),
+            "{lock}"
+        );
+        assert_eq!(c.queue.tokens_out(), 0, "a token was not returned");
+    });
+}
+
+/// Window 2, two waiters: both released at once, the first with a token that finds no chain
+/// and is returned.
+#[test]
+fn window_two_releases_two_at_once() {
+    notify_all_releases_everyone(2, 2, 2);
+}
+
+/// Window 2, three waiters: two released with one token, the third chained until the token
+/// holder passes it on.
+#[test]
+fn window_two_chains_the_third() {
+    notify_all_releases_everyone(2, 3, 1);
+}

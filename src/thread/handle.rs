@@ -1,0 +1,391 @@
+//! [`Thread`]: Python's `threading.Thread` on a raw OS thread, plus the module's stack size.
+//!
+//! The handles' shared state (`Inner`: this state word, its sleeper count, the ids, the name
+//! slot) and the wait on the word (`wait_state`) are in `inner.rs`.
+//!
+//! # State word (`Inner::state`)
+//!
+//! | value      | meaning                                                          |
+//! |------------|------------------------------------------------------------------|
+//! | `NEW`      | built, not started (or a start that the OS refused)              |
+//! | `STARTING` | `start()` won the race, listed the thread, creates the OS thread |
+//! | `RUNNING`  | the thread has its ids and runs; `start()` returns               |
+//! | `FINISHED` | the target returned or panicked; the thread is unlisted          |
+//!
+//! ```text
+//!  NEW --start(): CAS + listed--> STARTING --new thread has its ids--> RUNNING
+//!   ^                                |                                       |
+//!   +------ OS refused: unlisted ----+           FINISHED + unlisted <--target done
+//! ```
+//!
+//! `start()` sleeps on the word while it is `STARTING`. `join()` joins the OS thread
+//! (`Inner::os`, whose own state word is described in `entry.rs`), which ends after
+//! storing `FINISHED`, so that `join()` returns after the thread's `thread_local!` destructors
+//! ran, as std's `JoinHandle::join` and CPython 3.13 do; `join_timeout()` sleeps on the word
+//! until `FINISHED` (or the deadline), then joins the OS thread. Dummy and main handles are born
+//! `RUNNING`; a dummy becomes `FINISHED` when its thread exits. In a fork child, every thread
+//! but the caller is made `FINISHED` (see `lifecycle/fork.rs`).
+//!
+//! Memory ordering: the new thread writes its ids, then stores `RUNNING` with release;
+//! `start()` reads it with acquire, so the ids are visible when `start()` returns. Likewise
+//! everything the thread did (its result, its panic payload, its `Local` values being dropped)
+//! happens before its release store of `FINISHED`, which `join()` reads with acquire; the OS
+//! join then orders everything up to the thread's very end. Those stores are `SeqCst` (see
+//! `Inner::set_state`): a sleeper on the word is counted in `Inner::state_sleepers`, and a
+//! transition makes the wake-up system call only when that count is not 0.
+//!
+//! Names are kept under one internal lock (`NAME_LOCK`) rather than one per thread, so that the
+//! fork handlers can take it; a default name ("Thread-N") is made the first time it is needed
+//! (by [`Thread::name`], or by the thread as it starts), so that, as in Python,
+//! `Thread::new(f).with_name("a")` takes no number.
+
+use super::inner::{Inner, Kind, STACK_DEFAULT, wait_state};
+use super::lifecycle::ensure_at_exit;
+use super::{current, registry};
+use crate::error::Error;
+use crate::rt::os::{self, deadline_after};
+use core::fmt;
+use core::sync::atomic::Ordering::{Acquire, Relaxed};
+use std::any::Any;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub(crate) const NEW: u32 = 0;
+pub(crate) const STARTING: u32 = 1;
+pub(crate) const RUNNING: u32 = 2;
+pub(crate) const FINISHED: u32 = 3;
+
+/// A thread of execution, like Python's `threading.Thread`: build it with a target, start it,
+/// join it. Cloning gives another handle to the same thread; `==` compares threads.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// let hits = Arc::new(AtomicUsize::new(0));
+/// let h = hits.clone();
+/// // Python: t = threading.Thread(target=f, name="worker"); t.start(); t.join()
+/// let t = threadkit::Thread::new(move || { h.fetch_add(1, Ordering::SeqCst); }).with_name("worker");
+/// t.start().unwrap();
+/// t.join().unwrap();
+/// assert_eq!(hits.load(Ordering::SeqCst), 1);
+/// assert!(!t.is_alive());
+/// ```
+#[derive(Clone)]
+pub struct Thread {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl PartialEq for Thread {
+    fn eq(&self, other: &Thread) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+impl Eq for Thread {}
+
+impl fmt::Debug for Thread {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let status = match self.inner.state.load(Acquire) {
+            NEW | STARTING => "initial",
+            RUNNING => "started",
+            _ => "stopped",
+        };
+        f.debug_struct("Thread")
+            .field("name", &self.name())
+            .field("status", &status)
+            .field("daemon", &self.daemon())
+            .field("ident", &self.ident())
+            .finish()
+    }
+}
+
+impl Thread {
+    pub(crate) fn from_inner(inner: Inner) -> Thread {
+        Thread {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// A thread that will run `target` once started; named "Thread-N", daemon if the creating
+    /// thread is. Python: `threading.Thread(target=target)`.
+    ///
+    /// The number N is taken from the shared counter the first time the name is needed (by
+    /// [`name`](Thread::name), or when the thread starts), so a thread given a name with
+    /// [`with_name`](Thread::with_name) takes none, as in Python.
+    ///
+    /// ```
+    /// let t = threadkit::Thread::new(|| {});
+    /// assert!(t.name().starts_with("Thread-"));
+    /// assert_eq!(t.ident(), None);
+    /// ```
+    pub fn new(target: impl FnOnce() + Send + 'static) -> Thread {
+        let daemon = current::current_daemon();
+        Thread::from_inner(Inner::new(
+            Some(Box::new(target)),
+            Kind::Normal,
+            None,
+            daemon,
+            NEW,
+        ))
+    }
+
+    /// Sets the name (builder form of [`set_name`](Thread::set_name)). Python: `name=`.
+    ///
+    /// ```
+    /// let t = threadkit::Thread::new(|| {}).with_name("io");
+    /// assert_eq!(t.name(), "io");
+    /// ```
+    pub fn with_name(self, name: impl Into<String>) -> Thread {
+        self.set_name(name);
+        self
+    }
+
+    /// Sets the daemon flag before start; no effect on a started thread. Python: `daemon=`.
+    ///
+    /// ```
+    /// let t = threadkit::Thread::new(|| {}).with_daemon(true);
+    /// assert!(t.daemon());
+    /// ```
+    pub fn with_daemon(self, daemon: bool) -> Thread {
+        let _ = self.set_daemon(daemon);
+        self
+    }
+
+    /// Sets this thread's stack size in bytes (0: the module default of [`stack_size`](crate::stack_size)),
+    /// checked by [`start`](Thread::start); no effect on a started thread.
+    ///
+    /// ```
+    /// let t = threadkit::Thread::new(|| {}).with_stack_size(64 * 1024);
+    /// t.start().unwrap();
+    /// t.join().unwrap();
+    /// ```
+    pub fn with_stack_size(self, bytes: usize) -> Thread {
+        if self.inner.state.load(Acquire) == NEW {
+            // 0 is `STACK_DEFAULT`: the module default, as documented.
+            self.inner.stack_size.store(bytes, Relaxed);
+        }
+        self
+    }
+
+    /// Starts the thread and returns once it runs (has its ids and is registered).
+    /// Python: `Thread.start()`.
+    ///
+    /// Errors: [`Error::AlreadyStarted`] on a second call, [`Error::InvalidStackSize`] for a
+    /// stack below 32 KiB, [`Error::Os`] when the OS refuses (then nothing changed and the
+    /// thread may be started again).
+    ///
+    /// ```
+    /// let t = threadkit::Thread::new(|| {});
+    /// t.start().unwrap();
+    /// assert!(matches!(t.start(), Err(threadkit::Error::AlreadyStarted)));
+    /// t.join().unwrap();
+    /// ```
+    pub fn start(&self) -> Result<(), Error> {
+        let inner = &*self.inner;
+        if inner.kind() != Kind::Normal || inner.state.load(Acquire) != NEW {
+            return Err(Error::AlreadyStarted);
+        }
+        let size = match inner.stack_size.load(Relaxed) {
+            STACK_DEFAULT => super::stack::stack_size(),
+            n => n,
+        };
+        let size = super::stack::round_stack(size)?;
+        ensure_at_exit();
+        // Transition NEW -> STARTING (and listed): this call owns the start.
+        if !registry::register_starting(self) {
+            return Err(Error::AlreadyStarted);
+        }
+        // The new thread's reference is the `Arc`'s own pointer: nothing is allocated for
+        // the hand-over, so a thread whose target does not allocate never sets up the
+        // allocator's per-thread cache (about a tenth of a start + join).
+        match os::spawn_shared(size, self.inner.clone()) {
+            Ok(raw) => inner.os.set(raw),
+            Err(e) => {
+                // The reference was dropped by `spawn_shared`.
+                registry::unregister_unstarted(self);
+                return Err(Error::Os(e));
+            }
+        }
+        wait_state(inner, |s| s != STARTING, None);
+        Ok(())
+    }
+
+    /// Waits until the thread finishes. Any number of threads may join, any number of times.
+    /// Python: `Thread.join()`.
+    ///
+    /// Errors: [`Error::NotStarted`], [`Error::JoinSelf`], [`Error::DummyThread`] (main and
+    /// foreign threads cannot be joined).
+    ///
+    /// ```
+    /// let t = threadkit::Thread::new(|| {});
+    /// assert!(matches!(t.join(), Err(threadkit::Error::NotStarted)));
+    /// t.start().unwrap();
+    /// t.join().unwrap();
+    /// t.join().unwrap();
+    /// ```
+    pub fn join(&self) -> Result<(), Error> {
+        self.join_deadline(None).map(|_| ())
+    }
+
+    /// Waits at most `timeout` for the thread to finish: `Ok(true)` if it has. Python:
+    /// `t.join(timeout); not t.is_alive()`.
+    ///
+    /// The timeout bounds the wait for the thread's target (and its `Local` values) to end.
+    /// Once it has, the OS thread is joined as by [`join`](Thread::join), without a timeout:
+    /// that waits only for the thread's own teardown (its `thread_local!` destructors), which
+    /// has already begun. CPython 3.13 does the same.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let t = threadkit::Thread::new(|| {});
+    /// t.start().unwrap();
+    /// assert!(t.join_timeout(Duration::from_secs(10)).unwrap());
+    /// ```
+    pub fn join_timeout(&self, timeout: Duration) -> Result<bool, Error> {
+        self.join_deadline(Some(deadline_after(timeout)))
+    }
+
+    /// `deadline`: `None` = no timeout; `Some(None)` = a timeout too large for the clock.
+    fn join_deadline(&self, deadline: Option<Option<Instant>>) -> Result<bool, Error> {
+        let inner = &self.inner;
+        let s = inner.state.load(Acquire);
+        if s == NEW || s == STARTING {
+            return Err(Error::NotStarted);
+        }
+        if s != FINISHED && inner.ident.load(Relaxed) == os::current_id() {
+            return Err(Error::JoinSelf);
+        }
+        if inner.kind() != Kind::Normal {
+            return Err(Error::DummyThread);
+        }
+        // A finished thread whose `thread_local!` destructors join it: it cannot wait for its
+        // own end. (Its ident is still its own: a joinable thread's ident is not reused.)
+        let other = inner.ident.load(Relaxed) != os::current_id();
+        if deadline.is_none() && other {
+            // No timeout: the OS join alone waits for everything, as the thread stores
+            // `FINISHED` before it ends (in a fork child, the parent's threads are `FINISHED`
+            // already and have nothing to join).
+            inner.os.join();
+        }
+        if !wait_state(inner, |s| s == FINISHED, deadline.flatten()) {
+            return Ok(false);
+        }
+        if other {
+            inner.os.join(); // at once if joined above
+        }
+        Ok(true)
+    }
+
+    /// Whether the thread has started and not finished. Python: `Thread.is_alive()`.
+    ///
+    /// ```
+    /// let t = threadkit::Thread::new(|| {});
+    /// assert!(!t.is_alive());
+    /// ```
+    pub fn is_alive(&self) -> bool {
+        self.inner.state.load(Acquire) == RUNNING
+    }
+
+    /// The thread's name. Python: `Thread.name`.
+    ///
+    /// ```
+    /// assert_eq!(threadkit::main_thread().name(), "MainThread");
+    /// ```
+    pub fn name(&self) -> String {
+        self.inner.name_now().with_str(str::to_owned)
+    }
+
+    /// Renames the thread. The OS thread name (seen by `ps`, `top` and debuggers) is set when
+    /// the thread starts, and again when a running thread renames itself, as CPython 3.14
+    /// does; renaming another running thread changes only this name. Python:
+    /// `Thread.name = ...`.
+    ///
+    /// ```
+    /// let t = threadkit::Thread::new(|| {});
+    /// t.set_name("renamed");
+    /// assert_eq!(t.name(), "renamed");
+    /// ```
+    pub fn set_name(&self, name: impl Into<String>) {
+        let new = name.into();
+        // The thread itself: a running thread's ident is its own while it runs.
+        if self.inner.state.load(Acquire) == RUNNING
+            && self.inner.ident.load(Relaxed) == os::current_id()
+        {
+            os::set_current_name(&new);
+        }
+        self.inner.store_name(new);
+    }
+
+    /// The thread's [`get_ident`](crate::get_ident) value; `None` before start. Python:
+    /// `Thread.ident`.
+    ///
+    /// ```
+    /// assert!(threadkit::current_thread().ident().is_some());
+    /// ```
+    pub fn ident(&self) -> Option<u64> {
+        let _ = self.inner.state.load(Acquire);
+        Some(self.inner.ident.load(Relaxed)).filter(|&i| i != 0)
+    }
+
+    /// The OS thread id; `None` before start. Python: `Thread.native_id`.
+    ///
+    /// ```
+    /// assert!(threadkit::current_thread().native_id().is_some());
+    /// ```
+    pub fn native_id(&self) -> Option<u64> {
+        let _ = self.inner.state.load(Acquire);
+        Some(self.inner.native.load(Relaxed)).filter(|&i| i != 0)
+    }
+
+    /// Whether this is a daemon thread (abandoned at exit). Python: `Thread.daemon`.
+    ///
+    /// ```
+    /// assert!(!threadkit::main_thread().daemon());
+    /// ```
+    pub fn daemon(&self) -> bool {
+        self.inner.is_daemon()
+    }
+
+    /// Sets the daemon flag; [`Error::ThreadActive`] once started. Python: `Thread.daemon = x`.
+    ///
+    /// ```
+    /// let t = threadkit::Thread::new(|| {});
+    /// t.set_daemon(true).unwrap();
+    /// t.start().unwrap();
+    /// assert!(t.set_daemon(false).is_err());
+    /// t.join().unwrap();
+    /// ```
+    pub fn set_daemon(&self, daemon: bool) -> Result<(), Error> {
+        if self.inner.kind() != Kind::Normal || self.inner.state.load(Acquire) != NEW {
+            return Err(Error::ThreadActive);
+        }
+        self.inner.daemon.store(daemon, Relaxed);
+        Ok(())
+    }
+
+    /// Whether the target ended with a panic (reported through the excepthook).
+    ///
+    /// ```
+    /// let t = threadkit::Thread::new(|| {});
+    /// t.start().unwrap();
+    /// t.join().unwrap();
+    /// assert!(!t.panicked());
+    /// ```
+    pub fn panicked(&self) -> bool {
+        self.inner.panicked.load(Acquire)
+    }
+
+    pub(crate) fn keep_payload(&self) {
+        self.inner.keep_payload.store(true, Relaxed);
+    }
+
+    /// Takes the panic payload of a finished thread.
+    ///
+    /// # Safety
+    /// The caller is the unique owner of the payload (the `JoinHandle`), and has observed
+    /// `FINISHED` with acquire (after a successful `join`).
+    pub(crate) unsafe fn take_payload(&self) -> Option<Box<dyn Any + Send>> {
+        // SAFETY: per the contract, the thread's write happened before the acquire load of
+        // `FINISHED`, and no one else reads or writes the cell any more.
+        unsafe { (*self.inner.payload.get()).take() }
+    }
+}

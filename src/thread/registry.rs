@@ -1,0 +1,169 @@
+//! The thread registry: every live [`Thread`] object (Python's `threading._active` and
+//! `_limbo`) and the "MainThread" handle. The module functions that read it
+//! ([`main_thread`](crate::main_thread), [`enumerate`](crate::enumerate),
+//! [`active_count`](crate::active_count)) are in `thread/mod.rs`, the calling thread's handle
+//! in `current.rs`, the thread names in `names.rs`, the shutdown rule and what a `fork()` child
+//! does to all of it in `lifecycle/`.
+//!
+//! # State
+//!
+//! | item                     | guarded by      | meaning                                        |
+//! |--------------------------|-----------------|------------------------------------------------|
+//! | `threads: Vec<Thread>`   | `REGISTRY.lock` | live and starting threads, at `reg_index`      |
+//! | `main: Option<Thread>`   | `REGISTRY.lock` | the "MainThread" handle, created on first use  |
+//! | `STARTED` (TLS)          | its own thread  | a running threadkit thread's `Inner`           |
+//! | `CURRENT` (TLS)          | its own thread  | any other thread's handle once known           |
+//! | `NAME_COUNTER` (`names.rs`) | atomic       | Python's `_counter` for "Thread-N"/"Dummy-N"   |
+//! | `FORK_GEN` (`lifecycle/fork.rs`) | atomic          | how many `fork()`s this process is a child of  |
+//!
+//! ```text
+//!  Thread::start: NEW -> STARTING + listed (one critical section) --OS refused--> NEW + unlisted
+//!                                   |
+//!                                   +--spawned--> RUNNING --target done--> FINISHED + unlisted
+//!  foreign thread: current_thread() ──> register "Dummy-N"
+//!                  ──> TLS destructor: FINISHED + unlisted
+//! ```
+//!
+//! A thread is listed *before* its OS thread exists, as Python puts it in `_limbo`: so the
+//! shutdown hook, which may run while a daemon thread is inside `start()` of a non-daemon one,
+//! never misses it. Listing and the state changes `NEW -> STARTING` and `-> FINISHED` happen in
+//! the same critical section, so whoever holds the lock (shutdown, a fork) sees every thread
+//! either listed and not finished, or unlisted and not running.
+//!
+//! Memory ordering: every access to the vectors happens under the registry lock, whose
+//! acquire/release orders them. User hooks are never called with the lock held, so a hook may
+//! call [`enumerate`](crate::enumerate) or [`current_thread`](crate::current_thread) freely.
+//!
+//! # The calling thread
+//!
+//! How a thread finds its own handle (`current_thread`, the `STARTED` and `CURRENT`
+//! thread-locals, dummies of foreign threads): `current.rs`; which thread is the main thread:
+//! `threadkit_sys::is_main_thread`.
+//!
+//! # fork()
+//!
+//! What a `fork()` child does to all of this (the fork handlers, `FORK_GEN`, CPython's
+//! `_after_fork`) is in `lifecycle/fork.rs`; the internal locks those handlers take
+//! (`InternalLock`, `Locked`) are in `lifecycle/internal_lock.rs`.
+
+use super::current::store_ids;
+use super::lifecycle::{Locked, fork_generation};
+use super::{FINISHED, Inner, Kind, NEW, STARTING, Thread};
+use core::sync::atomic::Ordering::{Acquire, Relaxed};
+
+pub(super) struct Registry {
+    /// Live and starting threads; each at its `Inner::reg_index`.
+    pub(super) threads: Vec<Thread>,
+    /// The "MainThread" handle, created on first use.
+    pub(super) main: Option<Thread>,
+}
+
+pub(super) static REGISTRY: Locked<Registry> = Locked::new(Registry {
+    threads: Vec::new(),
+    main: None,
+});
+
+pub(super) fn push(r: &mut Registry, t: &Thread) {
+    t.inner.reg_index.store(r.threads.len(), Relaxed);
+    r.threads.push(t.clone());
+}
+
+/// Takes `t` out of the list (`None` when absent).
+fn remove(r: &mut Registry, t: &Thread) -> Option<Thread> {
+    let i = t.inner.reg_index.load(Relaxed);
+    if i < r.threads.len() && r.threads[i] == *t {
+        let old = r.threads.swap_remove(i);
+        if let Some(moved) = r.threads.get(i) {
+            moved.inner.reg_index.store(i, Relaxed);
+        }
+        Some(old)
+    } else {
+        None
+    }
+}
+
+/// Adds a running thread (a foreign thread's dummy) to the live set.
+pub(super) fn register(t: &Thread) {
+    REGISTRY.with(|r| push(r, t));
+}
+
+/// The start of `Thread::start`: makes the transition `NEW -> STARTING` and lists `t`, in one
+/// critical section, and records the fork generation its OS thread will belong to. `false`
+/// (nothing changed) if `t` was not `NEW`.
+pub(crate) fn register_starting(t: &Thread) -> bool {
+    REGISTRY.with(|r| {
+        // Transition NEW -> STARTING: this caller owns the start.
+        if t.inner
+            .state
+            .compare_exchange(NEW, STARTING, Acquire, Relaxed)
+            .is_err()
+        {
+            return false;
+        }
+        t.inner.os.set_generation(fork_generation());
+        push(r, t);
+        true
+    })
+}
+
+/// The OS refused `t`'s thread: unlisted and back to `NEW` (transition `STARTING -> NEW`).
+pub(crate) fn unregister_unstarted(t: &Thread) {
+    let removed = REGISTRY.with(|r| {
+        let removed = remove(r, t);
+        // Transition STARTING -> NEW: the thread may be started again.
+        t.inner.set_state(NEW);
+        removed
+    });
+    t.inner.wake_state(); // `shutdown` may wait for the start to end
+    drop(removed); // outside the lock: never the last handle, but keep drops out anyway
+}
+
+/// The end of a thread (a threadkit thread after its target and its `Local` values, or a
+/// dummy's TLS destructor): unlisted and `FINISHED` in one critical section, then joiners
+/// woken. (Apart, a fork in between would leave the thread unlisted and running forever in
+/// the child.)
+pub(crate) fn finish(t: &Thread) {
+    let removed = REGISTRY.with(|r| {
+        let removed = remove(r, t);
+        // Transition RUNNING -> FINISHED: joiners may return.
+        t.inner.set_state(FINISHED);
+        removed
+    });
+    t.inner.wake_state();
+    drop(removed);
+}
+
+/// The "MainThread" handle, created and registered on first use; its ids are filled in when
+/// `on_main` (the caller is the main thread).
+pub(super) fn main_handle(on_main: bool) -> Thread {
+    REGISTRY.with(|r| {
+        let t = match &r.main {
+            Some(t) => t.clone(),
+            None => {
+                let t = Thread::from_inner(Inner::existing(Kind::Main, "MainThread".into()));
+                push(r, &t);
+                r.main = Some(t.clone());
+                t
+            }
+        };
+        if on_main && t.inner.ident.load(Relaxed) == 0 {
+            store_ids(&t.inner.ident, &t.inner.native);
+        }
+        t
+    })
+}
+
+/// A copy of the live set (for [`enumerate`](crate::enumerate)).
+pub(super) fn snapshot() -> Vec<Thread> {
+    REGISTRY.with(|r| r.threads.clone())
+}
+
+/// How many threads are live (for [`active_count`](crate::active_count)).
+pub(super) fn count() -> usize {
+    REGISTRY.with(|r| r.threads.len())
+}
+
+/// The first listed thread that `pick` accepts (for the shutdown hook).
+pub(super) fn find(mut pick: impl FnMut(&Thread) -> bool) -> Option<Thread> {
+    REGISTRY.with(|r| r.threads.iter().find(|t| pick(t)).cloned())
+}
