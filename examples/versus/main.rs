@@ -14,7 +14,8 @@
 //! times over: the table shows the median of the N runs per contender, and a second table the
 //! lowest and highest ratio the runs gave, which on a shared machine says more than any single
 //! run), `--load N` (N CPU-bound busy processes run beside the measurement from start to end:
-//! a machine busy with other work, as users run; see `load.rs`).
+//! a machine busy with other work, as users run; see `load.rs`), `--only FAMILY` (run only
+//! that contender, e.g. `threadkit` or `parking_lot`, repeatable: for `strace -c -f`).
 
 mod baselines;
 mod harness;
@@ -35,10 +36,11 @@ struct Args {
     plot: Option<String>,
     runs: usize,
     load: usize,
+    only: Vec<String>,
 }
 
 const USAGE: &str = "usage: versus [--quick] [--filter NAME]... [--json PATH] [--plot PATH.svg] \
-                     [--runs N] [--load N]";
+                     [--runs N] [--load N] [--only FAMILY]...";
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
@@ -54,6 +56,7 @@ fn parse_args() -> Result<Args, String> {
         match a.as_str() {
             "--quick" => args.quick = true,
             "--filter" => args.filters.push(value("--filter")?),
+            "--only" => args.only.push(value("--only")?),
             "--json" => args.json = Some(value("--json")?),
             "--plot" => args.plot = Some(value("--plot")?),
             "--runs" => {
@@ -89,6 +92,9 @@ fn main() {
     let mut argv = std::env::args().skip(1);
     if argv.next().as_deref() == Some(load::BURN_FLAG) {
         load::burn(argv.next().and_then(|p| p.parse().ok()));
+    }
+    if std::env::args().nth(1).as_deref() == Some("--webkit-once") {
+        webkit_once();
     }
     let args = match parse_args() {
         Ok(a) => a,
@@ -129,6 +135,13 @@ fn main() {
             .into_iter()
             .map(|build| build())
             .filter(|s| wanted(s.name))
+            .map(|mut s| {
+                if !args.only.is_empty() {
+                    s.contenders
+                        .retain(|c| args.only.iter().any(|o| o == c.family.name()));
+                }
+                s
+            })
             .collect();
         let mut rows: Vec<Row> = Vec::new();
         let n = selected.len();
@@ -231,4 +244,39 @@ fn watchdog<R>(name: &str, f: impl FnOnce() -> R) -> R {
         done.store(true, Ordering::Release);
         r
     })
+}
+
+/// `versus --webkit-once LIBRARY PRODUCERS CONSUMERS ITEMS [--load N]`: one fixed run of the
+/// webkit queue (see `scenarios/webkit.rs`), for `strace -c -f`; prints wall and CPU time.
+fn webkit_once() -> ! {
+    let a: Vec<String> = std::env::args().skip(2).collect();
+    let num = |i: usize| a.get(i).and_then(|s| s.parse::<u64>().ok());
+    let (Some(p), Some(c), Some(items)) = (num(1), num(2), num(3)) else {
+        eprintln!("usage: versus --webkit-once LIBRARY PRODUCERS CONSUMERS ITEMS [--load N]");
+        std::process::exit(2);
+    };
+    let n = match (a.get(4).map(String::as_str), num(5)) {
+        (Some("--load"), Some(n)) => n as usize,
+        _ => 0,
+    };
+    let load = load::Load::start(n).unwrap_or_else(|e| {
+        eprintln!("cannot start the --load processes: {e}");
+        std::process::exit(1);
+    });
+    let out = scenarios::webkit_once(&a[0], p as usize, c as usize, items);
+    drop(load);
+    match out {
+        Some((wall, cpu)) => {
+            println!(
+                "{} {p}p/{c}c {items} items: wall {wall:.3} s, cpu {:.3} s",
+                a[0],
+                cpu as f64 / 1e9
+            );
+            std::process::exit(0);
+        }
+        None => {
+            eprintln!("unknown library `{}` (threadkit, std, parking_lot)", a[0]);
+            std::process::exit(2);
+        }
+    }
 }

@@ -57,3 +57,13 @@ pub fn all() -> Vec<Build> {
 pub fn sizes() -> Vec<crate::harness::Row> {
     sizes::rows()
 }
+
+/// One fixed run of the webkit queue (see `webkit::once`).
+pub fn webkit_once(
+    library: &str,
+    producers: usize,
+    consumers: usize,
+    items: u64,
+) -> Option<(f64, u64)> {
+    webkit::once(library, producers, consumers, items)
+}

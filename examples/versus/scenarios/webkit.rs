@@ -188,3 +188,18 @@ pub fn webkit_10p_1c() -> Scenario {
 pub fn webkit_1p_1c() -> Scenario {
     row("webkit queue 1 slot, 1p/1c", 1, 1)
 }
+
+/// `versus --webkit-once LIBRARY PRODUCERS CONSUMERS ITEMS`: one fixed run of the queue with
+/// one library (`threadkit`, `std` or `parking_lot`), for `strace -c -f` and `perf stat`:
+/// returns its wall time and CPU time (ns), or `None` for an unknown library.
+pub fn once(library: &str, producers: usize, consumers: usize, items: u64) -> Option<(f64, u64)> {
+    let mut run = match library {
+        "threadkit" => run::<TkQueue>(producers, consumers),
+        "std" => run::<StdQueue>(producers, consumers),
+        "parking_lot" => run::<PlQueue>(producers, consumers),
+        _ => return None,
+    };
+    let cpu = crate::harness::process_cpu_ns();
+    let wall = run(items).as_secs_f64();
+    Some((wall, crate::harness::process_cpu_ns().saturating_sub(cpu)))
+}
