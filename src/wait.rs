@@ -49,6 +49,7 @@ const PREEMPTED: Duration = Duration::from_micros(20);
 /// The most long spins a thread skips after lost bets (see [`Bets`]): a lost bet costs
 /// [`SPIN_LONG`] of CPU, so where bets keep failing (the partner shares this core, or the
 /// machine is busy) they cost at most `SPIN_LONG / 64` per wait, about 0.15 us.
+#[cfg_attr(loom, allow(dead_code))] // no spinning under the model
 const SKIP_MAX: u32 = 64;
 
 /// A wait that ended within this time of its start (sleep included) counts as short: a long
@@ -63,6 +64,7 @@ const SHORT_WAIT: Duration = Duration::from_micros(40);
 /// decides the bet is where this thread and its partners run and how busy the machine is,
 /// which a thread learns from every primitive it waits on.
 #[derive(Clone, Copy)]
+#[cfg_attr(loom, allow(dead_code))]
 struct Bets {
     /// Long spins still to skip.
     skip: u32,

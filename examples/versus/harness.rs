@@ -138,15 +138,27 @@ pub fn measure(mut scenario: Scenario, budget: Budget) -> Row {
     let started = Instant::now();
     // Calibrate: double `ops` until one call takes MIN_CALIBRATION; keep the slowest per-op
     // cost so that every contender does the same fixed amount of work per round.
+    // On a busy machine a call's fixed costs (starting threads, and waiting for a CPU before
+    // the first operation runs: milliseconds when other processes hold every CPU) can dwarf a
+    // few operations, so calibration goes on doubling until doubling the work at least
+    // 1.6-folds the time (the operations, not the fixed cost, dominate), within half of the
+    // scenario's budget.
+    let cap = budget
+        .per_scenario
+        .div_f64(2.0 * scenario.contenders.len().max(1) as f64);
     let mut slowest_per_op = 0.0f64;
     for c in &mut scenario.contenders {
+        let begun = Instant::now();
         let mut ops = 1u64;
+        let mut prev: Option<Duration> = None;
         loop {
             let t = (c.run)(ops);
-            if t >= MIN_CALIBRATION || ops >= 1 << 40 {
+            let scales = prev.is_some_and(|p| t.as_secs_f64() >= 1.6 * p.as_secs_f64());
+            if (t >= MIN_CALIBRATION && scales) || ops >= 1 << 40 || begun.elapsed() >= cap {
                 slowest_per_op = slowest_per_op.max(t.as_secs_f64() / ops as f64);
                 break;
             }
+            prev = Some(t);
             ops *= 2;
         }
     }
