@@ -5,8 +5,14 @@
 //! start-up is left out of the clock). Rounds are interleaved, A, B, C, A, B, C, ..., so that a
 //! noisy neighbour on this shared machine hurts every contender alike, and the median of the
 //! rounds is kept.
+//!
+//! Every round also measures CPU time (user + sys): worker threads read their own thread CPU
+//! clock around their work ([`timed_workers`]), a single-threaded loop reads the process's
+//! `getrusage(RUSAGE_SELF)` around itself ([`timed_loop`], so the threads that a thread-start
+//! row spawns count too), and any other contender is measured by `getrusage` around its whole
+//! call. The CPU of the `--load` processes is never counted (they are other processes).
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Who wrote the primitive: one column of the table each.
@@ -78,6 +84,9 @@ pub struct Outcome {
     pub family: Family,
     pub what: &'static str,
     pub median_ns: f64,
+    /// Median CPU time (user + sys, all threads of the contender) per operation, in
+    /// nanoseconds; NaN for the size rows.
+    pub cpu_ns: f64,
 }
 
 /// A measured row.
@@ -99,6 +108,13 @@ impl Row {
         let tk = self.get(Family::Threadkit)?.median_ns;
         let base = self.get(baseline)?.median_ns;
         (base > 0.0).then(|| tk / base)
+    }
+
+    /// threadkit's CPU time per operation / the baseline's, when both are known.
+    pub fn cpu_ratio(&self, baseline: Family) -> Option<f64> {
+        let tk = self.get(Family::Threadkit)?.cpu_ns;
+        let base = self.get(baseline)?.cpu_ns;
+        (base > 0.0 && tk.is_finite()).then(|| tk / base)
     }
 }
 
@@ -122,15 +138,27 @@ pub fn measure(mut scenario: Scenario, budget: Budget) -> Row {
     let started = Instant::now();
     // Calibrate: double `ops` until one call takes MIN_CALIBRATION; keep the slowest per-op
     // cost so that every contender does the same fixed amount of work per round.
+    // On a busy machine a call's fixed costs (starting threads, and waiting for a CPU before
+    // the first operation runs: milliseconds when other processes hold every CPU) can dwarf a
+    // few operations, so calibration goes on doubling until doubling the work at least
+    // 1.6-folds the time (the operations, not the fixed cost, dominate), within half of the
+    // scenario's budget.
+    let cap = budget
+        .per_scenario
+        .div_f64(2.0 * scenario.contenders.len().max(1) as f64);
     let mut slowest_per_op = 0.0f64;
     for c in &mut scenario.contenders {
+        let begun = Instant::now();
         let mut ops = 1u64;
+        let mut prev: Option<Duration> = None;
         loop {
             let t = (c.run)(ops);
-            if t >= MIN_CALIBRATION || ops >= 1 << 40 {
+            let scales = prev.is_some_and(|p| t.as_secs_f64() >= 1.6 * p.as_secs_f64());
+            if (t >= MIN_CALIBRATION && scales) || ops >= 1 << 40 || begun.elapsed() >= cap {
                 slowest_per_op = slowest_per_op.max(t.as_secs_f64() / ops as f64);
                 break;
             }
+            prev = Some(t);
             ops *= 2;
         }
     }
@@ -142,21 +170,30 @@ pub fn measure(mut scenario: Scenario, budget: Budget) -> Row {
     let per_round = (left / slots).max(MIN_ROUND.as_secs_f64());
     let ops = ((per_round / slowest_per_op.max(1e-12)) as u64).max(1);
 
-    let mut times: Vec<Vec<f64>> =
-        vec![Vec::with_capacity(budget.rounds); scenario.contenders.len()];
+    let n = scenario.contenders.len();
+    let mut times: Vec<Vec<f64>> = vec![Vec::with_capacity(budget.rounds); n];
+    let mut cpus: Vec<Vec<f64>> = vec![Vec::with_capacity(budget.rounds); n];
     for _ in 0..budget.rounds {
-        for (c, t) in scenario.contenders.iter_mut().zip(&mut times) {
-            t.push((c.run)(ops).as_nanos() as f64 / ops as f64);
+        for ((c, t), u) in scenario
+            .contenders
+            .iter_mut()
+            .zip(&mut times)
+            .zip(&mut cpus)
+        {
+            let (wall, cpu) = cpu_of(|| (c.run)(ops));
+            t.push(wall.as_nanos() as f64 / ops as f64);
+            u.push(cpu as f64 / ops as f64);
         }
     }
     let outcomes = scenario
         .contenders
         .iter()
-        .zip(times)
-        .map(|(c, t)| Outcome {
+        .zip(times.into_iter().zip(cpus))
+        .map(|(c, (t, u))| Outcome {
             family: c.family,
             what: c.what,
             median_ns: median(t),
+            cpu_ns: median(u),
         })
         .collect();
     Row {
@@ -186,6 +223,12 @@ pub fn median_of_runs(runs: &[Vec<Row>]) -> Vec<Row> {
                         runs.iter()
                             .filter_map(|run| run.get(i)?.get(o.family))
                             .map(|x| x.median_ns)
+                            .collect(),
+                    ),
+                    cpu_ns: median(
+                        runs.iter()
+                            .filter_map(|run| run.get(i)?.get(o.family))
+                            .map(|x| x.cpu_ns)
                             .collect(),
                     ),
                     ..o.clone()
@@ -255,13 +298,27 @@ fn pin_to(cpu: Option<usize>) {
 /// threads of a "contended, 2 threads" row on one CPU, where they take turns instead of
 /// contending, and the row measures where the threads happened to land (seen here as 21 ns vs
 /// 45 ns for the same lock from one run to the next). Oversubscribed rows (more threads than
-/// CPUs) leave placement to the scheduler, as a real program would.
+/// CPUs) leave placement to the scheduler, as a real program would; so does
+/// [`timed_workers_unpinned`] always, for the "(unpinned)" rows.
 pub fn timed_workers<F: Fn(usize) + Sync>(workers: usize, work: F) -> Duration {
+    timed_workers_placed(workers, true, work)
+}
+
+/// [`timed_workers`] without pinning: every worker may run on any allowed CPU, as in a program
+/// that does not pin its threads (the way users run).
+pub fn timed_workers_unpinned<F: Fn(usize) + Sync>(workers: usize, work: F) -> Duration {
+    timed_workers_placed(workers, false, work)
+}
+
+/// [`timed_workers`] (`pin`: pin when there are no more workers than CPUs) or
+/// [`timed_workers_unpinned`]. Each worker adds the CPU time of its `work` (its own thread CPU
+/// clock, read after the start gate and after the work) to the round's CPU figure.
+pub fn timed_workers_placed<F: Fn(usize) + Sync>(workers: usize, pin: bool, work: F) -> Duration {
     let ready = AtomicUsize::new(0);
     let go = AtomicBool::new(false);
     let mut start = None;
     let cpus = allowed_cpus();
-    let cpus = if workers <= cpus.len() {
+    let cpus = if pin && workers <= cpus.len() {
         cpus
     } else {
         Vec::new()
@@ -276,7 +333,9 @@ pub fn timed_workers<F: Fn(usize) + Sync>(workers: usize, work: F) -> Duration {
                 while !go.load(Ordering::Acquire) {
                     std::thread::yield_now();
                 }
+                let before = thread_cpu_ns();
                 work(i);
+                add_cpu(thread_cpu_ns().saturating_sub(before));
             });
         }
         while ready.load(Ordering::Acquire) < workers {
@@ -288,13 +347,77 @@ pub fn timed_workers<F: Fn(usize) + Sync>(workers: usize, work: F) -> Duration {
     start.map_or(Duration::ZERO, |t| t.elapsed())
 }
 
-/// Times `ops` calls of `f` on the calling thread.
+/// Times `ops` calls of `f` on the calling thread. Its CPU figure is the whole process's
+/// (`getrusage`), so that threads which `f` starts and joins are counted too.
 pub fn timed_loop(ops: u64, mut f: impl FnMut()) -> Duration {
+    let cpu = process_cpu_ns();
     let t = Instant::now();
     for _ in 0..ops {
         f();
     }
-    t.elapsed()
+    let wall = t.elapsed();
+    add_cpu(process_cpu_ns().saturating_sub(cpu));
+    wall
+}
+
+/// CPU time (ns) that the timed parts of the current round reported, and whether any did.
+static ROUND_CPU: AtomicU64 = AtomicU64::new(0);
+static ROUND_CPU_SEEN: AtomicBool = AtomicBool::new(false);
+
+fn add_cpu(ns: u64) {
+    ROUND_CPU.fetch_add(ns, Ordering::Relaxed);
+    ROUND_CPU_SEEN.store(true, Ordering::Relaxed);
+}
+
+/// Runs one round and returns its wall time and its CPU time in ns: what the timed helpers
+/// reported, or else the process's CPU time over the whole call.
+fn cpu_of(run: impl FnOnce() -> Duration) -> (Duration, u64) {
+    ROUND_CPU.store(0, Ordering::Relaxed);
+    ROUND_CPU_SEEN.store(false, Ordering::Relaxed);
+    let before = process_cpu_ns();
+    let wall = run();
+    let whole = process_cpu_ns().saturating_sub(before);
+    let cpu = if ROUND_CPU_SEEN.load(Ordering::Relaxed) {
+        ROUND_CPU.load(Ordering::Relaxed)
+    } else {
+        whole
+    };
+    (wall, cpu)
+}
+
+/// User + system CPU time of the whole process so far, in ns (0 where unknown).
+#[cfg(unix)]
+pub fn process_cpu_ns() -> u64 {
+    // SAFETY: an all-zero rusage is a valid value for getrusage to overwrite.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `ru` is a writable rusage; RUSAGE_SELF is always valid.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
+        return 0;
+    }
+    let tv = |t: libc::timeval| t.tv_sec as u64 * 1_000_000_000 + t.tv_usec as u64 * 1_000;
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
+#[cfg(not(unix))]
+pub fn process_cpu_ns() -> u64 {
+    0
+}
+
+/// CPU time of the calling thread so far, in ns (0 where unknown).
+#[cfg(unix)]
+pub fn thread_cpu_ns() -> u64 {
+    // SAFETY: an all-zero timespec is valid for clock_gettime to overwrite.
+    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+    // SAFETY: `ts` is writable; CLOCK_THREAD_CPUTIME_ID is supported on every unix we build for.
+    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } != 0 {
+        return 0;
+    }
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+#[cfg(not(unix))]
+pub fn thread_cpu_ns() -> u64 {
+    0
 }
 
 /// Splits `ops` among `workers` as evenly as possible: the share of worker `i`.

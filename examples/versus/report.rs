@@ -1,14 +1,14 @@
 //! Output: the aligned table (stdout), `--json PATH` and `--plot PATH.svg`.
 
-use crate::harness::{Family, Row};
+use crate::harness::{Family, Outcome, Row};
 use std::fmt::Write as _;
 use std::io;
 
 /// The baseline columns that some row actually has, in table order.
-fn columns(rows: &[Row]) -> Vec<Family> {
+fn columns<'a>(rows: impl Iterator<Item = &'a Row> + Clone) -> Vec<Family> {
     Family::BASELINES
         .into_iter()
-        .filter(|f| rows.iter().any(|r| r.get(*f).is_some()))
+        .filter(|f| rows.clone().any(|r| r.get(*f).is_some()))
         .collect()
 }
 
@@ -36,7 +36,25 @@ fn value(v: f64, unit: &str) -> String {
 
 /// The one table: scenario, threadkit, each baseline, then threadkit / each baseline.
 pub fn table(rows: &[Row]) -> String {
-    let cols = columns(rows);
+    grid(rows, |o| o.median_ns, Row::ratio, false)
+}
+
+/// The same table of CPU time (user + sys) per operation, without the size rows.
+pub fn cpu_table(rows: &[Row]) -> String {
+    grid(rows, |o| o.cpu_ns, Row::cpu_ratio, true)
+}
+
+fn grid(
+    rows: &[Row],
+    figure: impl Fn(&Outcome) -> f64,
+    ratio: impl Fn(&Row, Family) -> Option<f64>,
+    timed_only: bool,
+) -> String {
+    let rows: Vec<&Row> = rows
+        .iter()
+        .filter(|r| !timed_only || r.unit == "ns")
+        .collect();
+    let cols = columns(rows.iter().copied());
     let mut header = vec!["scenario".to_string(), "threadkit".to_string()];
     header.extend(cols.iter().map(|f| f.name().to_string()));
     header.extend(cols.iter().map(|f| format!("tk/{}", short(*f))));
@@ -45,13 +63,13 @@ pub fn table(rows: &[Row]) -> String {
         let mut line = vec![r.scenario.to_string()];
         let cell = |f: Family| {
             r.get(f)
-                .map_or("-".to_string(), |o| value(o.median_ns, r.unit))
+                .map_or("-".to_string(), |o| value(figure(o), r.unit))
         };
         line.push(cell(Family::Threadkit));
         line.extend(cols.iter().map(|f| cell(*f)));
         line.extend(
             cols.iter()
-                .map(|f| r.ratio(*f).map_or("-".to_string(), |x| format!("{x:.2}"))),
+                .map(|f| ratio(r, *f).map_or("-".to_string(), |x| format!("{x:.2}"))),
         );
         cells.push(line);
     }
@@ -84,35 +102,50 @@ pub fn table(rows: &[Row]) -> String {
     out
 }
 
-/// For `--runs N`: per scenario, the lowest and highest threadkit / baseline ratio of the runs.
+/// For `--runs N`: per scenario, the lowest and highest threadkit / baseline ratio of the runs,
+/// of wall time and then of CPU time.
 pub fn spread(runs: &[Vec<Row>]) -> String {
     let Some(first) = runs.first() else {
         return String::new();
     };
-    let cols = columns(first);
+    let cols = columns(first.iter());
     let mut out = String::new();
     let width = first.iter().map(|r| r.scenario.len()).max().unwrap_or(0);
     let _ = write!(out, "{:<width$}", "scenario");
     for f in &cols {
         let _ = write!(out, "  {:>11}", format!("tk/{}", short(*f)));
     }
+    for f in &cols {
+        let _ = write!(out, "  {:>11}", format!("cpu tk/{}", short(*f)));
+    }
     out.push('\n');
-    out.push_str(&"-".repeat(width + 13 * cols.len()));
+    out.push_str(&"-".repeat(width + 26 * cols.len()));
     out.push('\n');
+    let range = |ratios: Vec<f64>| {
+        if ratios.is_empty() {
+            "-".to_string()
+        } else {
+            let lo = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            format!("{lo:.2}-{hi:.2}")
+        }
+    };
     for (i, row) in first.iter().enumerate() {
         let _ = write!(out, "{:<width$}", row.scenario);
         for f in &cols {
-            let ratios: Vec<f64> = runs
-                .iter()
-                .filter_map(|run| run.get(i)?.ratio(*f))
-                .collect();
-            let cell = if ratios.is_empty() {
-                "-".to_string()
-            } else {
-                let lo = ratios.iter().copied().fold(f64::INFINITY, f64::min);
-                let hi = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                format!("{lo:.2}-{hi:.2}")
-            };
+            let cell = range(
+                runs.iter()
+                    .filter_map(|run| run.get(i)?.ratio(*f))
+                    .collect(),
+            );
+            let _ = write!(out, "  {cell:>11}");
+        }
+        for f in &cols {
+            let cell = range(
+                runs.iter()
+                    .filter_map(|run| run.get(i)?.cpu_ratio(*f))
+                    .collect(),
+            );
             let _ = write!(out, "  {cell:>11}");
         }
         out.push('\n');
@@ -145,11 +178,15 @@ fn json_num(x: f64) -> String {
 }
 
 /// Every row as JSON: scenario, unit, contenders with medians, ratios vs each baseline.
-pub fn json(rows: &[Row], quick: bool) -> String {
+pub fn json(rows: &[Row], quick: bool, load: usize, runs: usize) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "{{\n  \"tool\": \"threadkit versus\",\n  \"quick\": {quick},"
+        "{{\n  \"tool\": \"threadkit versus\",\n  \"quick\": {quick},\n  \"load\": {load},\n  \"runs\": {runs},"
+    );
+    let _ = writeln!(
+        o,
+        "  \"cpu\": \"cpu_ns: user + sys CPU time per operation, every thread of the contender\","
     );
     let _ = writeln!(
         o,
@@ -169,9 +206,14 @@ pub fn json(rows: &[Row], quick: bool) -> String {
             } else {
                 "median_ns"
             };
+            let cpu = if r.unit == "bytes" {
+                String::new()
+            } else {
+                format!(", \"cpu_ns\": {}", json_num(c.cpu_ns))
+            };
             let _ = write!(
                 o,
-                "{}{{\"family\": {}, \"what\": {}, \"{key}\": {}}}",
+                "{}{{\"family\": {}, \"what\": {}, \"{key}\": {}{cpu}}}",
                 if j == 0 { "" } else { ", " },
                 json_str(c.family.name()),
                 json_str(c.what),
@@ -187,7 +229,18 @@ pub fn json(rows: &[Row], quick: bool) -> String {
             })
             .collect();
         o.push_str(&ratios.join(", "));
-        let _ = writeln!(o, "}}}}{}", if i + 1 == rows.len() { "" } else { "," });
+        o.push('}');
+        if r.unit == "ns" {
+            let cpu: Vec<String> = Family::BASELINES
+                .iter()
+                .filter_map(|f| {
+                    r.cpu_ratio(*f)
+                        .map(|x| format!("{}: {}", json_str(f.name()), json_num(x)))
+                })
+                .collect();
+            let _ = write!(o, ", \"cpu_ratios\": {{{}}}", cpu.join(", "));
+        }
+        let _ = writeln!(o, "}}{}", if i + 1 == rows.len() { "" } else { "," });
     }
     o.push_str("  ]\n}\n");
     o

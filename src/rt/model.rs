@@ -130,9 +130,6 @@ pub(crate) fn fork_generation() -> u32 {
     0
 }
 
-/// Never reached under the model either (no spinning), kept for the shared signatures.
-pub(crate) fn yield_now() {}
-
 pub(crate) fn may_spin() -> bool {
     true
 }

@@ -64,12 +64,6 @@ pub(crate) fn spin_hint() {
     core::hint::spin_loop()
 }
 
-/// Offers the CPU to another runnable thread.
-#[inline]
-pub(crate) fn yield_now() {
-    threadkit_sys::yield_now()
-}
-
 /// How many CPUs the process may run on (read once, then cached; at least 1).
 #[inline]
 pub(crate) fn cpus() -> u32 {

@@ -2,26 +2,110 @@
 //! that a primitive keeps in its word ([`set_hint`], [`Spun::was_short`]), and the size of a
 //! notify's window of released waiters. Every spin constant is named here.
 
-use super::{AtomicU32, may_spin, spin_hint, yield_now};
+use super::{AtomicU32, may_spin, spin_hint};
 use std::time::{Duration, Instant};
 
 /// Busy-wait steps every spin starts with, without reading the clock: enough to catch a
-/// release that is already under way on another core.
+/// release that is already under way on another core (10 steps: about 0.4 us here).
 const SPIN_SHORT: u32 = 10;
 
 /// How long a spin may last when the primitive's hint says that its releases come from
-/// running threads (a ping-pong): longer than a futex wake-up takes on a virtual machine
-/// (about 5-10 us here), so a waiter whose partner is itself being woken still catches it.
-const SPIN_LONG: Duration = Duration::from_micros(20);
+/// running threads (a ping-pong): a partner that is running answers within a microsecond or
+/// two, and a partner that is itself waking from a futex sleep takes 5-10 us on a virtual
+/// machine. Never more than this, loaded or not: a spin is a bet that the partner is on a CPU
+/// right now, and a lost bet costs this much CPU time on top of the sleep.
+const SPIN_LONG: Duration = Duration::from_micros(10);
 
-/// A yield that takes longer than this ran another thread (a bare `sched_yield` takes well
-/// under a microsecond here).
-const YIELD_BUSY: Duration = Duration::from_micros(3);
+/// A spinner reads the clock every this many steps (a read costs about one step).
+const STEPS_PER_LOOK: u32 = 8;
+
+/// A gap this long between two looks at the clock in one spin (8 steps take well under a
+/// microsecond) means the spinner lost its CPU: other runnable work shares this core.
+const PREEMPTED: Duration = Duration::from_micros(20);
+
+/// The most long spins a thread skips after lost bets (see [`Bets`]): a lost bet costs
+/// [`SPIN_LONG`] of CPU, so where bets keep failing (the partner shares this core, or the
+/// machine is busy) they cost at most `SPIN_LONG / 64` per wait, about 0.15 us.
+#[cfg_attr(loom, allow(dead_code))] // no spinning under the model
+const SKIP_MAX: u32 = 64;
 
 /// A wait that ended within this time of its start (sleep included) counts as short: a long
 /// spin would probably have caught its release, which came before the sleeper noticed it (its
 /// own wake-up adds a futex latency).
 const SHORT_WAIT: Duration = Duration::from_micros(40);
+
+/// This thread's record of its long spins (bets that the releaser is running on another CPU
+/// right now), as exponential backoff: every lost bet doubles the number of long spins the
+/// thread skips afterwards (1, 2, 4, ... [`SKIP_MAX`]); a spinner that lost its CPU skips
+/// [`SKIP_MAX`] at once; a won bet forgets the losses. Per thread, not per primitive: what
+/// decides the bet is where this thread and its partners run and how busy the machine is,
+/// which a thread learns from every primitive it waits on.
+#[derive(Clone, Copy)]
+#[cfg_attr(loom, allow(dead_code))]
+struct Bets {
+    /// Long spins still to skip.
+    skip: u32,
+    /// How many long spins the last lost bet made the thread skip (doubled by the next loss).
+    penalty: u32,
+}
+
+#[cfg(not(loom))]
+std::thread_local! {
+    static BETS: core::cell::Cell<Bets> =
+        const { core::cell::Cell::new(Bets { skip: 0, penalty: 0 }) };
+}
+
+/// Whether this thread may make a long spin now (and counts one skip if not).
+#[inline]
+fn may_bet() -> bool {
+    #[cfg(not(loom))]
+    return BETS.with(|b| {
+        let bets = b.get();
+        if bets.skip == 0 {
+            return true;
+        }
+        b.set(Bets {
+            skip: bets.skip - 1,
+            ..bets
+        });
+        false
+    });
+    #[cfg(loom)]
+    false
+}
+
+/// A long spin caught its release: forget earlier losses.
+#[inline]
+fn bet_won() {
+    #[cfg(not(loom))]
+    BETS.with(|b| {
+        if b.get().penalty != 0 {
+            b.set(Bets {
+                skip: 0,
+                penalty: 0,
+            });
+        }
+    });
+}
+
+/// A long spin ran out (`preempted`: its spinner lost the CPU meanwhile).
+#[cold]
+fn bet_lost(preempted: bool) {
+    #[cfg(not(loom))]
+    BETS.with(|b| {
+        let penalty = if preempted {
+            SKIP_MAX
+        } else {
+            (b.get().penalty * 2).clamp(1, SKIP_MAX)
+        };
+        b.set(Bets {
+            skip: penalty,
+            penalty,
+        });
+    });
+    #[cfg(loom)]
+    let _ = preempted;
+}
 
 /// How a waiter's failed spin went, for [`Spun::was_short`] once it has slept.
 #[derive(Debug, Clone, Copy)]
@@ -35,8 +119,8 @@ impl Spun {
     /// be on, i.e. whether the whole wait was short enough that a long spin would probably have
     /// caught the release (a long spin that failed may have been unlucky: a wake-up on a
     /// virtual machine can take longer than the spin, while waits in an oversubscribed ring
-    /// take many hops). Under loom always `true`, so the models cover both hint transitions
-    /// without a clock.
+    /// take many hops; the thread's own [`Bets`] keep lost bets rare). Under loom always
+    /// `true`, so the models cover both hint transitions without a clock.
     #[inline]
     pub(crate) fn was_short(self) -> bool {
         match self.start {
@@ -62,12 +146,15 @@ pub(crate) fn set_hint(word: &AtomicU32, bit: u32, was: bool, on: bool) {
 /// A waiter's bounded busy-wait before it sleeps: polls `ready` until it returns `true`
 /// (`Ok`), or the budget is spent (`Err`, for [`Spun::was_short`]). The budget is
 /// [`SPIN_SHORT`] steps, plus up to [`SPIN_LONG`] (never past `deadline`) when `long`, the
-/// primitive's hint that its last waiter was released by a running thread. The long part
-/// yields the CPU every couple of microseconds, so a releaser that waits for this very core
-/// (threads outnumber cores) gets to run, and after a yield that ran another thread it yields
-/// at every look (the two threads share a core: each hop is then one switch). No spinning on
-/// a single CPU, nor under loom, where a spin would only hide the interleavings in which the
-/// waiter goes to sleep first (the sleep path is what the models must cover).
+/// primitive's hint that its last waiter was released by a running thread, and this thread's
+/// [`Bets`] allow it.
+///
+/// Never a `sched_yield`: on a busy machine each one can hand a whole timeslice (milliseconds)
+/// to another process, while a futex sleeper is woken, and preferred by the scheduler, within
+/// microseconds. A spinner that finds a gap of [`PREEMPTED`] between two looks at the clock
+/// has lost its CPU: it stops at once and goes to sleep. No spinning on a single CPU, nor
+/// under loom, where a spin would only hide the interleavings in which the waiter goes to
+/// sleep first (the sleep path is what the models must cover).
 #[inline]
 pub(crate) fn spin(
     long: bool,
@@ -84,35 +171,40 @@ pub(crate) fn spin(
             return Ok(());
         }
     }
-    if long {
-        let end = start + SPIN_LONG;
-        let end = deadline.map_or(end, |d| d.min(end));
-        let mut rounds = 0u32;
-        let mut every = 8;
-        loop {
-            // Read the clock every few steps only: it costs about as much as one step.
-            for _ in 0..8 {
-                spin_hint();
-                if ready() {
-                    return Ok(());
-                }
-            }
-            let now = Instant::now();
-            if now >= end {
-                break;
-            }
-            rounds += 1;
-            if rounds % every == 0 {
-                yield_now();
-                if now.elapsed() > YIELD_BUSY {
-                    // The yield ran another thread: this core is shared (the releaser may be
-                    // the thread that ran), so from now on yield at every look.
-                    every = 1;
-                }
+    if !long || !may_bet() {
+        return Err(Spun { start: Some(start) });
+    }
+    spin_long(start, deadline, ready)
+}
+
+/// The long part of [`spin`], from `start`: up to [`SPIN_LONG`], looking at the clock every
+/// [`STEPS_PER_LOOK`] steps, and giving up at once when a look finds that the spinner lost
+/// its CPU since the last one.
+#[inline(never)]
+fn spin_long(
+    start: Instant,
+    deadline: Option<Instant>,
+    mut ready: impl FnMut() -> bool,
+) -> Result<(), Spun> {
+    let end = start + SPIN_LONG;
+    let end = deadline.map_or(end, |d| d.min(end));
+    let mut last = start;
+    loop {
+        for _ in 0..STEPS_PER_LOOK {
+            spin_hint();
+            if ready() {
+                bet_won();
+                return Ok(());
             }
         }
+        let now = Instant::now();
+        let preempted = now.duration_since(last) >= PREEMPTED;
+        if preempted || now >= end {
+            bet_lost(preempted);
+            return Err(Spun { start: Some(start) });
+        }
+        last = now;
     }
-    Err(Spun { start: Some(start) })
 }
 
 /// Released waiters in flight per CPU (see [`notify_window`](super::notify_window)): enough that when one leaves

@@ -29,7 +29,7 @@
 //! asleep makes no system call; a waiter that timed out may leave `SLEEPERS` on, which costs the
 //! next `set()` one spurious `wake_all`.
 //!
-//! Spinning adapts per event (see `rt::spin`): a waiter spins up to 20 us if
+//! Spinning adapts per event (see `rt::spin`): a waiter spins up to 10 us if
 //! `SPUN` is on (the event is being ping-ponged between running threads, so the `set()` is a
 //! few hundred nanoseconds away, or one futex wake-up) and only a few steps otherwise (the
 //! setter is probably not running: threads outnumber cores, or the wait is long), which keeps

@@ -1,7 +1,7 @@
 //! Handing control between threads with conditions and condition variables: ping-pong,
 //! a token ring, and the notify_all herd.
 
-use crate::harness::{Contender, Family, RunFn, Scenario, timed_workers};
+use crate::harness::{Contender, Family, RunFn, Scenario, timed_workers, timed_workers_placed};
 use crate::scenarios::signals::{Signal, ring_row};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use threadkit::{Condition, Lock};
@@ -100,11 +100,12 @@ impl Turns for PlTurns {
     }
 }
 
-/// `ops` round trips of two players on one condition variable.
-fn turns<T: Turns>() -> RunFn {
-    Box::new(|ops| {
+/// `ops` round trips of two players on one condition variable, pinned (when 2 <= CPUs) or
+/// not.
+fn turns<T: Turns>(pin: bool) -> RunFn {
+    Box::new(move |ops| {
         let t = T::make();
-        timed_workers(2, |i| {
+        timed_workers_placed(2, pin, |i| {
             for _ in 0..ops {
                 t.take_turn(i as u64, 2);
             }
@@ -112,35 +113,43 @@ fn turns<T: Turns>() -> RunFn {
     })
 }
 
-fn turns_row<T: Turns>(name: &'static str, what: &'static str) -> Scenario {
+fn turns_row<T: Turns>(name: &'static str, what: &'static str, pin: bool) -> Scenario {
     Scenario {
         name,
         contenders: vec![
             Contender {
                 family: Family::Threadkit,
                 what,
-                run: turns::<T>(),
+                run: turns::<T>(pin),
             },
             Contender {
                 family: Family::Std,
                 what: "Mutex<u64>+Condvar",
-                run: turns::<StdTurns>(),
+                run: turns::<StdTurns>(pin),
             },
             Contender {
                 family: Family::ParkingLot,
                 what: "Mutex<u64>+Condvar",
-                run: turns::<PlTurns>(),
+                run: turns::<PlTurns>(pin),
             },
         ],
     }
 }
 
 pub fn condition_ping_pong() -> Scenario {
-    turns_row::<TkCondition>("Condition ping-pong", "Condition<Lock>")
+    turns_row::<TkCondition>("Condition ping-pong", "Condition<Lock>", true)
+}
+
+pub fn condition_ping_pong_unpinned() -> Scenario {
+    turns_row::<TkCondition>("Condition ping-pong (unpinned)", "Condition<Lock>", false)
 }
 
 pub fn condvar_ping_pong() -> Scenario {
-    turns_row::<TkCondvar>("Condvar ping-pong", "Mutex<u64>+Condvar")
+    turns_row::<TkCondvar>("Condvar ping-pong", "Mutex<u64>+Condvar", true)
+}
+
+pub fn condvar_ping_pong_unpinned() -> Scenario {
+    turns_row::<TkCondvar>("Condvar ping-pong (unpinned)", "Mutex<u64>+Condvar", false)
 }
 
 /// Waiters in the herd.

@@ -7,6 +7,7 @@ mod rlock;
 mod signals;
 mod sizes;
 mod threads;
+mod webkit;
 
 /// A scenario constructor: builds its contenders (and their state) when selected.
 pub type Build = fn() -> crate::harness::Scenario;
@@ -16,17 +17,31 @@ pub fn all() -> Vec<Build> {
     vec![
         locks::lock_uncontended,
         locks::lock_2_threads,
+        locks::lock_2_threads_unpinned,
         locks::lock_4_threads,
         locks::lock_random_2,
         locks::lock_random_64,
         locks::mutex_uncontended,
         locks::mutex_2_threads,
+        locks::mutex_2_threads_unpinned,
+        locks::scaling_1,
+        locks::scaling_2,
+        locks::scaling_4,
+        locks::scaling_8,
+        locks::scaling_16,
         rlock::rlock_reentry,
         signals::semaphore_uncontended,
         signals::semaphore_ping_pong,
+        signals::semaphore_ping_pong_unpinned,
         signals::event_ping_pong,
+        signals::event_ping_pong_unpinned,
         conditions::condition_ping_pong,
+        conditions::condition_ping_pong_unpinned,
         conditions::condvar_ping_pong,
+        conditions::condvar_ping_pong_unpinned,
+        webkit::webkit_1p_10c,
+        webkit::webkit_10p_1c,
+        webkit::webkit_1p_1c,
         conditions::notify_all_herd,
         barriers::barrier_2,
         barriers::barrier_4,
@@ -41,4 +56,14 @@ pub fn all() -> Vec<Build> {
 /// The `size_of` rows (not timed).
 pub fn sizes() -> Vec<crate::harness::Row> {
     sizes::rows()
+}
+
+/// One fixed run of the webkit queue (see `webkit::once`).
+pub fn webkit_once(
+    library: &str,
+    producers: usize,
+    consumers: usize,
+    items: u64,
+) -> Option<(f64, u64)> {
+    webkit::once(library, producers, consumers, items)
 }

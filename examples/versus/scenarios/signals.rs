@@ -1,7 +1,9 @@
 //! Handing control between threads: semaphores and events.
 
 use crate::baselines::{PlEvent, PlSem, StdEvent, StdSem};
-use crate::harness::{Contender, Family, RunFn, Scenario, share, timed_loop, timed_workers};
+use crate::harness::{
+    Contender, Family, RunFn, Scenario, share, timed_loop, timed_workers, timed_workers_placed,
+};
 use std::hint::black_box;
 use threadkit::{Event, Semaphore};
 
@@ -100,11 +102,12 @@ impl Signal for crate::baselines::Sem {
     }
 }
 
-/// `ops` round trips between two threads: A signals `ping`, B answers on `pong`.
-fn ping_pong<S: Signal>() -> RunFn {
-    Box::new(|ops| {
+/// `ops` round trips between two threads: A signals `ping`, B answers on `pong`; pinned (when
+/// 2 <= CPUs) or not.
+fn ping_pong_placed<S: Signal>(pin: bool) -> RunFn {
+    Box::new(move |ops| {
         let (ping, pong) = (S::make(), S::make());
-        timed_workers(2, |i| {
+        timed_workers_placed(2, pin, |i| {
             for _ in 0..ops {
                 if i == 0 {
                     ping.set();
@@ -165,38 +168,63 @@ pub fn semaphore_uncontended() -> Scenario {
 }
 
 pub fn semaphore_ping_pong() -> Scenario {
+    semaphore_ping_pong_placed("Semaphore ping-pong", true)
+}
+
+pub fn semaphore_ping_pong_unpinned() -> Scenario {
+    semaphore_ping_pong_placed("Semaphore ping-pong (unpinned)", false)
+}
+
+fn semaphore_ping_pong_placed(name: &'static str, pin: bool) -> Scenario {
     #[allow(unused_mut)]
     let mut contenders = vec![
-        c(Family::Threadkit, "Semaphore", ping_pong::<Semaphore>()),
-        c(Family::Std, "Mutex<u32>+Condvar", ping_pong::<StdSem>()),
+        c(
+            Family::Threadkit,
+            "Semaphore",
+            ping_pong_placed::<Semaphore>(pin),
+        ),
+        c(
+            Family::Std,
+            "Mutex<u32>+Condvar",
+            ping_pong_placed::<StdSem>(pin),
+        ),
         c(
             Family::ParkingLot,
             "Mutex<u32>+Condvar",
-            ping_pong::<PlSem>(),
+            ping_pong_placed::<PlSem>(pin),
         ),
     ];
     #[cfg(target_os = "linux")]
     contenders.push(c(
         Family::Libc,
         "sem_t",
-        ping_pong::<crate::baselines::Sem>(),
+        ping_pong_placed::<crate::baselines::Sem>(pin),
     ));
-    Scenario {
-        name: "Semaphore ping-pong",
-        contenders,
-    }
+    Scenario { name, contenders }
 }
 
 pub fn event_ping_pong() -> Scenario {
+    event_ping_pong_placed("Event ping-pong", true)
+}
+
+pub fn event_ping_pong_unpinned() -> Scenario {
+    event_ping_pong_placed("Event ping-pong (unpinned)", false)
+}
+
+fn event_ping_pong_placed(name: &'static str, pin: bool) -> Scenario {
     Scenario {
-        name: "Event ping-pong",
+        name,
         contenders: vec![
-            c(Family::Threadkit, "Event", ping_pong::<Event>()),
-            c(Family::Std, "Mutex<bool>+Condvar", ping_pong::<StdEvent>()),
+            c(Family::Threadkit, "Event", ping_pong_placed::<Event>(pin)),
+            c(
+                Family::Std,
+                "Mutex<bool>+Condvar",
+                ping_pong_placed::<StdEvent>(pin),
+            ),
             c(
                 Family::ParkingLot,
                 "Mutex<bool>+Condvar",
-                ping_pong::<PlEvent>(),
+                ping_pong_placed::<PlEvent>(pin),
             ),
         ],
     }

@@ -39,7 +39,7 @@
 //!
 //! # Generation word (`generation: AtomicU32`)
 //!
-//! Bits 0..=29 count phase changes; bit 30 (`SPUN`) is the spin hint (a waiter spins up to 20 us
+//! Bits 0..=29 count phase changes; bit 30 (`SPUN`) is the spin hint (a waiter spins up to 10 us
 //! while it is on: see `rt::spin`); bit 31 (`SLEEPERS`) says someone sleeps on this value. Every
 //! phase change bumps the counter (clearing `SLEEPERS`) and, only if `SLEEPERS` was set, wakes
 //! every sleeper; threads sleep on `generation`, never on `state`, so arrivals (which only change
@@ -301,8 +301,8 @@ impl Barrier {
                     }
                 }
                 // Draining, resetting or running the action: wait for the next phase. The
-                // round's last threads are on their way out, so spin (yielding: they may need
-                // this core) before sleeping.
+                // round's last threads are on their way out, so spin (briefly, bounded in
+                // time) before sleeping.
                 _ => {
                     if spin(true, None, || self.generation.load(Acquire) != g).is_err() {
                         self.sleep(g, None);

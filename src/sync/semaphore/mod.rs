@@ -15,7 +15,7 @@
 //!
 //! ```text
 //!  acquire, fast:   value v > 0  --CAS-->  v - 1                       (no syscall)
-//!  acquire, slow:   spin up to 20 us if SPUN, else a few steps (CAS when v > 0);
+//!  acquire, slow:   spin up to 10 us if SPUN, else a few steps (CAS when v > 0);
 //!                   success: set SPUN, done; failure:
 //!                   sleepers += 1
 //!                   loop { v > 0: CAS v -> v - 1, done
