@@ -15,6 +15,8 @@
 //! | `threading.Thread(target=f)`| [`Thread::new(f)`](Thread::new)                 |
 //! | `threading.Timer(t, f)`     | [`Timer::new(t, f)`](Timer::new)               |
 //! | `threading.local()`         | [`Local::new(init)`](Local::new)               |
+//! | `queue.Queue(maxsize)`      | [`Queue::with_maxsize(n)`](Queue::with_maxsize) |
+//! | `queue.LifoQueue()` / `queue.PriorityQueue()` / `queue.SimpleQueue()` | [`LifoQueue`] / [`PriorityQueue`] / [`SimpleQueue`] |
 //! | `with lock:`                | [`Acquire::guard`]                 |
 //!
 //! ```
@@ -39,6 +41,8 @@ mod hooks;
 mod local;
 mod lock;
 mod mutex;
+#[path = "sync/queue/mod.rs"]
+pub mod queue;
 mod registry;
 mod rlock;
 mod semaphore;
@@ -60,6 +64,7 @@ pub use hooks::*;
 pub use local::*;
 pub use lock::*;
 pub use mutex::*;
+pub use queue::{GetError, LifoQueue, PriorityQueue, PutError, Queue, SimpleQueue};
 pub use registry::*;
 pub use rlock::*;
 pub use semaphore::*;
