@@ -319,7 +319,10 @@ fn simple_queue() {
     pause();
     q.put(42);
     assert_eq!(t.join().unwrap(), Ok(42));
-    assert_eq!(format!("{:?}", SimpleQueue::<u8>::default()), "SimpleQueue { qsize: 0, .. }");
+    assert_eq!(
+        format!("{:?}", SimpleQueue::<u8>::default()),
+        "SimpleQueue { qsize: 0, .. }"
+    );
 }
 
 #[test]
@@ -436,15 +439,16 @@ fn panicking_ord_leaves_the_queue_consistent() {
     let (drops, make) = tracked(8);
     let q = PriorityQueue::with_maxsize(8);
     for (i, key) in [5, 3, 7].into_iter().enumerate() {
-        q.put(Touchy {
-            key,
-            _t: make(i),
-        })
-        .unwrap();
+        q.put(Touchy { key, _t: make(i) }).unwrap();
     }
     PANIC.store(true, SeqCst);
     // A put whose sift panics: the item stays in, counted as a task.
-    let r = catch_unwind(AssertUnwindSafe(|| q.put(Touchy { key: 1, _t: make(3) })));
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        q.put(Touchy {
+            key: 1,
+            _t: make(3),
+        })
+    }));
     assert!(r.is_err());
     assert_eq!(q.qsize(), 4);
     // A get whose sift panics: the item stays in.

@@ -62,7 +62,10 @@ impl Q for threadkit::PriorityQueue<u64> {
     }
 }
 
-struct Crossbeam(crossbeam_channel::Sender<u64>, crossbeam_channel::Receiver<u64>);
+struct Crossbeam(
+    crossbeam_channel::Sender<u64>,
+    crossbeam_channel::Receiver<u64>,
+);
 impl Q for Crossbeam {
     fn make(cap: usize) -> Self {
         let (s, r) = if cap == 0 {
