@@ -1,61 +1,21 @@
 //! The engine every queue type runs on: a [`Lock`] over the items and the counts, and three
 //! futex words that sleepers wait on. See the module docs of `queue` for the protocol.
 
+pub(crate) use super::block::Block;
 use super::error::{GetError, PutError};
 use super::store::Store;
 use crate::Lock;
 use crate::wait::{
-    AtomicBool, AtomicU32, AtomicUsize, Spun, UnsafeCell, deadline_after, set_hint, spin, wait,
-    wake_all, wake_n, wake_one,
+    AtomicBool, AtomicU32, AtomicUsize, Spun, UnsafeCell, set_hint, spin, wait, wake_all, wake_n,
+    wake_one,
 };
 use std::sync::atomic::Ordering::Relaxed;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Hint bit of [`Engine::hints`]: the last getter that had to wait was released soon.
 const GET_SPUN: u32 = 1;
 /// Hint bit of [`Engine::hints`]: the last putter that had to wait was released soon.
 const PUT_SPUN: u32 = 2;
-
-/// How long a call may block.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Block {
-    /// Not at all (`_nowait`, or a zero timeout).
-    No,
-    /// Without a deadline.
-    Forever,
-    /// Until this instant.
-    Until(Instant),
-}
-
-impl Block {
-    /// The crate-wide timeout rule: zero does not block, beyond `TIMEOUT_MAX` has no deadline.
-    #[inline]
-    pub(crate) fn timeout(timeout: Duration) -> Block {
-        if timeout.is_zero() {
-            return Block::No;
-        }
-        match deadline_after(timeout) {
-            Some(d) => Block::Until(d),
-            None => Block::Forever,
-        }
-    }
-
-    fn deadline(self) -> Option<Instant> {
-        match self {
-            Block::Until(d) => Some(d),
-            _ => None,
-        }
-    }
-
-    /// Whether the call must give up now (nowait, or its deadline passed).
-    fn expired(self) -> bool {
-        match self {
-            Block::No => true,
-            Block::Forever => false,
-            Block::Until(d) => Instant::now() >= d,
-        }
-    }
-}
 
 /// What the lock protects.
 struct Inner<S> {

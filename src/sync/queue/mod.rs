@@ -63,6 +63,7 @@
 //! the length mirror and the shutdown flag are `Relaxed` snapshots (`qsize()`, spins) that
 //! never decide a result on their own: every decision is made again under the lock.
 
+mod block;
 mod engine;
 mod error;
 mod queues;
