@@ -68,8 +68,7 @@ const ALL_JOINERS: u8 = 4;
 /// must look again, unlocks, and only then makes the wake-up calls.
 struct Held<'a, S: Store> {
     e: &'a Engine<S>,
-    /// The store's length when the lock was taken.
-    before: usize,
+    before: usize, // the store's length when the lock was taken
     /// `ALL_*` requests.
     all: u8,
 }
