@@ -56,6 +56,9 @@ pub enum Error {
     /// new thread"). The OS error follows the message in the `Display` text, and is not
     /// repeated as the [`source`](std::error::Error::source).
     Os(std::io::Error),
+    /// `Queue::task_done` called more times than items were put (Python `ValueError`):
+    /// "task_done() called too many times".
+    TooManyTaskDone,
 }
 
 impl fmt::Display for Error {
@@ -73,6 +76,7 @@ impl fmt::Display for Error {
             Error::DummyThread => f.write_str("cannot join a dummy thread"),
             Error::InvalidStackSize(n) => write!(f, "size not valid: {n} bytes"),
             Error::Os(e) => write!(f, "can't start new thread: {e}"),
+            Error::TooManyTaskDone => f.write_str("task_done() called too many times"),
         }
     }
 }
@@ -112,6 +116,7 @@ mod tests {
             ),
             (Error::DummyThread, "cannot join a dummy thread"),
             (Error::InvalidStackSize(1000), "size not valid: 1000 bytes"),
+            (Error::TooManyTaskDone, "task_done() called too many times"),
         ];
         for (e, cpython) in cases {
             assert_eq!(e.to_string(), cpython, "{e:?}");

@@ -15,6 +15,8 @@
 //! | `threading.Thread(target=f)`| [`Thread::new(f)`](Thread::new)                 |
 //! | `threading.Timer(t, f)`     | [`Timer::new(t, f)`](Timer::new)               |
 //! | `threading.local()`         | [`Local::new(init)`](Local::new)               |
+//! | `queue.Queue(maxsize)`      | [`Queue::with_maxsize(n)`](Queue::with_maxsize) |
+//! | `queue.LifoQueue()` / `queue.PriorityQueue()` / `queue.SimpleQueue()` | [`LifoQueue`] / [`PriorityQueue`] / [`SimpleQueue`] |
 //! | `with lock:`                | [`Acquire::guard`]                 |
 //!
 //! ```
@@ -40,6 +42,7 @@ mod thread;
 pub use acquire::{Acquire, Guard};
 pub use error::Error;
 pub use rt::TIMEOUT_MAX;
+pub use sync::queue::{self, GetError, LifoQueue, PriorityQueue, PutError, Queue, SimpleQueue};
 pub use sync::{
     Barrier, BoundedSemaphore, Condition, ConditionLock, Event, Lock, RLock, Semaphore,
 };

@@ -339,3 +339,71 @@ fn a_started_thread_allocates_nothing_on_its_own_side() {
         "allocations between the target's end and the thread's TLS destructors"
     );
 }
+
+/// A bounded `Queue` (and `LifoQueue`, `PriorityQueue`) that has been full once allocates
+/// nothing per `put`/`get`: uncontended (every flavour, `Full`/`Empty` errors and timeouts
+/// included) and contended (the measuring thread sleeping on a full queue and being woken,
+/// then on an empty one), plus `task_done`/`join`. The first fill is outside the window.
+#[test]
+fn queue_full_once_allocates_nothing_per_put_get() {
+    use threadkit::{LifoQueue, PriorityQueue, Queue};
+    macro_rules! check {
+        ($ty:ident) => {{
+            let name = stringify!($ty);
+            let q = std::sync::Arc::new($ty::<u64>::with_maxsize(8));
+            for i in 0..8 {
+                q.put(i).unwrap(); // grows the buffer to its full size: not counted
+            }
+            while q.get_nowait().is_ok() {
+                q.task_done().unwrap();
+            }
+            no_alloc(name, || {
+                for r in 0..rounds() as u64 {
+                    for i in 0..8 {
+                        q.put(r + i).unwrap();
+                    }
+                    assert!(q.put_nowait(0).is_err());
+                    assert!(q.put_timeout(0, SHORT).is_err());
+                    assert!(q.put_until(0, Instant::now()).is_err());
+                    for _ in 0..8 {
+                        q.get().unwrap();
+                        q.task_done().unwrap();
+                    }
+                    assert!(q.get_nowait().is_err());
+                    assert!(q.get_timeout(SHORT).is_err());
+                    q.put_timeout(1, SHORT).unwrap();
+                    q.get_until(Instant::now() + SHORT).unwrap();
+                    q.task_done().unwrap();
+                    q.join();
+                    assert!(q.join_timeout(SHORT));
+                }
+            });
+            // Contended: the other thread drains slowly, then feeds slowly, while this thread
+            // blocks on the full, then the empty, queue.
+            let n = if cfg!(miri) { 4 } else { 64 };
+            let q2 = q.clone();
+            let other = thread::spawn(move || {
+                for _ in 0..n {
+                    thread::sleep(Duration::from_micros(50));
+                    q2.get().unwrap();
+                }
+                for i in 0..n {
+                    thread::sleep(Duration::from_micros(50));
+                    q2.put(i).unwrap();
+                }
+            });
+            no_alloc(name, || {
+                for i in 0..n + 8 {
+                    q.put(i).unwrap();
+                }
+                for _ in 0..n + 8 {
+                    q.get().unwrap();
+                }
+            });
+            other.join().unwrap();
+        }};
+    }
+    check!(Queue);
+    check!(LifoQueue);
+    check!(PriorityQueue);
+}

@@ -162,6 +162,23 @@ fn producer_consumer_condvar() {
 }
 
 #[test]
+fn producer_consumer_queue() {
+    check_producer_consumer(&run("producer_consumer_queue"));
+}
+
+/// The docs' worker pool: `join` returns only once every item was marked done, and the
+/// shutdown lets every worker out of its loop.
+#[test]
+fn worker_pool_queue() {
+    let out = run("worker_pool_queue");
+    assert_eq!(number(&out, "items="), 30);
+    assert_eq!(number(&out, "done_at_join="), 30, "join returned early");
+    assert!(out.contains("All work completed"));
+    assert_eq!(number(&out, "workers_exited="), 3);
+    assert_eq!(value(&out, "checksum_ok="), "true");
+}
+
+#[test]
 fn connection_pool() {
     let out = run("connection_pool");
     assert_eq!(number(&out, "served="), 36);

@@ -45,7 +45,7 @@ pub(crate) use fork::{is_current_generation, renew_after_fork};
 
 #[cfg(not(loom))]
 use spin::{NOTIFY_WINDOW_MAX, NOTIFY_WINDOW_PER_CPU};
-pub(crate) use spin::{set_hint, spin};
+pub(crate) use spin::{Spun, set_hint, spin};
 
 #[cfg(all(test, not(loom)))]
 std::thread_local! {

@@ -11,6 +11,7 @@
 //! | `waitqueue/`      | the FIFO of waiter nodes (`mod.rs`); notify and its tokens (`notify.rs`) |
 //! | `condition/`      | [`Condition`] (`mod.rs`) over a [`ConditionLock`] (`lock.rs`)           |
 //! | `mutex.rs`, `condvar.rs` | the `lock_api` data layer: `Mutex<T>` over `Lock`, and `Condvar`  |
+//! | `queue/`          | Python's `queue` module: [`Queue`](queue::Queue) and its kin           |
 //!
 //! Unit tests sit beside their primitive (`tests.rs`); the loom models that need crate
 //! internals too (`loom_tests.rs`); the rest of the loom models are `tests/loom_*.rs`.
@@ -21,6 +22,7 @@ mod condvar;
 mod event;
 mod lock;
 mod mutex;
+pub mod queue;
 mod rlock;
 mod semaphore;
 mod waitqueue;

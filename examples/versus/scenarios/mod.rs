@@ -3,6 +3,7 @@
 mod barriers;
 mod conditions;
 mod locks;
+mod queue;
 mod rlock;
 mod signals;
 mod sizes;
@@ -14,7 +15,7 @@ pub type Build = fn() -> crate::harness::Scenario;
 
 /// Every timed scenario, in table order.
 pub fn all() -> Vec<Build> {
-    vec![
+    let mut all: Vec<Build> = vec![
         locks::lock_uncontended,
         locks::lock_2_threads,
         locks::lock_2_threads_unpinned,
@@ -50,7 +51,9 @@ pub fn all() -> Vec<Build> {
         threads::thread_small_stack,
         threads::thread_default_stack,
         threads::local_access,
-    ]
+    ];
+    all.extend(queue::builds());
+    all
 }
 
 /// The `size_of` rows (not timed).

@@ -1,0 +1,101 @@
+//! What a queue's lock protects, and what a `fork()` leaves of it: in the child the sleepers
+//! counted by the parent's vanished threads are forgotten (the first lock in the child resets
+//! the counts, so no put or get makes a wake-up call for them, and no count stays up forever).
+//! The items stay, and so do the unfinished tasks: an item a vanished consumer took and never
+//! marked done keeps `join` waiting, as in CPython. A queue whose lock a vanished thread held
+//! stays locked (its items may be half moved), as a CPython queue does.
+
+use crate::rt::fork_generation;
+
+/// What the lock protects.
+pub(super) struct Inner<S> {
+    pub(super) store: S,
+    /// Items put and not yet marked done (Python's `unfinished_tasks`).
+    pub(super) unfinished: usize,
+    /// Getters counted as (about to be) asleep on `not_empty`.
+    pub(super) getters: u32,
+    /// Putters counted as (about to be) asleep on `not_full`.
+    pub(super) putters: u32,
+    /// `join` callers counted as (about to be) asleep on `all_done`.
+    pub(super) joiners: u32,
+    pub(super) shutdown: bool,
+    /// The fork generation the three sleeper counts belong to.
+    fork_generation: u32,
+}
+
+impl<S> Inner<S> {
+    pub(super) fn new(store: S) -> Self {
+        Inner {
+            store,
+            unfinished: 0,
+            getters: 0,
+            putters: 0,
+            joiners: 0,
+            shutdown: false,
+            fork_generation: 0,
+        }
+    }
+
+    /// Called with the lock held, each time it is taken: in a fork child, drops the sleepers
+    /// that the parent's threads counted (one load and compare otherwise).
+    #[inline]
+    pub(super) fn forget_vanished_sleepers(&mut self) {
+        let g = fork_generation();
+        if self.fork_generation != g {
+            self.fork_generation = g;
+            self.getters = 0;
+            self.putters = 0;
+            self.joiners = 0;
+        }
+    }
+}
+
+/// A fork child does not count the sleepers of the parent's vanished threads: a `put` into a
+/// queue that parent getters slept on makes no wake-up call. (Before, they stayed counted in
+/// the copy of the queue forever: a system call at every put.)
+#[cfg(all(test, unix, not(miri), not(loom)))]
+mod tests {
+    use crate::Queue;
+    use crate::rt::wake_calls_during;
+    use std::thread;
+    use std::time::Duration;
+
+    #[test]
+    fn a_fork_child_does_not_count_the_parents_sleepers() {
+        static Q: std::sync::OnceLock<Queue<u32>> = std::sync::OnceLock::new();
+        let q = Q.get_or_init(Queue::new);
+        let getters: Vec<_> = (0..2)
+            .map(|_| thread::spawn(|| Q.get().unwrap().get().unwrap()))
+            .collect();
+        // Let them count themselves and fall asleep (outside the lock).
+        thread::sleep(Duration::from_millis(50));
+        // SAFETY: fork; the child only runs the checks below and `_exit`s.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            let ok = std::panic::catch_unwind(|| {
+                let (calls, r) = wake_calls_during(|| q.put(7));
+                r.unwrap();
+                assert_eq!(calls, 0, "woke a vanished getter");
+                assert_eq!(q.get_nowait().unwrap(), 7);
+                let t = thread::spawn(|| Q.get().unwrap().get().unwrap());
+                q.put(8).unwrap();
+                assert_eq!(t.join().unwrap(), 8);
+            })
+            .is_ok();
+            // SAFETY: `_exit` has no preconditions.
+            unsafe { libc::_exit(i32::from(!ok)) };
+        }
+        let mut status = 0;
+        // SAFETY: `pid` is our child; `status` is a valid out-pointer.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        q.put(1).unwrap();
+        q.put(2).unwrap();
+        for g in getters {
+            g.join().unwrap();
+        }
+        assert!(
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            "the child failed: status {status:#x}"
+        );
+    }
+}

@@ -1,0 +1,76 @@
+//! Python's `queue` module: [`Queue`] (FIFO), [`LifoQueue`], [`PriorityQueue`] and
+//! [`SimpleQueue`], with CPython 3.13's semantics (`task_done`/`join`, `shutdown`) and Rust's
+//! shapes: an item that cannot be put comes back inside [`PutError`], so nothing is lost.
+//!
+//! | Python                             | threadkit                                      |
+//! |------------------------------------|------------------------------------------------|
+//! | `queue.Queue(maxsize)`             | [`Queue::with_maxsize`]                        |
+//! | `q.put(x)` / `q.get()`             | [`Queue::put`] / [`Queue::get`]                |
+//! | `q.put(x, timeout=t)`              | [`Queue::put_timeout`]                         |
+//! | `q.put_nowait(x)` / `q.get_nowait()` | [`Queue::put_nowait`] / [`Queue::get_nowait`] |
+//! | `queue.Full` / `queue.Empty`       | [`PutError::Full`] / [`GetError::Empty`]       |
+//! | `queue.ShutDown`                   | [`PutError::ShutDown`] / [`GetError::ShutDown`] |
+//! | `q.task_done()` / `q.join()`       | [`Queue::task_done`] / [`Queue::join`]         |
+//! | `q.shutdown(immediate)`            | [`Queue::shutdown`] (returns the removed items) |
+//!
+//! # How it works
+//!
+//! Every queue is one engine: a [`Lock`](crate::Lock) over the items (a ring buffer, a stack
+//! or a binary heap) and the counts, plus three 32-bit futex words that sleepers wait on.
+//!
+//! | field (under the lock) | meaning                                                     |
+//! |------------------------|-------------------------------------------------------------|
+//! | `store`                | the items, in the order of the queue type                   |
+//! | `unfinished`           | items put and not yet marked done (Python `unfinished_tasks`) |
+//! | `getters` / `putters` / `joiners` | threads counted as (about to be) asleep on `not_empty` / `not_full` / `all_done` |
+//! | `shutdown`             | `shutdown()` was called                                     |
+//!
+//! | word (futex)  | bumped (under the lock) when                                       |
+//! |---------------|--------------------------------------------------------------------|
+//! | `not_empty`   | an item arrives and a getter is counted; on shutdown              |
+//! | `not_full`    | an item leaves and a putter is counted; on shutdown               |
+//! | `all_done`    | `unfinished` reaches 0 (task_done or immediate shutdown) and a joiner is counted |
+//!
+//! ```text
+//!  get: lock ── item? ──yes──> take it; unlock; wake one counted putter (if any)
+//!                │no
+//!                ├─ shutdown? -> Err(ShutDown);  nowait/deadline passed? -> Err(Empty)
+//!                ├─ first time: unlock, spin briefly on the length mirror, relock, look again
+//!                └─ getters += 1; seq = not_empty; unlock; futex_wait(not_empty, seq);
+//!                   lock; getters -= 1; look again
+//!  put: the mirror image (shutdown is checked first, then room), waking one counted getter.
+//! ```
+//!
+//! A sleeper reads its word's value under the lock, and whoever makes its condition true
+//! bumps that word under the lock, so the kernel's compare in `wait` fails if the change came
+//! between the unlock and the sleep: no wake-up is lost. An item that arrives wakes
+//! `min(items added, counted getters)` sleepers; a woken getter always looks for an item
+//! before it looks at its deadline, so a wake-up is never wasted on a waiter that then reports
+//! `Empty`. An uncontended `put` or `get` is a lock, a push or pop, an unlock: no system call.
+//! Before it sleeps a waiter spins on the lock-free length mirror (`wait::spin`, long only
+//! while the queue's hint says the last wait was short), never yielding in a loop.
+//!
+//! The lock guard brings the length mirror and `unfinished` in line with the store when it is
+//! dropped, also when `T`'s `Ord` or `Drop` panicked under it: a `put` whose heap sift panicked
+//! leaves its item in the queue, counted as a task and announced to getters; nothing is lost,
+//! duplicated or counted twice, and there is no poisoning.
+//!
+//! # Memory ordering
+//!
+//! The items and counts are only touched under the lock, whose acquire/release orders a `put`
+//! before the `get` that takes its item (what the producer wrote before `put` is visible after
+//! `get`). The words are bumped and read under the lock too, so `Relaxed` suffices for them;
+//! the length mirror and the shutdown flag are `Relaxed` snapshots (`qsize()`, spins) that
+//! never decide a result on their own: every decision is made again under the lock.
+
+mod block;
+mod engine;
+mod error;
+mod inner;
+mod queues;
+mod simple;
+mod store;
+
+pub use error::{GetError, PutError};
+pub use queues::{LifoQueue, PriorityQueue, Queue};
+pub use simple::SimpleQueue;
