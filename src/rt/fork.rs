@@ -48,3 +48,24 @@ pub(crate) fn renew_after_fork(word: &AtomicU32, shift: u32, keep: u32, renew: i
     word.fetch_xor(renewing | (field() << shift), Release);
     wake_all(word);
 }
+
+/// Unit tests only: runs `child` in a `fork()` child of this process and returns whether it
+/// returned normally there (a panic, or a hang past 30 s, counts as a failure). The child runs
+/// only `child` and then `_exit`s.
+#[cfg(all(test, unix, not(miri), not(loom)))]
+pub(crate) fn child_passes(child: impl FnOnce()) -> bool {
+    // SAFETY: fork has no preconditions; the child only runs `child`, then `_exit`s.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork: {}", std::io::Error::last_os_error());
+    if pid == 0 {
+        // SAFETY: alarm has no preconditions.
+        unsafe { libc::alarm(30) };
+        let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(child)).is_ok();
+        // SAFETY: `_exit` has no preconditions (and skips the parent's atexit handlers).
+        unsafe { libc::_exit(i32::from(!ok)) };
+    }
+    let mut status = 0;
+    // SAFETY: `pid` is our child; `status` is a valid out-pointer.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0
+}

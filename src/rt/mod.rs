@@ -41,6 +41,8 @@ mod fork;
 pub(crate) mod os;
 mod spin;
 
+#[cfg(all(test, unix, not(miri), not(loom)))]
+pub(crate) use fork::child_passes;
 pub(crate) use fork::{is_current_generation, renew_after_fork};
 
 #[cfg(not(loom))]

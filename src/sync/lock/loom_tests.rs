@@ -28,6 +28,15 @@ fn waiter(lock: Arc<Lock>, node: Arc<AtomicU32>) -> thread::JoinHandle<()> {
     })
 }
 
+/// Waits until a waiter is counted on `lock`, then makes it ask for a hand-over, as after it
+/// starved for `STARVATION_LIMIT`: the next unlock hands the lock over.
+fn starving_waiter_counted(lock: &Lock) {
+    while lock.state.load(Acquire) < super::ONE_WAITER {
+        thread::yield_now();
+    }
+    lock.state.fetch_or(super::HANDOFF, Release);
+}
+
 fn notify(lock: &Lock, node: &AtomicU32) {
     assert!(lock.add_waiter());
     node.store(NOTIFIED, Release);
@@ -102,11 +111,8 @@ fn newcomer_racing_a_hand_over_gets_in_after_the_waiter() {
             let _ = o2.compare_exchange(0, 1, SeqCst, SeqCst);
             l2.release().unwrap();
         });
-        while lock.state.load(Acquire) < super::ONE_WAITER {
-            thread::yield_now();
-        }
         // The waiter has starved: the next unlock hands over.
-        lock.state.fetch_or(super::HANDOFF, Release);
+        starving_waiter_counted(&lock);
         lock.release().unwrap();
         let handed = lock.state.load(SeqCst) & super::HANDED != 0;
         lock.acquire();
@@ -139,10 +145,7 @@ fn third_thread_arriving_around_a_hand_over_strands_nobody() {
             l3.acquire();
             l3.release().unwrap();
         });
-        while lock.state.load(Acquire) < super::ONE_WAITER {
-            thread::yield_now();
-        }
-        lock.state.fetch_or(super::HANDOFF, Release);
+        starving_waiter_counted(&lock);
         lock.release().unwrap();
         w.join().unwrap();
         n.join().unwrap();
@@ -173,10 +176,7 @@ fn a_release_during_a_hand_over_is_matched_by_exactly_one_acquire() {
                 b2.fetch_sub(1, SeqCst);
             }
         });
-        while lock.state.load(Acquire) < super::ONE_WAITER {
-            thread::yield_now();
-        }
-        lock.state.fetch_or(super::HANDOFF, Release);
+        starving_waiter_counted(&lock);
         let (l3, b3) = (lock.clone(), balance.clone());
         let c = thread::spawn(move || {
             if l3.release().is_ok() {
@@ -211,10 +211,7 @@ fn no_waiter_is_counted_during_a_hand_over() {
             l2.acquire();
             l2.release().unwrap();
         });
-        while lock.state.load(Acquire) < super::ONE_WAITER {
-            thread::yield_now();
-        }
-        lock.state.fetch_or(super::HANDOFF, Release);
+        starving_waiter_counted(&lock);
         lock.release().unwrap();
         let counted = lock.add_waiter();
         if counted {

@@ -76,31 +76,18 @@ fn a_fork_child_forgets_the_vanished_waiters_state() {
     HANDOFF_PENDING
         .state
         .store(stamp(LOCKED | HANDOFF | (2 * w)), SeqCst);
-    // SAFETY: fork; the child only runs the checks below and `_exit`s.
-    let pid = unsafe { libc::fork() };
-    if pid == 0 {
-        let ok = std::panic::catch_unwind(|| {
-            let free = "Lock { locked: false, waiters: 0 }";
-            assert!(!HANDED_TO_GHOST.locked());
-            assert_eq!(format!("{HANDED_TO_GHOST:?}"), free);
-            assert!(HANDED_TO_GHOST.try_acquire());
-            assert!(!RELEASED_THEN_HELD.try_acquire());
-            RELEASED_THEN_HELD.release().unwrap();
-            assert_eq!(format!("{RELEASED_THEN_HELD:?}"), free);
-            HANDOFF_PENDING.release().unwrap();
-            assert_eq!(format!("{HANDOFF_PENDING:?}"), free);
-        })
-        .is_ok();
-        // SAFETY: `_exit` has no preconditions.
-        unsafe { libc::_exit(i32::from(!ok)) };
-    }
-    let mut status = 0;
-    // SAFETY: `pid` is our child; `status` is a valid out-pointer.
-    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "the child failed: status {status:#x}"
-    );
+    let ok = crate::rt::child_passes(|| {
+        let free = "Lock { locked: false, waiters: 0 }";
+        assert!(!HANDED_TO_GHOST.locked());
+        assert_eq!(format!("{HANDED_TO_GHOST:?}"), free);
+        assert!(HANDED_TO_GHOST.try_acquire());
+        assert!(!RELEASED_THEN_HELD.try_acquire());
+        RELEASED_THEN_HELD.release().unwrap();
+        assert_eq!(format!("{RELEASED_THEN_HELD:?}"), free);
+        HANDOFF_PENDING.release().unwrap();
+        assert_eq!(format!("{HANDOFF_PENDING:?}"), free);
+    });
+    assert!(ok, "the child failed");
 }
 
 /// Issue 10, bug 1, with real threads: W is counted and asleep; the next unlock hands the lock

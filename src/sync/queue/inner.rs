@@ -69,33 +69,20 @@ mod tests {
             .collect();
         // Let them count themselves and fall asleep (outside the lock).
         thread::sleep(Duration::from_millis(50));
-        // SAFETY: fork; the child only runs the checks below and `_exit`s.
-        let pid = unsafe { libc::fork() };
-        if pid == 0 {
-            let ok = std::panic::catch_unwind(|| {
-                let (calls, r) = wake_calls_during(|| q.put(7));
-                r.unwrap();
-                assert_eq!(calls, 0, "woke a vanished getter");
-                assert_eq!(q.get_nowait().unwrap(), 7);
-                let t = thread::spawn(|| Q.get().unwrap().get().unwrap());
-                q.put(8).unwrap();
-                assert_eq!(t.join().unwrap(), 8);
-            })
-            .is_ok();
-            // SAFETY: `_exit` has no preconditions.
-            unsafe { libc::_exit(i32::from(!ok)) };
-        }
-        let mut status = 0;
-        // SAFETY: `pid` is our child; `status` is a valid out-pointer.
-        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        let ok = crate::rt::child_passes(|| {
+            let (calls, r) = wake_calls_during(|| q.put(7));
+            r.unwrap();
+            assert_eq!(calls, 0, "woke a vanished getter");
+            assert_eq!(q.get_nowait().unwrap(), 7);
+            let t = thread::spawn(|| Q.get().unwrap().get().unwrap());
+            q.put(8).unwrap();
+            assert_eq!(t.join().unwrap(), 8);
+        });
         q.put(1).unwrap();
         q.put(2).unwrap();
         for g in getters {
             g.join().unwrap();
         }
-        assert!(
-            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-            "the child failed: status {status:#x}"
-        );
+        assert!(ok, "the child failed");
     }
 }

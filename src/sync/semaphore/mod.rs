@@ -465,33 +465,20 @@ mod tests {
         static S: Semaphore = Semaphore::new(0);
         let sleeper = thread::spawn(|| S.acquire());
         until_sleepers(&S, 1);
-        // SAFETY: fork; the child only runs the checks below and `_exit`s.
-        let pid = unsafe { libc::fork() };
-        if pid == 0 {
-            let ok = std::panic::catch_unwind(|| {
-                let (calls, r) = wake_calls_during(|| S.release());
-                r.unwrap();
-                assert_eq!(calls, 0, "woke a vanished sleeper");
-                S.acquire();
-                let t = thread::spawn(|| S.acquire());
-                until_sleepers(&S, 1);
-                S.release().unwrap();
-                t.join().unwrap();
-                assert_eq!(S.raw.sleepers.load(Relaxed) & COUNT, 0);
-            })
-            .is_ok();
-            // SAFETY: `_exit` has no preconditions.
-            unsafe { libc::_exit(i32::from(!ok)) };
-        }
-        let mut status = 0;
-        // SAFETY: `pid` is our child; `status` is a valid out-pointer.
-        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        let ok = crate::rt::child_passes(|| {
+            let (calls, r) = wake_calls_during(|| S.release());
+            r.unwrap();
+            assert_eq!(calls, 0, "woke a vanished sleeper");
+            S.acquire();
+            let t = thread::spawn(|| S.acquire());
+            until_sleepers(&S, 1);
+            S.release().unwrap();
+            t.join().unwrap();
+            assert_eq!(S.raw.sleepers.load(Relaxed) & COUNT, 0);
+        });
         S.release().unwrap();
         sleeper.join().unwrap();
-        assert!(
-            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-            "the child failed: status {status:#x}"
-        );
+        assert!(ok, "the child failed");
     }
 
     /// With nobody registered, a release makes no call at all.
