@@ -1,7 +1,7 @@
 //! `Lock` after `fork()`: the fork generation in the state word (see "After `fork()`" in
 //! `mod.rs`): discarding the vanished threads' waiter state, and stamping new waiter state.
 
-use super::{GEN_MASK, GEN_SHIFT, HANDED, LOCKED, Lock, RELEASED, WAITER_STATE};
+use super::{GEN_MASK, GEN_SHIFT, LOCKED, Lock, has_waiter_state, holds_for_handee, is_held};
 use crate::rt;
 use core::sync::atomic::Ordering::Relaxed;
 
@@ -20,7 +20,7 @@ impl Lock {
     #[inline]
     pub(crate) fn current_state(&self) -> u32 {
         let s = self.state.load(Relaxed);
-        if s & WAITER_STATE != 0 && s & GEN_MASK != generation_bits() {
+        if has_waiter_state(s) && s & GEN_MASK != generation_bits() {
             self.forget_vanished_waiters(s)
         } else {
             s
@@ -32,12 +32,12 @@ impl Lock {
     #[cold]
     fn forget_vanished_waiters(&self, mut s: u32) -> u32 {
         loop {
-            if s & WAITER_STATE == 0 || s & GEN_MASK == generation_bits() {
+            if !has_waiter_state(s) || s & GEN_MASK == generation_bits() {
                 return s; // another thread of the child did it
             }
             // A handed hold nobody claimed belonged to a vanished waiter: as if it had never
             // waited, that unlock freed the lock. Any other LOCKED is a real hold.
-            let held = s & LOCKED != 0 && s & (HANDED | RELEASED) != HANDED;
+            let held = is_held(s) && !holds_for_handee(s);
             let new = if held { LOCKED } else { 0 };
             // Transition: ghost waiter state -> none (LOCKED kept if held).
             match self.state.compare_exchange(s, new, Relaxed, Relaxed) {
@@ -64,5 +64,5 @@ pub(super) fn stamp(v: u32) -> u32 {
 /// waiters is exactly `0` or `LOCKED` again (what the fast paths compare against).
 #[inline]
 pub(super) fn tidy(v: u32) -> u32 {
-    if v & WAITER_STATE == 0 { v & LOCKED } else { v }
+    if has_waiter_state(v) { v } else { v & LOCKED }
 }

@@ -107,6 +107,44 @@ const ONE_WAITER: u32 = 1 << 11;
 /// without any of them is exactly `0` or `LOCKED`, which the fast paths compare against.
 const WAITER_STATE: u32 = !(LOCKED | GEN_MASK);
 
+// Named views of the state word (each test is read in several places).
+
+/// Held: `LOCKED` is set (by an ordinary hold, or by an unclaimed hand-over).
+#[inline]
+const fn is_held(s: u32) -> bool {
+    s & LOCKED != 0
+}
+
+/// Handed over and not claimed yet (the hold itself may since have been released: `RELEASED`).
+#[inline]
+const fn is_handed(s: u32) -> bool {
+    s & HANDED != 0
+}
+
+/// The hold is the unclaimed hand-over's own (`HANDED` without `RELEASED`).
+#[inline]
+const fn holds_for_handee(s: u32) -> bool {
+    s & (HANDED | RELEASED) == HANDED
+}
+
+/// Held in an ordinary way, with no hand-over pending: what a waiter may sleep on.
+#[inline]
+const fn is_plainly_held(s: u32) -> bool {
+    s & (LOCKED | HANDED) == LOCKED
+}
+
+/// How many waiters are counted.
+#[inline]
+const fn waiters(s: u32) -> u32 {
+    s / ONE_WAITER
+}
+
+/// Any waiter state at all (counted waiters or a flag about them).
+#[inline]
+const fn has_waiter_state(s: u32) -> bool {
+    s & WAITER_STATE != 0
+}
+
 /// How many times a newcomer re-reads a held lock before it sleeps, after 2, 4, 8, 16, 32,
 /// then 32 busy-wait steps each time (see `spin_then_try`): 7 rounds, 126 steps, about 4 us
 /// here, about what std's futex mutex (100 looks) and Go's `sync.Mutex` (4 x 30 `PAUSE`)
@@ -167,7 +205,7 @@ impl Lock {
     pub fn locked(&self) -> bool {
         let s = self.state.load(Relaxed);
         // (A handed lock may be a vanished waiter's in a fork child: look again, cleaned.)
-        s & LOCKED != 0 && (s & HANDED == 0 || self.current_state() & LOCKED != 0)
+        is_held(s) && (!is_handed(s) || is_held(self.current_state()))
     }
 
     /// Blocks until the lock is acquired. Python: `lock.acquire()`.
@@ -200,11 +238,11 @@ impl Lock {
     #[inline]
     pub fn try_acquire(&self) -> bool {
         let mut s = self.state.load(Relaxed);
-        if s & HANDED != 0 {
+        if is_handed(s) {
             // (Possibly handed to a vanished waiter in a fork child: cleaned first.)
             s = self.current_state();
         }
-        while s & LOCKED == 0 {
+        while !is_held(s) {
             // Transition: free (waiters may be counted) -> LOCKED.
             match self
                 .state
@@ -287,7 +325,7 @@ impl Lock {
     pub(crate) fn add_waiter(&self) -> bool {
         let mut s = self.current_state();
         loop {
-            if s & HANDED != 0 {
+            if is_handed(s) {
                 return false;
             }
             // Transition: one more counted waiter (stamped with this process's generation).
@@ -324,7 +362,7 @@ impl Lock {
         // woken: a single wake-up would go to the oldest sleeper, an uncounted newcomer, and
         // leave the moved thread, perhaps the only counted waiter, asleep on a handed lock.
         let s = self.state.fetch_add(0, Relaxed);
-        if s & HANDED != 0 {
+        if is_handed(s) {
             wait::wake_all(&self.state);
         } else if s & (LOCKED | WAKING) != LOCKED {
             wait::wake_one(&self.state);
@@ -344,8 +382,8 @@ impl fmt::Debug for Lock {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = self.state.load(Relaxed);
         f.debug_struct("Lock")
-            .field("locked", &(s & LOCKED != 0))
-            .field("waiters", &(s / ONE_WAITER))
+            .field("locked", &is_held(s))
+            .field("waiters", &waiters(s))
             .finish()
     }
 }

@@ -8,6 +8,7 @@ use super::{
     BACKOFF_MAX, HANDED, HANDOFF, LOCKED, Lock, NEWCOMERS, ONE_WAITER, RELEASED, SPIN_ROUNDS,
     STARVATION_LIMIT, WAKING,
 };
+use super::{holds_for_handee, is_handed, is_held, is_plainly_held, waiters};
 use crate::rt::{self as wait, Stopwatch, may_spin, spin_hint, spin_limit};
 use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::time::Instant;
@@ -18,17 +19,17 @@ impl Lock {
     pub(super) fn release_slow(&self) -> bool {
         let mut s = self.current_state();
         loop {
-            if s & LOCKED == 0 {
+            if !is_held(s) {
                 return false;
             }
-            let waiters = s / ONE_WAITER;
-            let (new, wake) = if s & (HANDED | RELEASED) == HANDED {
+            let counted = waiters(s);
+            let (new, wake) = if holds_for_handee(s) {
                 // Transition: the handed hold, not claimed yet, is released (any thread may
                 // release a Lock): the lock is free, and RELEASED tells the counted waiter that
                 // claims the hand-over that its acquire is complete and its hold already gone.
                 // Its claim is on the way (the hand-over woke everybody and set WAKING).
                 ((s & !(LOCKED | NEWCOMERS)) | RELEASED, Wake::None)
-            } else if waiters == 0 {
+            } else if counted == 0 {
                 // Transition: locked, nobody counted -> unlocked (flags cleared).
                 (0, Wake::None)
             } else if s & (HANDOFF | HANDED) == HANDOFF {
@@ -94,7 +95,7 @@ impl Lock {
             if self.try_take_as_waiter(s) {
                 return true;
             }
-            if s & (LOCKED | HANDED) != LOCKED {
+            if !is_plainly_held(s) {
                 continue; // The word moved under us; look again.
             }
             if s & WAKING != 0 {
@@ -142,7 +143,7 @@ impl Lock {
         let mut step = 0;
         loop {
             let s = self.state.load(Relaxed);
-            if s & LOCKED == 0 {
+            if !is_held(s) {
                 // Transition: free -> LOCKED (barging allowed; HANDOFF bounds starvation).
                 if self
                     .state
@@ -153,7 +154,7 @@ impl Lock {
                 }
                 continue;
             }
-            if step == rounds || s >= ONE_WAITER {
+            if step == rounds || waiters(s) > 0 {
                 return false;
             }
             for _ in 0..(2u32 << step).min(BACKOFF_MAX) {
@@ -167,13 +168,13 @@ impl Lock {
     /// acquired.
     #[inline]
     fn try_take_as_waiter(&self, s: u32) -> bool {
-        let new = if s & HANDED != 0 {
+        let new = if is_handed(s) {
             // Transition: HANDED -> ours, one waiter fewer, WAKING and NEWCOMERS cleared (the
             // newcomers are woken below). Without RELEASED, LOCKED stays: the hold is ours.
             // With RELEASED, our hold ended before we got here: LOCKED is left as it is (free,
             // or someone else's ordinary hold) and our acquire is complete all the same.
             (s & !(HANDED | RELEASED | WAKING | NEWCOMERS)) - ONE_WAITER
-        } else if s & LOCKED == 0 {
+        } else if !is_held(s) {
             // Transition: free -> LOCKED, one waiter fewer, WAKING cleared.
             ((s | LOCKED) & !WAKING) - ONE_WAITER
         } else {
@@ -204,10 +205,10 @@ impl Lock {
     fn count_in(&self, deadline: Option<Instant>) -> CountIn {
         let mut s = self.state.load(Relaxed);
         loop {
-            if s & LOCKED == 0 {
+            if !is_held(s) {
                 return CountIn::Free;
             }
-            if s & HANDED != 0 {
+            if is_handed(s) {
                 let marked = s | NEWCOMERS;
                 if s != marked {
                     // Transition: a newcomer during a hand-over marks that it sleeps here.
@@ -243,7 +244,7 @@ impl Lock {
             if self.try_take_as_waiter(s) {
                 return true;
             }
-            if s & (LOCKED | HANDED) != LOCKED {
+            if !is_plainly_held(s) {
                 s = self.state.load(Relaxed);
                 continue;
             }
