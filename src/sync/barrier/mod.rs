@@ -71,11 +71,12 @@
 //! sees the new phase.
 
 use crate::Error;
-use crate::rt::{AtomicU32, deadline_after, is_current_generation, renew_after_fork, spin};
+use crate::rt::{AtomicU32, deadline_after, spin};
 use std::fmt;
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 use std::time::Duration;
 
+mod fork;
 mod slow;
 
 const COUNT_MASK: u32 = (1 << 29) - 1;
@@ -312,68 +313,6 @@ impl Barrier {
         }
     }
 
-    /// Leaves `wait` (Python: `count -= 1; _exit()`): the last thread out of a draining or
-    /// resetting round opens the next one.
-    #[inline]
-    fn leave(&self) {
-        let mut s = self.state.load(Relaxed);
-        loop {
-            let reopen = count(s) == 1 && matches!(phase(s), DRAINING | RESETTING);
-            // DRAINING/RESETTING,1 -> FILLING,0 (reopen; BROKEN,0 if a break is pending),
-            // or P,c -> P,c-1.
-            let new = match (reopen, s & BREAK_PENDING != 0) {
-                (true, false) => make(FILLING, 0),
-                (true, true) => make(BROKEN, 0),
-                (false, _) => s - 1,
-            };
-            match self.state.compare_exchange_weak(s, new, AcqRel, Relaxed) {
-                Ok(_) => {
-                    if reopen {
-                        self.bump();
-                    }
-                    return;
-                }
-                Err(now) => s = now,
-            }
-        }
-    }
-
-    /// Returns the barrier to its empty state; threads waiting in the current round get
-    /// [`Error::BrokenBarrier`]. Python: `barrier.reset()`.
-    ///
-    /// ```
-    /// let b = threadkit::Barrier::new(2);
-    /// b.abort();
-    /// assert!(b.broken());
-    /// b.reset();
-    /// assert!(!b.broken());
-    /// ```
-    pub fn reset(&self) {
-        self.check_fork_epoch();
-        self.change(|s| match (count(s), phase(s)) {
-            (0, _) => make(FILLING, 0),
-            (c, FILLING | BROKEN) => make(RESETTING, c),
-            (_, DRAINING) => s & !BREAK_PENDING,
-            _ => s,
-        });
-    }
-
-    /// Breaks the barrier: current and future waiters get [`Error::BrokenBarrier`] until
-    /// [`reset`](Barrier::reset). Python: `barrier.abort()`.
-    ///
-    /// ```
-    /// let b = threadkit::Barrier::new(2);
-    /// b.abort();
-    /// assert!(matches!(b.wait(), Err(threadkit::Error::BrokenBarrier)));
-    /// ```
-    pub fn abort(&self) {
-        self.check_fork_epoch();
-        self.change(|s| match phase(s) {
-            DRAINING if count(s) > 0 => s | BREAK_PENDING,
-            _ => make(BROKEN, count(s)),
-        });
-    }
-
     /// The number of threads required to pass the barrier. Python: `barrier.parties`.
     ///
     /// ```
@@ -412,27 +351,6 @@ impl Barrier {
     pub fn broken(&self) -> bool {
         self.check_fork_epoch();
         is_broken(self.state.load(Acquire))
-    }
-
-    /// In a fork child, the first call discards the parties that vanished with the parent's
-    /// other threads (see "After `fork()`"); otherwise a load and a compare.
-    #[inline]
-    fn check_fork_epoch(&self) {
-        if !is_current_generation(&self.fork_epoch, 1) {
-            renew_after_fork(&self.fork_epoch, 1, 0, || {
-                // Every thread in `wait` vanished: the round is as if they had never come.
-                // A broken barrier stays broken (until `reset`); a round they were releasing,
-                // draining or resetting is over. Their sleepers are dropped with `SLEEPERS`.
-                let s = self.state.load(Acquire);
-                let next = if is_broken(s) { BROKEN } else { FILLING };
-                self.state.store(make(next, 0), Release);
-                let g = self.generation.load(Relaxed);
-                self.generation.store(
-                    ((g & GEN_MASK).wrapping_add(1) & GEN_MASK) | (g & SPUN),
-                    Release,
-                );
-            });
-        }
     }
 }
 

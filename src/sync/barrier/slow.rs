@@ -5,7 +5,9 @@
 //! word's table and diagram, the generation word's protocol and the memory ordering; the fast
 //! paths (`arrive`, `leave`) stay there.
 
-use super::{BROKEN, Barrier, DRAINING, FILLING, GEN_MASK, RESETTING, SLEEPERS, SPUN};
+use super::{
+    BREAK_PENDING, BROKEN, Barrier, DRAINING, FILLING, GEN_MASK, RESETTING, SLEEPERS, SPUN,
+};
 use super::{count, make, phase};
 use crate::Error;
 use crate::rt::{set_hint, spin, wait, wake_all};
@@ -147,6 +149,68 @@ impl Barrier {
             {
                 self.bump();
                 return;
+            }
+        }
+    }
+
+    /// Returns the barrier to its empty state; threads waiting in the current round get
+    /// [`Error::BrokenBarrier`]. Python: `barrier.reset()`.
+    ///
+    /// ```
+    /// let b = threadkit::Barrier::new(2);
+    /// b.abort();
+    /// assert!(b.broken());
+    /// b.reset();
+    /// assert!(!b.broken());
+    /// ```
+    pub fn reset(&self) {
+        self.check_fork_epoch();
+        self.change(|s| match (count(s), phase(s)) {
+            (0, _) => make(FILLING, 0),
+            (c, FILLING | BROKEN) => make(RESETTING, c),
+            (_, DRAINING) => s & !BREAK_PENDING,
+            _ => s,
+        });
+    }
+
+    /// Breaks the barrier: current and future waiters get [`Error::BrokenBarrier`] until
+    /// [`reset`](Barrier::reset). Python: `barrier.abort()`.
+    ///
+    /// ```
+    /// let b = threadkit::Barrier::new(2);
+    /// b.abort();
+    /// assert!(matches!(b.wait(), Err(threadkit::Error::BrokenBarrier)));
+    /// ```
+    pub fn abort(&self) {
+        self.check_fork_epoch();
+        self.change(|s| match phase(s) {
+            DRAINING if count(s) > 0 => s | BREAK_PENDING,
+            _ => make(BROKEN, count(s)),
+        });
+    }
+
+    /// Leaves `wait` (Python: `count -= 1; _exit()`): the last thread out of a draining or
+    /// resetting round opens the next one.
+    #[inline]
+    pub(super) fn leave(&self) {
+        let mut s = self.state.load(Relaxed);
+        loop {
+            let reopen = count(s) == 1 && matches!(phase(s), DRAINING | RESETTING);
+            // DRAINING/RESETTING,1 -> FILLING,0 (reopen; BROKEN,0 if a break is pending),
+            // or P,c -> P,c-1.
+            let new = match (reopen, s & BREAK_PENDING != 0) {
+                (true, false) => make(FILLING, 0),
+                (true, true) => make(BROKEN, 0),
+                (false, _) => s - 1,
+            };
+            match self.state.compare_exchange_weak(s, new, AcqRel, Relaxed) {
+                Ok(_) => {
+                    if reopen {
+                        self.bump();
+                    }
+                    return;
+                }
+                Err(now) => s = now,
             }
         }
     }
