@@ -111,6 +111,7 @@ mod imp {
         /// let mut g = m.lock();
         /// assert!(!cv.wait_timeout(&mut g, Duration::from_millis(1)));
         /// ```
+        #[must_use = "false means the wait timed out"]
         pub fn wait_timeout<T>(&self, guard: &mut MutexGuard<'_, T>, timeout: Duration) -> bool {
             self.wait_deadline(guard, deadline_after(timeout))
         }
@@ -122,6 +123,7 @@ mod imp {
         /// let mut g = m.lock();
         /// assert!(!cv.wait_until(&mut g, std::time::Instant::now()));
         /// ```
+        #[must_use = "false means the wait timed out"]
         pub fn wait_until<T>(&self, guard: &mut MutexGuard<'_, T>, deadline: Instant) -> bool {
             self.wait_deadline(guard, Some(deadline))
         }

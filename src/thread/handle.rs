@@ -240,6 +240,7 @@ impl Thread {
     /// t.start().unwrap();
     /// assert!(t.join_timeout(Duration::from_secs(10)).unwrap());
     /// ```
+    #[must_use = "false means the wait timed out"]
     pub fn join_timeout(&self, timeout: Duration) -> Result<bool, Error> {
         self.join_deadline(Some(deadline_after(timeout)))
     }

@@ -167,6 +167,7 @@ impl<L: ConditionLock> Condition<L> {
     /// let _g = c.guard();
     /// assert!(!c.wait_timeout(Duration::from_millis(1)).unwrap());
     /// ```
+    #[must_use = "false means the wait timed out"]
     pub fn wait_timeout(&self, timeout: Duration) -> Result<bool, Error> {
         self.wait_deadline(deadline_after(timeout))
     }
@@ -180,6 +181,7 @@ impl<L: ConditionLock> Condition<L> {
     /// let _g = c.guard();
     /// assert!(!c.wait_until(Instant::now()).unwrap());
     /// ```
+    #[must_use = "false means the wait timed out"]
     pub fn wait_until(&self, deadline: Instant) -> Result<bool, Error> {
         self.wait_deadline(Some(deadline))
     }
@@ -249,6 +251,7 @@ impl<L: ConditionLock> Condition<L> {
     /// let _g = c.guard();
     /// assert!(!c.wait_for_timeout(|| false, Duration::from_millis(1)).unwrap());
     /// ```
+    #[must_use = "false means the wait timed out"]
     pub fn wait_for_timeout(
         &self,
         mut predicate: impl FnMut() -> bool,
@@ -331,6 +334,7 @@ impl<L: ConditionLock> Condition<L> {
     /// assert!(!c.try_acquire());
     /// ```
     #[inline]
+    #[must_use = "if it returned true the primitive is held and must be released"]
     pub fn try_acquire(&self) -> bool {
         match self.lock.lock_ref() {
             LockRef::Plain(l) => l.try_acquire(),
@@ -345,6 +349,7 @@ impl<L: ConditionLock> Condition<L> {
     /// let c = threadkit::Condition::new();
     /// assert!(c.acquire_timeout(Duration::from_millis(1)));
     /// ```
+    #[must_use = "if it returned true the primitive is held and must be released"]
     pub fn acquire_timeout(&self, timeout: Duration) -> bool {
         match self.lock.lock_ref() {
             LockRef::Plain(l) => l.acquire_timeout(timeout),
@@ -358,6 +363,7 @@ impl<L: ConditionLock> Condition<L> {
     /// let c = threadkit::Condition::new();
     /// assert!(c.acquire_until(std::time::Instant::now()));
     /// ```
+    #[must_use = "if it returned true the primitive is held and must be released"]
     pub fn acquire_until(&self, deadline: Instant) -> bool {
         match self.lock.lock_ref() {
             LockRef::Plain(l) => l.acquire_until(deadline),
@@ -378,6 +384,10 @@ impl<L: ConditionLock> Condition<L> {
             LockRef::Reentrant(r) => r.release(),
         }
     }
+}
+
+impl<L: ConditionLock> Condition<L> {
+    crate::acquire::guard_methods!("threadkit::Condition::new()");
 }
 
 impl<L: ConditionLock> Acquire for Condition<L> {

@@ -194,6 +194,7 @@ impl Lock {
     /// assert!(!lock.try_acquire());
     /// ```
     #[inline]
+    #[must_use = "if it returned true the primitive is held and must be released"]
     pub fn try_acquire(&self) -> bool {
         let mut s = self.state.load(Relaxed);
         if s & HANDED != 0 {
@@ -224,6 +225,7 @@ impl Lock {
     /// assert!(!lock.acquire_timeout(Duration::from_millis(10))); // held: times out
     /// ```
     #[inline]
+    #[must_use = "if it returned true the primitive is held and must be released"]
     pub fn acquire_timeout(&self, timeout: Duration) -> bool {
         if self.try_acquire() {
             return true;
@@ -242,6 +244,7 @@ impl Lock {
     /// assert!(lock.acquire_until(Instant::now() + Duration::from_millis(10)));
     /// ```
     #[inline]
+    #[must_use = "if it returned true the primitive is held and must be released"]
     pub fn acquire_until(&self, deadline: Instant) -> bool {
         self.try_acquire() || self.acquire_slow(Some(deadline), false)
     }
@@ -328,7 +331,7 @@ impl Lock {
     }
 }
 
-impl_acquire!(Lock);
+impl_acquire!(Lock, "threadkit::Lock::new()");
 
 impl Default for Lock {
     fn default() -> Lock {

@@ -101,6 +101,7 @@ impl RawSemaphore {
     }
 
     #[inline]
+    #[must_use = "if it returned true the primitive is held and must be released"]
     pub(crate) fn try_acquire(&self) -> bool {
         let mut v = self.value.load(Relaxed);
         while v > 0 {
@@ -121,6 +122,7 @@ impl RawSemaphore {
     }
 
     #[inline]
+    #[must_use = "if it returned true the primitive is held and must be released"]
     pub(crate) fn acquire_timeout(&self, timeout: Duration) -> bool {
         if timeout.is_zero() {
             return self.try_acquire();
@@ -129,6 +131,7 @@ impl RawSemaphore {
     }
 
     #[inline]
+    #[must_use = "if it returned true the primitive is held and must be released"]
     pub(crate) fn acquire_until(&self, deadline: Instant) -> bool {
         self.try_acquire() || self.acquire_slow(Some(deadline))
     }
@@ -328,6 +331,7 @@ impl Semaphore {
     /// assert!(!s.try_acquire());
     /// ```
     #[inline]
+    #[must_use = "if it returned true the primitive is held and must be released"]
     pub fn try_acquire(&self) -> bool {
         self.raw.try_acquire()
     }
@@ -342,6 +346,7 @@ impl Semaphore {
     /// assert!(!s.acquire_timeout(Duration::from_millis(1)));
     /// ```
     #[inline]
+    #[must_use = "if it returned true the primitive is held and must be released"]
     pub fn acquire_timeout(&self, timeout: Duration) -> bool {
         self.raw.acquire_timeout(timeout)
     }
@@ -354,6 +359,7 @@ impl Semaphore {
     /// assert!(s.acquire_until(Instant::now() + Duration::from_millis(1)));
     /// ```
     #[inline]
+    #[must_use = "if it returned true the primitive is held and must be released"]
     pub fn acquire_until(&self, deadline: Instant) -> bool {
         self.raw.acquire_until(deadline)
     }
@@ -390,7 +396,7 @@ impl Semaphore {
     }
 }
 
-crate::acquire::impl_acquire!(Semaphore);
+crate::acquire::impl_acquire!(Semaphore, "threadkit::Semaphore::new(1)");
 
 impl Default for Semaphore {
     /// A semaphore with value 1, like Python's `Semaphore()`.
