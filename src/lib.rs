@@ -43,7 +43,7 @@ pub use rt::TIMEOUT_MAX;
 pub use sync::{
     Barrier, BoundedSemaphore, Condition, ConditionLock, Event, Lock, RLock, Semaphore,
 };
-#[cfg(not(loom))]
+#[cfg(not(threadkit_loom))]
 pub use sync::{Condvar, MappedMutexGuard, Mutex, MutexGuard};
 pub use thread::{
     ExceptHook, ExceptHookArgs, JoinHandle, Local, MIN_STACK_SIZE, ProfileHook, Thread,

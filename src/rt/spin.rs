@@ -41,7 +41,7 @@ impl Spun {
     pub(crate) fn was_short(self) -> bool {
         match self.start {
             Some(start) => start.elapsed() < SHORT_WAIT,
-            None => cfg!(loom),
+            None => cfg!(threadkit_loom),
         }
     }
 }
@@ -74,7 +74,7 @@ pub(crate) fn spin(
     deadline: Option<Instant>,
     mut ready: impl FnMut() -> bool,
 ) -> Result<(), Spun> {
-    if cfg!(loom) || !may_spin() {
+    if cfg!(threadkit_loom) || !may_spin() {
         return Err(Spun { start: None });
     }
     let start = Instant::now();
@@ -121,10 +121,10 @@ pub(crate) fn spin(
 /// the 2-CPU virtual machine of `docs/benchmarks.md`, against 1-2 us for a switch between two
 /// runnable threads). Measured there: 1 per CPU 0.75x std's herd time, 2 about 0.5x, 4 about
 /// 0.45x, more no better.
-#[cfg_attr(loom, allow(dead_code))] // the model sets its window per test
+#[cfg_attr(threadkit_loom, allow(dead_code))] // the model sets its window per test
 pub(super) const NOTIFY_WINDOW_PER_CPU: u32 = 4;
 
 /// The most released waiters in flight however many CPUs there are: a `notify_all` to
 /// hundreds of waiters never makes more than this many compete for the lock.
-#[cfg_attr(loom, allow(dead_code))]
+#[cfg_attr(threadkit_loom, allow(dead_code))]
 pub(super) const NOTIFY_WINDOW_MAX: u32 = 16;

@@ -12,7 +12,7 @@
 //! is alive while any node is linked) is remembered while any wait: a wait with another mutex then
 //! panics (a bug in the caller, as in std) instead of corrupting anything.
 
-#[cfg(not(loom))]
+#[cfg(not(threadkit_loom))]
 mod imp {
     use crate::rt::deadline_after;
     use crate::sync::waitqueue::{WaitQueue, Woken};
@@ -191,5 +191,5 @@ mod imp {
         }
     }
 }
-#[cfg(not(loom))]
+#[cfg(not(threadkit_loom))]
 pub use imp::*;

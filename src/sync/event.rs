@@ -213,7 +213,7 @@ impl Event {
 
     /// Whether a waiter has announced that it sleeps (for the loom models only: they wait for
     /// this before `set(); clear()`, so the waiter provably started waiting first).
-    #[cfg(loom)]
+    #[cfg(threadkit_loom)]
     #[doc(hidden)]
     pub fn loom_has_sleepers(&self) -> bool {
         self.state.load(Relaxed) & SLEEPERS != 0

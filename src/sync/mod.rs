@@ -27,11 +27,11 @@ mod waitqueue;
 
 pub use barrier::Barrier;
 pub use condition::{Condition, ConditionLock};
-#[cfg(not(loom))]
+#[cfg(not(threadkit_loom))]
 pub use condvar::Condvar;
 pub use event::Event;
 pub use lock::Lock;
-#[cfg(not(loom))]
+#[cfg(not(threadkit_loom))]
 pub use mutex::{MappedMutexGuard, Mutex, MutexGuard};
 pub use rlock::RLock;
 pub use semaphore::{BoundedSemaphore, Semaphore};

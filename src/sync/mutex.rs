@@ -2,11 +2,11 @@
 //!
 //! Python's primitives protect no data; Rust code wants the lock to own it. `Lock` implements
 //! [`lock_api::RawMutex`] and [`lock_api::RawMutexTimed`], so `lock_api` builds the familiar
-//! guard types on it. (Under `cfg(loom)` the model's atomics have no `const` constructor, which
+//! guard types on it. (Under `cfg(threadkit_loom)` the model's atomics have no `const` constructor, which
 //! `RawMutex::INIT` needs, so the data layer is left out of loom builds; its algorithm is
 //! `Lock`'s, which the loom models check.)
 
-#[cfg(not(loom))]
+#[cfg(not(threadkit_loom))]
 mod imp {
     use crate::Lock;
     use std::time::{Duration, Instant};
@@ -87,5 +87,5 @@ mod imp {
         }
     }
 }
-#[cfg(not(loom))]
+#[cfg(not(threadkit_loom))]
 pub use imp::*;

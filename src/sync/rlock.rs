@@ -325,7 +325,7 @@ impl fmt::Debug for RLock {
     }
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(threadkit_loom)))]
 mod tests {
     use super::*;
 

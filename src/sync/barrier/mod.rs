@@ -455,5 +455,5 @@ impl fmt::Debug for Barrier {
     }
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(threadkit_loom)))]
 mod tests;

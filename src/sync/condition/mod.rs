@@ -102,7 +102,7 @@ impl<L: ConditionLock> Condition<L> {
     /// let c = Condition::with_lock(&LOCK);
     /// assert!(!c.lock().locked());
     /// ```
-    #[cfg(not(loom))]
+    #[cfg(not(threadkit_loom))]
     pub const fn with_lock(lock: L) -> Self {
         Condition {
             lock,
@@ -111,7 +111,7 @@ impl<L: ConditionLock> Condition<L> {
     }
 
     /// A condition on `lock` (loom build: not `const`).
-    #[cfg(loom)]
+    #[cfg(threadkit_loom)]
     pub fn with_lock(lock: L) -> Self {
         Condition {
             lock,
@@ -420,8 +420,8 @@ impl<L: ConditionLock + fmt::Debug> fmt::Debug for Condition<L> {
     }
 }
 
-#[cfg(all(test, loom))]
+#[cfg(all(test, threadkit_loom))]
 mod loom_tests;
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(threadkit_loom)))]
 mod tests;

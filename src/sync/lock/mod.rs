@@ -354,8 +354,8 @@ mod slow;
 
 use fork::stamp;
 
-#[cfg(all(test, loom))]
+#[cfg(all(test, threadkit_loom))]
 mod loom_tests;
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(threadkit_loom)))]
 mod tests;

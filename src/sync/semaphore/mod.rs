@@ -232,9 +232,9 @@ impl RawSemaphore {
     /// with it and so sees the new `value`.
     #[inline]
     fn sleepers_after_release(&self) -> u32 {
-        #[cfg(not(loom))]
+        #[cfg(not(threadkit_loom))]
         return self.sleepers.load(SeqCst);
-        #[cfg(loom)]
+        #[cfg(threadkit_loom)]
         return self
             .sleepers
             .fetch_add(0, std::sync::atomic::Ordering::AcqRel);
@@ -419,7 +419,7 @@ impl fmt::Debug for Semaphore {
 
 /// The wake-up calls of `release_n` (the public behaviour is tested in `tests/semaphore.rs` and
 /// `tests/common/semaphore_base.rs`).
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(threadkit_loom)))]
 mod tests {
     use super::{COUNT, Semaphore};
     use crate::rt::wake_calls_during;
