@@ -45,6 +45,7 @@ pub use sync::{
 };
 #[cfg(not(threadkit_loom))]
 pub use sync::{Condvar, MappedMutexGuard, Mutex, MutexGuard};
+pub use thread::{Builder, Scope, ScopedJoinHandle, scope};
 pub use thread::{
     ExceptHook, ExceptHookArgs, JoinHandle, Local, MIN_STACK_SIZE, ProfileHook, Thread,
     ThreadEvent, Timer, TraceHook, active_count, current_thread, enumerate, get_ident,

@@ -97,6 +97,29 @@ fn shutdown_waits_for_a_non_daemon_thread_a_daemon_is_starting() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "runs a child process")]
+fn spawn_and_builder_threads_do_not_keep_the_process_alive() {
+    let _s = serial(); // process-wide counts and hooks
+    let dir = std::env::temp_dir().join(format!("threadkit-probe-se-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let marker = dir.join("marker");
+    let _ = std::fs::remove_file(&marker);
+    // Before issue 12, `spawn`'s endless loop kept the process alive: a hang.
+    let out = run_probe(
+        &["spawn-exit".as_ref(), marker.as_os_str()],
+        Duration::from_secs(60),
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("main returns"));
+    let text = std::fs::read_to_string(&marker).unwrap_or_default();
+    assert_eq!(
+        text, "non-daemon done",
+        "the process did not wait for the Builder::daemon(false) thread"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 #[cfg(unix)]
 #[cfg_attr(miri, ignore = "runs a child process")]
 fn fork_child_returns_from_main_without_waiting_for_vanished_threads() {

@@ -128,14 +128,19 @@ impl Thread {
         ))
     }
 
-    /// Sets the name (builder form of [`set_name`](Thread::set_name)). Python: `name=`.
+    /// Sets the name (builder form of [`set_name`](Thread::set_name)). Python: `name=`; as
+    /// there (`name or _newname()`), an empty name gives the automatic "Thread-N".
     ///
     /// ```
     /// let t = threadkit::Thread::new(|| {}).with_name("io");
     /// assert_eq!(t.name(), "io");
+    /// assert!(threadkit::Thread::new(|| {}).with_name("").name().starts_with("Thread-"));
     /// ```
     pub fn with_name(self, name: impl Into<String>) -> Thread {
-        self.set_name(name);
+        let name = name.into();
+        if !name.is_empty() {
+            self.set_name(name);
+        }
         self
     }
 

@@ -10,6 +10,7 @@
 //! | `current.rs`                 | [`current_thread`]: `STARTED`/`CURRENT`, dummies              |
 //! | `names.rs`                   | "Thread-N" / "Dummy-N"                                        |
 //! | `spawn.rs`, `stack.rs`       | [`spawn`]/[`JoinHandle`]; [`stack_size`]                      |
+//! | `builder.rs`, `scope.rs`     | [`Builder`]; [`scope`]/[`Scope`]/[`ScopedJoinHandle`]         |
 //! | `timer.rs`, `hooks.rs`       | [`Timer`]; `settrace`, `setprofile`, `set_excepthook`         |
 //! | `local/`                     | [`Local`] (`mod.rs`) and its thread indexes (`index.rs`)      |
 //! | `lifecycle/`                 | the internal locks, `fork()` handlers, the shutdown rule      |
@@ -17,6 +18,7 @@
 //! This layer sits on `crate::sync` (the algorithms) and reaches the OS only through
 //! `crate::rt::os`.
 
+mod builder;
 mod current;
 mod entry;
 mod handle;
@@ -26,10 +28,12 @@ mod lifecycle;
 mod local;
 mod names;
 mod registry;
+mod scope;
 mod spawn;
 mod stack;
 mod timer;
 
+pub use builder::Builder;
 pub use current::current_thread;
 pub use handle::Thread;
 pub use hooks::{
@@ -37,6 +41,7 @@ pub use hooks::{
     set_excepthook, setprofile, settrace,
 };
 pub use local::Local;
+pub use scope::{Scope, ScopedJoinHandle, scope};
 pub use spawn::{JoinHandle, spawn, try_spawn};
 pub use stack::{MIN_STACK_SIZE, set_stack_size, stack_size};
 pub use timer::Timer;

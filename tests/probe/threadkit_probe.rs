@@ -14,6 +14,10 @@
 //!   returns at once. The value must be dropped once, after the worker is done.
 //! * `threadkit-probe fork` (unix): with a non-daemon thread running, forks; the child checks
 //!   that it is alone and returns from `main`, which must not wait for the vanished thread.
+//! * `threadkit-probe spawn-exit MARKER`: `threadkit::spawn`, a default `Builder` and a
+//!   `Thread` made daemon run endless background loops; a `Builder::daemon(false)` thread
+//!   writes MARKER after 300 ms; `main` returns at once. The process must wait for the last
+//!   and exit without the others (std's exit rule for `spawn` and `Builder`).
 //! * `threadkit-probe panic`: a thread named "worker" panics with "boom".
 
 use std::time::Duration;
@@ -77,6 +81,30 @@ fn main() {
         }
         #[cfg(unix)]
         Some("fork") => fork::run(),
+        Some("spawn-exit") => {
+            let marker = args[2].clone();
+            let _bg = threadkit::spawn(|| {
+                loop {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            });
+            let _bg2 = threadkit::Builder::new()
+                .name("background")
+                .spawn(|| {
+                    loop {
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                })
+                .unwrap();
+            let _fg = threadkit::Builder::new()
+                .daemon(false)
+                .spawn(move || {
+                    std::thread::sleep(Duration::from_millis(300));
+                    std::fs::write(&marker, "non-daemon done").unwrap();
+                })
+                .unwrap();
+            println!("main returns");
+        }
         Some("panic") => {
             std::panic::set_hook(Box::new(|_| {}));
             let t = threadkit::Thread::new(|| panic!("boom")).with_name("worker");
@@ -86,7 +114,7 @@ fn main() {
         }
         _ => {
             eprintln!("usage: threadkit-probe shutdown MARKER | daemon-starts MARKER");
-            eprintln!("       threadkit-probe main-local | fork | panic");
+            eprintln!("       threadkit-probe spawn-exit MARKER | main-local | fork | panic");
             std::process::exit(2);
         }
     }
