@@ -11,6 +11,7 @@
 //! | `waitqueue/`      | the FIFO of waiter nodes (`mod.rs`); notify and its tokens (`notify.rs`) |
 //! | `condition/`      | [`Condition`] (`mod.rs`) over a [`ConditionLock`] (`lock.rs`)           |
 //! | `mutex.rs`, `condvar.rs` | the `lock_api` data layer: `Mutex<T>` over `Lock`, and `Condvar`  |
+//! | `unwind.rs`       | `UnwindSafe` + `RefUnwindSafe` where the auto traits miss them          |
 //!
 //! Unit tests sit beside their primitive (`tests.rs`); the loom models that need crate
 //! internals too (`loom_tests.rs`); the rest of the loom models are `tests/loom_*.rs`.
@@ -23,6 +24,7 @@ mod lock;
 mod mutex;
 mod rlock;
 mod semaphore;
+mod unwind;
 mod waitqueue;
 
 pub use barrier::Barrier;

@@ -51,6 +51,12 @@ pub(crate) use inner::{Inner, Kind, name_lock};
 
 use crate::rt::os;
 
+// As std's `Thread`: a handle whose shared state is only changed by transitions that keep it
+// consistent when a panic unwinds through a caller (the auto traits miss it because of the
+// cells for the name, the target and the payload, each reached under its own protocol).
+impl std::panic::UnwindSafe for Thread {}
+impl std::panic::RefUnwindSafe for Thread {}
+
 /// The main thread's [`Thread`] object, named "MainThread". Python's
 /// `threading.main_thread()`.
 ///

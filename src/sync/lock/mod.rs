@@ -349,6 +349,7 @@ impl fmt::Debug for Lock {
     }
 }
 
+mod fair;
 mod fork;
 mod slow;
 
