@@ -120,6 +120,20 @@ fn spawn_and_builder_threads_do_not_keep_the_process_alive() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "runs a child process")]
+fn main_thread_join_returns_once_main_has_finished() {
+    let _s = serial(); // process-wide counts and hooks
+    // Before issue 12 the join was Err(DummyThread); a join that never returned would hang.
+    let out = run_probe(&["main-join".as_ref()], Duration::from_secs(60));
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("main returns\nmain joined: early=Ok(false) alive=false ident=true"),
+        "{stdout}"
+    );
+}
+
+#[test]
 #[cfg(unix)]
 #[cfg_attr(miri, ignore = "runs a child process")]
 fn fork_child_returns_from_main_without_waiting_for_vanished_threads() {

@@ -13,6 +13,6 @@ pub(crate) use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64,
 pub(crate) use threadkit_sys::{wait, wake_all};
 
 pub(crate) use threadkit_sys::{
-    RawThread, SharedMain, at_exit, at_fork, current_id, is_main_thread, native_id, page_size,
-    record_main_thread, set_current_name, spawn_shared, thread_cpu_time,
+    RawThread, SharedMain, at_exit, at_fork, current_id, is_main_thread, main_thread_ids,
+    native_id, page_size, record_main_thread, set_current_name, spawn_shared, thread_cpu_time,
 };

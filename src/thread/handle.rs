@@ -48,7 +48,7 @@ use core::fmt;
 use core::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::any::Any;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub(crate) const NEW: u32 = 0;
 pub(crate) const STARTING: u32 = 1;
@@ -217,8 +217,10 @@ impl Thread {
     /// Waits until the thread finishes. Any number of threads may join, any number of times.
     /// Python: `Thread.join()`.
     ///
-    /// Errors: [`Error::NotStarted`], [`Error::JoinSelf`], [`Error::DummyThread`] (main and
-    /// foreign threads cannot be joined).
+    /// Errors: [`Error::NotStarted`], [`Error::JoinSelf`], [`Error::DummyThread`] (foreign
+    /// threads cannot be joined). The main thread can be joined from other threads: as in
+    /// CPython, the join returns once `main` has returned and the shutdown has begun (before
+    /// the non-daemon threads are joined).
     ///
     /// ```
     /// let t = threadkit::Thread::new(|| {});
@@ -248,37 +250,6 @@ impl Thread {
     #[must_use = "false means the wait timed out"]
     pub fn join_timeout(&self, timeout: Duration) -> Result<bool, Error> {
         self.join_deadline(Some(deadline_after(timeout)))
-    }
-
-    /// `deadline`: `None` = no timeout; `Some(None)` = a timeout too large for the clock.
-    fn join_deadline(&self, deadline: Option<Option<Instant>>) -> Result<bool, Error> {
-        let inner = &self.inner;
-        let s = inner.state.load(Acquire);
-        if s == NEW || s == STARTING {
-            return Err(Error::NotStarted);
-        }
-        if s != FINISHED && inner.ident.load(Relaxed) == os::current_id() {
-            return Err(Error::JoinSelf);
-        }
-        if inner.kind() != Kind::Normal {
-            return Err(Error::DummyThread);
-        }
-        // A finished thread whose `thread_local!` destructors join it: it cannot wait for its
-        // own end. (Its ident is still its own: a joinable thread's ident is not reused.)
-        let other = inner.ident.load(Relaxed) != os::current_id();
-        if deadline.is_none() && other {
-            // No timeout: the OS join alone waits for everything, as the thread stores
-            // `FINISHED` before it ends (in a fork child, the parent's threads are `FINISHED`
-            // already and have nothing to join).
-            inner.os.join();
-        }
-        if !wait_state(inner, |s| s == FINISHED, deadline.flatten()) {
-            return Ok(false);
-        }
-        if other {
-            inner.os.join(); // at once if joined above
-        }
-        Ok(true)
     }
 
     /// Whether the thread has started and not finished. Python: `Thread.is_alive()`.

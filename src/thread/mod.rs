@@ -4,6 +4,7 @@
 //! | file                         | what lives there                                              |
 //! |------------------------------|---------------------------------------------------------------|
 //! | `handle.rs`                  | [`Thread`] and its state word (`NEW` ... `FINISHED`)         |
+//! | `join.rs`                    | the wait of `join` and `join_timeout` (main thread included)  |
 //! | `inner.rs`                   | `Inner`, the state every handle shares; `wait_state`          |
 //! | `entry.rs`                   | the body of a new OS thread; the OS handle's join word        |
 //! | `registry.rs`                | the live set (`_active` + `_limbo`) and "MainThread"          |
@@ -24,6 +25,7 @@ mod entry;
 mod handle;
 mod hooks;
 mod inner;
+mod join;
 mod lifecycle;
 mod local;
 mod names;

@@ -18,6 +18,9 @@
 //!   `Thread` made daemon run endless background loops; a `Builder::daemon(false)` thread
 //!   writes MARKER after 300 ms; `main` returns at once. The process must wait for the last
 //!   and exit without the others (std's exit rule for `spawn` and `Builder`).
+//! * `threadkit-probe main-join`: a non-daemon thread joins the main thread (first with a
+//!   short timeout, which must time out, then without) and prints "main joined" with what it
+//!   sees; `main` returns after 50 ms. CPython: the join returns once the main thread is done.
 //! * `threadkit-probe panic`: a thread named "worker" panics with "boom".
 
 use std::time::Duration;
@@ -105,6 +108,21 @@ fn main() {
                 .unwrap();
             println!("main returns");
         }
+        Some("main-join") => {
+            let main = threadkit::main_thread();
+            let joiner = threadkit::Thread::new(move || {
+                let early = main.join_timeout(Duration::from_millis(1));
+                main.join().unwrap();
+                println!(
+                    "main joined: early={early:?} alive={} ident={}",
+                    main.is_alive(),
+                    main.ident().is_some()
+                );
+            });
+            joiner.start().unwrap();
+            std::thread::sleep(Duration::from_millis(50));
+            println!("main returns");
+        }
         Some("panic") => {
             std::panic::set_hook(Box::new(|_| {}));
             let t = threadkit::Thread::new(|| panic!("boom")).with_name("worker");
@@ -114,7 +132,9 @@ fn main() {
         }
         _ => {
             eprintln!("usage: threadkit-probe shutdown MARKER | daemon-starts MARKER");
-            eprintln!("       threadkit-probe spawn-exit MARKER | main-local | fork | panic");
+            eprintln!(
+                "       threadkit-probe spawn-exit MARKER | main-local | main-join | fork | panic"
+            );
             std::process::exit(2);
         }
     }
