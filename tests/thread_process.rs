@@ -134,6 +134,19 @@ fn main_thread_join_returns_once_main_has_finished() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "runs a child process")]
+fn a_panicking_excepthook_is_contained_and_reported() {
+    let _s = serial(); // process-wide counts and hooks
+    let out = run_probe(&["panicking-hook".as_ref()], Duration::from_secs(60));
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "contained\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "Exception in threadkit excepthook:\n"
+    );
+}
+
+#[test]
 #[cfg(unix)]
 #[cfg_attr(miri, ignore = "runs a child process")]
 fn fork_child_returns_from_main_without_waiting_for_vanished_threads() {

@@ -21,6 +21,8 @@
 //! * `threadkit-probe main-join`: a non-daemon thread joins the main thread (first with a
 //!   short timeout, which must time out, then without) and prints "main joined" with what it
 //!   sees; `main` returns after 50 ms. CPython: the join returns once the main thread is done.
+//! * `threadkit-probe panicking-hook`: the excepthook itself panics on a thread's panic; the
+//!   process goes on (prints "contained") and stderr says "Exception in threadkit excepthook:".
 //! * `threadkit-probe panic`: a thread named "worker" panics with "boom".
 
 use std::time::Duration;
@@ -122,6 +124,17 @@ fn main() {
             joiner.start().unwrap();
             std::thread::sleep(Duration::from_millis(50));
             println!("main returns");
+        }
+        Some("panicking-hook") => {
+            std::panic::set_hook(Box::new(|_| {}));
+            threadkit::set_excepthook(Some(std::sync::Arc::new(
+                |_: &threadkit::ExceptHookArgs<'_>| panic!("hook"),
+            )));
+            let t = threadkit::Thread::new(|| panic!("again"));
+            t.start().unwrap();
+            t.join().unwrap();
+            assert!(t.panicked());
+            println!("contained");
         }
         Some("panic") => {
             std::panic::set_hook(Box::new(|_| {}));
