@@ -3,6 +3,8 @@
 //! a process of its own (the `threadkit-probe` binary, or a fork).
 
 mod common;
+#[path = "common/probe.rs"]
+mod probe;
 
 use common::serial;
 use std::time::{Duration, Instant};
@@ -15,7 +17,7 @@ fn shutdown_waits_for_non_daemon_and_abandons_daemon() {
     std::fs::create_dir_all(&dir).unwrap();
     let marker = dir.join("marker");
     let _ = std::fs::remove_file(&marker);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_threadkit-probe"))
+    let out = probe::probe()
         .arg("shutdown")
         .arg(&marker)
         .output()
@@ -39,10 +41,7 @@ fn shutdown_waits_for_non_daemon_and_abandons_daemon() {
 #[cfg_attr(miri, ignore = "runs a child process")]
 fn default_excepthook_prints_like_python() {
     let _s = serial(); // process-wide counts and hooks
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_threadkit-probe"))
-        .arg("panic")
-        .output()
-        .unwrap();
+    let out = probe::probe().arg("panic").output().unwrap();
     assert!(out.status.success(), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -54,7 +53,7 @@ fn default_excepthook_prints_like_python() {
 /// Runs the probe binary with `args`, killing it if it has not ended within `limit` (a hang
 /// is a failure, reported as such rather than as a stuck test run).
 fn run_probe(args: &[&std::ffi::OsStr], limit: Duration) -> std::process::Output {
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_threadkit-probe"))
+    let mut child = probe::probe()
         .args(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
