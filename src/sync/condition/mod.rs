@@ -46,6 +46,8 @@ use lock::LockRef;
 
 /// Python's `threading.Condition`: a lock plus a FIFO of waiters that another thread can wake.
 ///
+#[doc = include_str!("which_type.md")]
+///
 /// The default lock is an [`RLock`], as in Python; [`Condition::with_lock`] takes a [`Lock`],
 /// an `RLock`, or a reference or `Arc` to either. `wait*` never returns spuriously: `Ok(())` or
 /// `Ok(true)` means this waiter was notified.
@@ -53,7 +55,7 @@ use lock::LockRef;
 /// ```
 /// use std::sync::Arc;
 /// use std::sync::atomic::{AtomicBool, Ordering};
-/// use threadkit::{spawn, Acquire, Condition};
+/// use threadkit::{spawn, Condition};
 /// let cond = Arc::new(Condition::new()); // Python: threading.Condition()
 /// let ready = Arc::new(AtomicBool::new(false));
 /// let (c, r) = (Arc::clone(&cond), Arc::clone(&ready));
