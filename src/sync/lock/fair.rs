@@ -13,6 +13,7 @@ impl Lock {
     /// cannot take it first). With no counted waiter, or on a lock already handed over, a
     /// plain unlock. `false` if the lock was not locked.
     #[cold]
+    #[cfg_attr(threadkit_loom, allow(dead_code))] // its user, `Mutex<T>`, is not built under loom
     pub(crate) fn release_fair(&self) -> bool {
         let mut s = self.current_state();
         loop {
