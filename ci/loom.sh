@@ -1,4 +1,4 @@
-# Stage 6a: the loom models, every tests/loom_*.rs (each starts with #![cfg(loom)]), in release,
+# Stage 6a: the loom models, every tests/loom_*.rs (each starts with #![cfg(threadkit_loom)]), in release,
 # in their own target dir so the normal build is kept.
 source ci/lib.sh
 
@@ -14,5 +14,5 @@ for f in "${models[@]}"; do
     flags+=(--test "$name")
 done
 note "${#models[@]} model files"
-counted env RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom LOOM_MAX_PREEMPTIONS="${LOOM_MAX_PREEMPTIONS:-3}" \
+counted env RUSTFLAGS="--cfg threadkit_loom" CARGO_TARGET_DIR=target/loom LOOM_MAX_PREEMPTIONS="${LOOM_MAX_PREEMPTIONS:-3}" \
     cargo test --release -p threadkit --lib "${flags[@]}"

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
-use threadkit::{Acquire, BoundedSemaphore, Error, Event, Thread};
+use threadkit::{BoundedSemaphore, Error, Event, Thread};
 
 const MAX_CONNECTIONS: usize = 5;
 const WORKERS: usize = 12;
@@ -24,7 +24,7 @@ fn use_connection(pool: &Pool) {
     let now = pool.in_use.fetch_add(1, SeqCst) + 1;
     pool.max_in_use.fetch_max(now, SeqCst);
     // ... use the connection: here, hold it briefly so that the workers overlap ...
-    Event::new().wait_timeout(Duration::from_millis(20));
+    let _slept = Event::new().wait_timeout(Duration::from_millis(20)); // a sleep: times out
     pool.in_use.fetch_sub(1, SeqCst);
     pool.served.fetch_add(1, SeqCst);
 }

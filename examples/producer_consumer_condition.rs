@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
-use threadkit::{Acquire, Condition, Lock, Thread};
+use threadkit::{Condition, Lock, Thread};
 
 const CAPACITY: usize = 5;
 const PRODUCERS: u64 = 3;

@@ -21,12 +21,15 @@ pub trait Acquire {
     /// Blocks until acquired. Python: `acquire()`.
     fn acquire(&self);
     /// Acquires if that is possible without blocking. Python: `acquire(blocking=False)`.
+    #[must_use = "if it returned true the primitive is held and must be released"]
     fn try_acquire(&self) -> bool;
     /// Blocks for at most `timeout`; `false` when it passed. Zero behaves like
     /// [`try_acquire`](Acquire::try_acquire); more than [`TIMEOUT_MAX`](crate::TIMEOUT_MAX)
     /// waits without a timeout. Python: `acquire(timeout=t)`.
+    #[must_use = "if it returned true the primitive is held and must be released"]
     fn acquire_timeout(&self, timeout: Duration) -> bool;
     /// Blocks until `deadline` at the latest; `false` when it passed.
+    #[must_use = "if it returned true the primitive is held and must be released"]
     fn acquire_until(&self, deadline: Instant) -> bool;
     /// Releases once. Python: `release()`.
     fn release(&self) -> Result<(), Error>;
@@ -36,10 +39,29 @@ pub trait Acquire {
         Self: Sized,
     {
         self.acquire();
-        Guard {
-            inner: self,
-            _not_send: PhantomData,
-        }
+        Guard::held(self)
+    }
+    /// A guard if the primitive can be acquired without blocking, else `None`.
+    /// Python: `if x.acquire(blocking=False):` + `try/finally: x.release()`.
+    fn try_guard(&self) -> Option<Guard<'_, Self>>
+    where
+        Self: Sized,
+    {
+        self.try_acquire().then(|| Guard::held(self))
+    }
+    /// A guard if the primitive is acquired within `timeout`, else `None` (timed out).
+    fn guard_timeout(&self, timeout: Duration) -> Option<Guard<'_, Self>>
+    where
+        Self: Sized,
+    {
+        self.acquire_timeout(timeout).then(|| Guard::held(self))
+    }
+    /// A guard if the primitive is acquired by `deadline`, else `None` (timed out).
+    fn guard_until(&self, deadline: Instant) -> Option<Guard<'_, Self>>
+    where
+        Self: Sized,
+    {
+        self.acquire_until(deadline).then(|| Guard::held(self))
     }
 }
 
@@ -64,7 +86,16 @@ pub struct Guard<'a, A: Acquire> {
 // SAFETY: a shared `&Guard` only exposes `&A`, which is `Sync` when `A` is.
 unsafe impl<A: Acquire + Sync> Sync for Guard<'_, A> {}
 
-impl<A: Acquire> Guard<'_, A> {
+impl<'a, A: Acquire> Guard<'a, A> {
+    /// Wraps a primitive the caller has just acquired.
+    #[inline]
+    pub(crate) fn held(inner: &'a A) -> Self {
+        Guard {
+            inner,
+            _not_send: PhantomData,
+        }
+    }
+
     /// The primitive this guard holds.
     pub fn get(&self) -> &A {
         self.inner
@@ -86,8 +117,13 @@ impl<A: Acquire + fmt::Debug> fmt::Debug for Guard<'_, A> {
 }
 
 /// Implements [`Acquire`] for a type whose inherent methods have the same names.
+/// Also adds the inherent guard methods ([`guard_methods`]); `$new` is a doc-example constructor.
 macro_rules! impl_acquire {
-    ($ty:ty) => {
+    ($ty:ty, $new:literal) => {
+        impl $ty {
+            $crate::acquire::guard_methods!($new);
+        }
+
         impl $crate::Acquire for $ty {
             #[inline]
             fn acquire(&self) {
@@ -113,3 +149,45 @@ macro_rules! impl_acquire {
     };
 }
 pub(crate) use impl_acquire;
+
+/// The inherent `guard`, `try_guard`, `guard_timeout` and `guard_until` of a type that
+/// implements [`Acquire`], so that `x.guard()` compiles without importing the trait.
+/// Invoked inside the type's inherent `impl` block; `$new` is a doc-example constructor.
+macro_rules! guard_methods {
+    ($new:literal) => {
+        /// Acquires and returns a guard that releases on drop. Python: `with x:`.
+        ///
+        #[doc = concat!("```\nlet x = ", $new, ";\n{\n    let _g = x.guard(); // held until the end of the block\n}\nassert!(x.try_acquire());\nx.release().unwrap();\n```")]
+        #[inline]
+        pub fn guard(&self) -> $crate::Guard<'_, Self> {
+            $crate::Acquire::guard(self)
+        }
+
+        /// A guard if the primitive can be acquired without blocking, else `None`.
+        /// Python: `if x.acquire(blocking=False):`.
+        ///
+        #[doc = concat!("```\nlet x = ", $new, ";\nlet g = x.try_guard();\nassert!(g.is_some());\n```")]
+        #[inline]
+        pub fn try_guard(&self) -> Option<$crate::Guard<'_, Self>> {
+            $crate::Acquire::try_guard(self)
+        }
+
+        /// A guard if the primitive is acquired within `timeout`, else `None` (timed out).
+        /// Python: `if x.acquire(timeout=t):`.
+        ///
+        #[doc = concat!("```\nlet x = ", $new, ";\nassert!(x.guard_timeout(std::time::Duration::from_millis(1)).is_some());\n```")]
+        #[inline]
+        pub fn guard_timeout(&self, timeout: ::std::time::Duration) -> Option<$crate::Guard<'_, Self>> {
+            $crate::Acquire::guard_timeout(self, timeout)
+        }
+
+        /// A guard if the primitive is acquired by `deadline`, else `None` (timed out).
+        ///
+        #[doc = concat!("```\nlet x = ", $new, ";\nassert!(x.guard_until(std::time::Instant::now()).is_some());\n```")]
+        #[inline]
+        pub fn guard_until(&self, deadline: ::std::time::Instant) -> Option<$crate::Guard<'_, Self>> {
+            $crate::Acquire::guard_until(self, deadline)
+        }
+    };
+}
+pub(crate) use guard_methods;

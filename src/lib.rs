@@ -46,8 +46,9 @@ pub use sync::queue::{self, GetError, LifoQueue, PriorityQueue, PutError, Queue,
 pub use sync::{
     Barrier, BoundedSemaphore, Condition, ConditionLock, Event, Lock, RLock, Semaphore,
 };
-#[cfg(not(loom))]
+#[cfg(not(threadkit_loom))]
 pub use sync::{Condvar, MappedMutexGuard, Mutex, MutexGuard};
+pub use thread::{Builder, Scope, ScopedJoinHandle, scope};
 pub use thread::{
     ExceptHook, ExceptHookArgs, JoinHandle, Local, MIN_STACK_SIZE, ProfileHook, Thread,
     ThreadEvent, Timer, TraceHook, active_count, current_thread, enumerate, get_ident,

@@ -5,7 +5,7 @@
 mod base;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
-use threadkit::{Acquire, BoundedSemaphore, Error};
+use threadkit::{BoundedSemaphore, Error};
 
 base::base_tests!(BoundedSemaphore);
 

@@ -7,7 +7,7 @@ use std::sync::Mutex as StdMutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::thread;
 use std::time::{Duration, Instant};
-use threadkit::{Acquire, Condition, ConditionLock, Error, Lock, RLock};
+use threadkit::{Condition, ConditionLock, Error, Lock, RLock};
 
 #[path = "common/thread_leak.rs"]
 mod leak;

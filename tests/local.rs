@@ -3,6 +3,8 @@
 //! with many short threads) plus foreign threads and re-entrancy.
 
 mod common;
+#[path = "common/probe.rs"]
+mod probe;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::{Cell, RefCell};
@@ -325,10 +327,7 @@ fn main_thread_values_drop_after_non_daemon_threads() {
     // The main thread's values live until `main` has returned and the non-daemon threads are
     // joined, then are dropped once (glibc's exit destroys the main thread's TLS before the
     // atexit hooks; other C libraries may never destroy it).
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_threadkit-probe"))
-        .arg("main-local")
-        .output()
-        .unwrap();
+    let out = probe::probe().arg("main-local").output().unwrap();
     assert!(out.status.success(), "{out:?}");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = stdout.lines().collect();

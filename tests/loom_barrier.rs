@@ -1,5 +1,5 @@
 //! Loom models of `Barrier`: rounds with 2-3 threads, abort and reset racing arrivals.
-#![cfg(loom)]
+#![cfg(threadkit_loom)]
 
 use loom::sync::Arc;
 use loom::thread;

@@ -1,5 +1,5 @@
 //! Loom models of `Condition`: no lost wake-up, FIFO, notify counts, timeout vs notify.
-#![cfg(loom)]
+#![cfg(threadkit_loom)]
 
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};

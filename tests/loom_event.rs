@@ -2,8 +2,8 @@
 //! `true` (CPython's rule), several waiters, timed waiters, and the happens-before from `set()`
 //! to a waiter's return (checked by loom's causality tracking on an `UnsafeCell`).
 //!
-//! Run: `RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release --test loom_event`
-#![cfg(loom)]
+//! Run: `RUSTFLAGS="--cfg threadkit_loom" CARGO_TARGET_DIR=target/loom cargo test --release --test loom_event`
+#![cfg(threadkit_loom)]
 
 use loom::cell::UnsafeCell;
 use loom::sync::Arc;

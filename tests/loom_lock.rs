@@ -1,6 +1,6 @@
 //! Loom models of `Lock`: mutual exclusion, release by another thread, no lost wake-up,
 //! timeouts and the counted-waiter protocol that `Condition` uses.
-#![cfg(loom)]
+#![cfg(threadkit_loom)]
 
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};

@@ -7,7 +7,7 @@
 //! Timed waits are not modelled: a deadline is real time, which a model cannot advance.
 //!
 //! Run: `RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release --test loom_queue`
-#![cfg(loom)]
+#![cfg(threadkit_loom)]
 
 use loom::sync::Arc;
 use loom::thread;

@@ -1,8 +1,8 @@
 //! Loom models of `RLock`: mutual exclusion with nesting, release by a non-owner refused with
 //! the state untouched, and a blocked acquirer always woken by the owner's last release.
 //!
-//! Run: `RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release --test loom_rlock`
-#![cfg(loom)]
+//! Run: `RUSTFLAGS="--cfg threadkit_loom" CARGO_TARGET_DIR=target/loom cargo test --release --test loom_rlock`
+#![cfg(threadkit_loom)]
 
 use loom::cell::UnsafeCell;
 use loom::sync::Arc;

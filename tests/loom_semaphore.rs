@@ -2,8 +2,8 @@
 //! (a sleeper left asleep is a loom deadlock: the futex model never wakes by itself), timed
 //! waiters, and all-or-nothing bounded releases.
 //!
-//! Run: `RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release --test loom_semaphore`
-#![cfg(loom)]
+//! Run: `RUSTFLAGS="--cfg threadkit_loom" CARGO_TARGET_DIR=target/loom cargo test --release --test loom_semaphore`
+#![cfg(threadkit_loom)]
 
 use loom::sync::Arc;
 use loom::thread;

@@ -242,3 +242,39 @@ fn hooks_may_reset_hooks_without_deadlock() {
     }
     assert_eq!(calls.load(SeqCst), 1);
 }
+
+#[test]
+fn main_thread_ids_are_known_from_any_thread() {
+    // libtest runs tests off the main thread; CPython knows the main thread's ids from the
+    // start, whichever thread asks first (threadkit_sys records them before `main`).
+    let main = threadkit::main_thread();
+    let (ident, native) = (main.ident(), main.native_id());
+    assert!(
+        ident.is_some(),
+        "main_thread().ident() unknown off the main thread"
+    );
+    assert!(
+        native.is_some(),
+        "main_thread().native_id() unknown off the main thread"
+    );
+    assert_ne!(ident, Some(threadkit::get_ident()));
+    assert_ne!(native, Some(threadkit::get_native_id()));
+    #[cfg(target_os = "linux")]
+    assert_eq!(native, Some(u64::from(std::process::id())));
+    // The same from a thread of threadkit's own.
+    let h = threadkit::spawn(|| {
+        let m = threadkit::main_thread();
+        (m.ident(), m.native_id())
+    });
+    assert_eq!(h.join().unwrap(), (ident, native));
+}
+
+#[test]
+fn an_empty_name_gives_the_automatic_one() {
+    // CPython: `self._name = name or _newname()`.
+    let t = threadkit::Thread::new(|| {}).with_name("");
+    assert!(t.name().starts_with("Thread-"), "{:?}", t.name());
+    let named = threadkit::Thread::new(|| {}).with_name("x");
+    named.set_name(""); // the attribute form keeps "" as CPython's `t.name = ""` does
+    assert_eq!(named.name(), "");
+}

@@ -5,7 +5,7 @@ use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::thread;
 use std::time::{Duration, Instant};
-use threadkit::{Acquire, Error, RLock};
+use threadkit::{Error, RLock};
 
 #[path = "common/thread_leak.rs"]
 mod leak;

@@ -3,6 +3,8 @@
 //! a process of its own (the `threadkit-probe` binary, or a fork).
 
 mod common;
+#[path = "common/probe.rs"]
+mod probe;
 
 use common::serial;
 use std::time::{Duration, Instant};
@@ -15,7 +17,7 @@ fn shutdown_waits_for_non_daemon_and_abandons_daemon() {
     std::fs::create_dir_all(&dir).unwrap();
     let marker = dir.join("marker");
     let _ = std::fs::remove_file(&marker);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_threadkit-probe"))
+    let out = probe::probe()
         .arg("shutdown")
         .arg(&marker)
         .output()
@@ -39,10 +41,7 @@ fn shutdown_waits_for_non_daemon_and_abandons_daemon() {
 #[cfg_attr(miri, ignore = "runs a child process")]
 fn default_excepthook_prints_like_python() {
     let _s = serial(); // process-wide counts and hooks
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_threadkit-probe"))
-        .arg("panic")
-        .output()
-        .unwrap();
+    let out = probe::probe().arg("panic").output().unwrap();
     assert!(out.status.success(), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -54,7 +53,7 @@ fn default_excepthook_prints_like_python() {
 /// Runs the probe binary with `args`, killing it if it has not ended within `limit` (a hang
 /// is a failure, reported as such rather than as a stuck test run).
 fn run_probe(args: &[&std::ffi::OsStr], limit: Duration) -> std::process::Output {
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_threadkit-probe"))
+    let mut child = probe::probe()
         .args(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -94,6 +93,56 @@ fn shutdown_waits_for_a_non_daemon_thread_a_daemon_is_starting() {
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "runs a child process")]
+fn spawn_and_builder_threads_do_not_keep_the_process_alive() {
+    let _s = serial(); // process-wide counts and hooks
+    let dir = std::env::temp_dir().join(format!("threadkit-probe-se-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let marker = dir.join("marker");
+    let _ = std::fs::remove_file(&marker);
+    // Before issue 12, `spawn`'s endless loop kept the process alive: a hang.
+    let out = run_probe(
+        &["spawn-exit".as_ref(), marker.as_os_str()],
+        Duration::from_secs(60),
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("main returns"));
+    let text = std::fs::read_to_string(&marker).unwrap_or_default();
+    assert_eq!(
+        text, "non-daemon done",
+        "the process did not wait for the Builder::daemon(false) thread"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "runs a child process")]
+fn main_thread_join_returns_once_main_has_finished() {
+    let _s = serial(); // process-wide counts and hooks
+    // Before issue 12 the join was Err(DummyThread); a join that never returned would hang.
+    let out = run_probe(&["main-join".as_ref()], Duration::from_secs(60));
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("main returns\nmain joined: early=Ok(false) alive=false ident=true"),
+        "{stdout}"
+    );
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "runs a child process")]
+fn a_panicking_excepthook_is_contained_and_reported() {
+    let _s = serial(); // process-wide counts and hooks
+    let out = run_probe(&["panicking-hook".as_ref()], Duration::from_secs(60));
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "contained\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "Exception in threadkit excepthook:\n"
+    );
 }
 
 #[test]

@@ -50,7 +50,8 @@ impl Queue {
         match wait {
             Wait::Forever => cv.wait(g),
             Wait::Bounded(t) => {
-                cv.wait_timeout(g, t);
+                // Timed out or notified: the caller's loop looks at the queue again either way.
+                let _notified = cv.wait_timeout(g, t);
             }
         }
     }

@@ -52,7 +52,7 @@ pub(crate) fn renew_after_fork(word: &AtomicU32, shift: u32, keep: u32, renew: i
 /// Unit tests only: runs `child` in a `fork()` child of this process and returns whether it
 /// returned normally there (a panic, or a hang past 30 s, counts as a failure). The child runs
 /// only `child` and then `_exit`s.
-#[cfg(all(test, unix, not(miri), not(loom)))]
+#[cfg(all(test, unix, not(miri), not(threadkit_loom)))]
 pub(crate) fn child_passes(child: impl FnOnce()) -> bool {
     // SAFETY: fork has no preconditions; the child only runs `child`, then `_exit`s.
     let pid = unsafe { libc::fork() };

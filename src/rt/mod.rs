@@ -2,7 +2,7 @@
 //!
 //! Every primitive in this crate reaches `threadkit-sys` through this module and nothing else:
 //! atomics, the futex-style [`wait`]/[`wake_one`]/[`wake_n`]/[`wake_all`]/[`requeue_one`], the calling
-//! thread's id, spin hints and timeouts. Under `cfg(loom)` the same names are a model: loom's
+//! thread's id, spin hints and timeouts. Under `cfg(threadkit_loom)` the same names are a model: loom's
 //! atomics and a futex built from loom's `Mutex` + `Condvar` keyed by address, in which a
 //! sleeper leaves `wait` only when woken (never by polling), so a lost wake-up is a loom
 //! deadlock.
@@ -11,7 +11,7 @@
 //! |------------|------------------------------------------------------------------------------|
 //! | `mod.rs`   | the real/model switch, `loom_const_fn!`, deadlines, [`TIMEOUT_MAX`], `WAKE_CALLS` |
 //! | `real.rs`  | atomics + futex wait/wake forwarded to `threadkit-sys` (normal builds)       |
-//! | `model.rs` | the same names under `cfg(loom)`: loom's atomics and a modelled futex        |
+//! | `model.rs` | the same names under `cfg(threadkit_loom)`: loom's atomics and a modelled futex        |
 //! | `fork.rs`  | fork generations: `is_current_generation`, `renew_after_fork`             |
 //! | `spin.rs`  | the spin policy ([`spin`], [`set_hint`]) and its named constants             |
 //! | `os.rs`    | the thread layer's unmodelled view: real atomics and futex, thread syscalls |
@@ -41,15 +41,15 @@ mod fork;
 pub(crate) mod os;
 mod spin;
 
-#[cfg(all(test, unix, not(miri), not(loom)))]
+#[cfg(all(test, unix, not(miri), not(threadkit_loom)))]
 pub(crate) use fork::child_passes;
 pub(crate) use fork::{is_current_generation, renew_after_fork};
 
-#[cfg(not(loom))]
+#[cfg(not(threadkit_loom))]
 use spin::{NOTIFY_WINDOW_MAX, NOTIFY_WINDOW_PER_CPU};
 pub(crate) use spin::{Spun, set_hint, spin};
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(threadkit_loom)))]
 std::thread_local! {
     /// Unit tests only: how many wake-up calls into `sys` (`wake_*`, `requeue_one`) this
     /// thread has made, so a test can prove that a path makes one system call, or none.
@@ -57,30 +57,35 @@ std::thread_local! {
 }
 
 /// Counts one wake-up call for `WAKE_CALLS` (unit tests only; nothing otherwise).
-#[cfg(not(loom))]
+#[cfg(not(threadkit_loom))]
 #[inline(always)]
 fn count_wake_call() {
-    #[cfg(all(test, not(loom)))]
+    #[cfg(all(test, not(threadkit_loom)))]
     WAKE_CALLS.with(|c| c.set(c.get() + 1));
 }
 
 /// Unit tests only: runs `f` and returns how many wake-up calls into `sys` this thread made
 /// meanwhile, with its result.
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(threadkit_loom)))]
 pub(crate) fn wake_calls_during<R>(f: impl FnOnce() -> R) -> (usize, R) {
     let before = WAKE_CALLS.with(core::cell::Cell::get);
     let r = f();
     (WAKE_CALLS.with(core::cell::Cell::get) - before, r)
 }
 
-#[cfg(not(loom))]
+#[cfg(not(threadkit_loom))]
 mod real;
-#[cfg(not(loom))]
+#[cfg(not(threadkit_loom))]
 pub(crate) use real::*;
 
-#[cfg(loom)]
+#[cfg(all(threadkit_loom, not(feature = "loom")))]
+compile_error!(
+    "`--cfg threadkit_loom` builds threadkit's loom model: enable the `loom` feature too \
+     (threadkit's own tests do so through their self dev-dependency)"
+);
+#[cfg(threadkit_loom)]
 mod model;
-#[cfg(loom)]
+#[cfg(threadkit_loom)]
 pub(crate) use model::*;
 
 /// Declares a constructor that is `const fn` normally and a plain `fn` under loom (whose
@@ -88,10 +93,10 @@ pub(crate) use model::*;
 macro_rules! loom_const_fn {
     ($(#[$m:meta])* $vis:vis fn $name:ident($($arg:ident: $t:ty),* $(,)?) -> $ret:ty $body:block) => {
         $(#[$m])*
-        #[cfg(not(loom))]
+        #[cfg(not(threadkit_loom))]
         $vis const fn $name($($arg: $t),*) -> $ret $body
         $(#[$m])*
-        #[cfg(loom)]
+        #[cfg(threadkit_loom)]
         $vis fn $name($($arg: $t),*) -> $ret $body
     };
 }

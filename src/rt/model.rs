@@ -1,4 +1,4 @@
-//! The loom model of the futex (`cfg(loom)` only).
+//! The loom model of the futex (`cfg(threadkit_loom)` only).
 //!
 //! A table of sleepers, each `(address, woken)`, under one loom `Mutex`, with one loom
 //! `Condvar`. `wait` checks the value and registers under the mutex, then blocks on the

@@ -1,4 +1,4 @@
-//! The real backend of the seam (not under `cfg(loom)`): core's atomics, `threadkit-sys`'s
+//! The real backend of the seam (not under `cfg(threadkit_loom)`): core's atomics, `threadkit-sys`'s
 //! futex calls, and the CPU count that the spin policy and the notify window read.
 
 #[allow(unused_imports)]

@@ -26,7 +26,7 @@ const PREEMPTED: Duration = Duration::from_micros(20);
 /// The most long spins a thread skips after lost bets (see [`Bets`]): a lost bet costs
 /// [`SPIN_LONG`] of CPU, so where bets keep failing (the partner shares this core, or the
 /// machine is busy) they cost at most `SPIN_LONG / 64` per wait, about 0.15 us.
-#[cfg_attr(loom, allow(dead_code))] // no spinning under the model
+#[cfg_attr(threadkit_loom, allow(dead_code))] // no spinning under the model
 const SKIP_MAX: u32 = 64;
 
 /// A wait that ended within this time of its start (sleep included) counts as short: a long
@@ -41,7 +41,7 @@ const SHORT_WAIT: Duration = Duration::from_micros(40);
 /// decides the bet is where this thread and its partners run and how busy the machine is,
 /// which a thread learns from every primitive it waits on.
 #[derive(Clone, Copy)]
-#[cfg_attr(loom, allow(dead_code))]
+#[cfg_attr(threadkit_loom, allow(dead_code))]
 struct Bets {
     /// Long spins still to skip.
     skip: u32,
@@ -49,7 +49,7 @@ struct Bets {
     penalty: u32,
 }
 
-#[cfg(not(loom))]
+#[cfg(not(threadkit_loom))]
 std::thread_local! {
     static BETS: core::cell::Cell<Bets> =
         const { core::cell::Cell::new(Bets { skip: 0, penalty: 0 }) };
@@ -58,7 +58,7 @@ std::thread_local! {
 /// Whether this thread may make a long spin now (and counts one skip if not).
 #[inline]
 fn may_bet() -> bool {
-    #[cfg(not(loom))]
+    #[cfg(not(threadkit_loom))]
     return BETS.with(|b| {
         let bets = b.get();
         if bets.skip == 0 {
@@ -70,14 +70,14 @@ fn may_bet() -> bool {
         });
         false
     });
-    #[cfg(loom)]
+    #[cfg(threadkit_loom)]
     false
 }
 
 /// A long spin caught its release: forget earlier losses.
 #[inline]
 fn bet_won() {
-    #[cfg(not(loom))]
+    #[cfg(not(threadkit_loom))]
     BETS.with(|b| {
         if b.get().penalty != 0 {
             b.set(Bets {
@@ -91,7 +91,7 @@ fn bet_won() {
 /// A long spin ran out (`preempted`: its spinner lost the CPU meanwhile).
 #[cold]
 fn bet_lost(preempted: bool) {
-    #[cfg(not(loom))]
+    #[cfg(not(threadkit_loom))]
     BETS.with(|b| {
         let penalty = if preempted {
             SKIP_MAX
@@ -103,7 +103,7 @@ fn bet_lost(preempted: bool) {
             penalty,
         });
     });
-    #[cfg(loom)]
+    #[cfg(threadkit_loom)]
     let _ = preempted;
 }
 
@@ -125,7 +125,7 @@ impl Spun {
     pub(crate) fn was_short(self) -> bool {
         match self.start {
             Some(start) => start.elapsed() < SHORT_WAIT,
-            None => cfg!(loom),
+            None => cfg!(threadkit_loom),
         }
     }
 }
@@ -161,7 +161,7 @@ pub(crate) fn spin(
     deadline: Option<Instant>,
     mut ready: impl FnMut() -> bool,
 ) -> Result<(), Spun> {
-    if cfg!(loom) || !may_spin() {
+    if cfg!(threadkit_loom) || !may_spin() {
         return Err(Spun { start: None });
     }
     let start = Instant::now();
@@ -213,10 +213,10 @@ fn spin_long(
 /// the 2-CPU virtual machine of `docs/benchmarks.md`, against 1-2 us for a switch between two
 /// runnable threads). Measured there: 1 per CPU 0.75x std's herd time, 2 about 0.5x, 4 about
 /// 0.45x, more no better.
-#[cfg_attr(loom, allow(dead_code))] // the model sets its window per test
+#[cfg_attr(threadkit_loom, allow(dead_code))] // the model sets its window per test
 pub(super) const NOTIFY_WINDOW_PER_CPU: u32 = 4;
 
 /// The most released waiters in flight however many CPUs there are: a `notify_all` to
 /// hundreds of waiters never makes more than this many compete for the lock.
-#[cfg_attr(loom, allow(dead_code))]
+#[cfg_attr(threadkit_loom, allow(dead_code))]
 pub(super) const NOTIFY_WINDOW_MAX: u32 = 16;

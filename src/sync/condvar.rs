@@ -12,7 +12,7 @@
 //! is alive while any node is linked) is remembered while any wait: a wait with another mutex then
 //! panics (a bug in the caller, as in std) instead of corrupting anything.
 
-#[cfg(not(loom))]
+#[cfg(not(threadkit_loom))]
 mod imp {
     use crate::rt::deadline_after;
     use crate::sync::waitqueue::{WaitQueue, Woken};
@@ -111,6 +111,7 @@ mod imp {
         /// let mut g = m.lock();
         /// assert!(!cv.wait_timeout(&mut g, Duration::from_millis(1)));
         /// ```
+        #[must_use = "false means the wait timed out"]
         pub fn wait_timeout<T>(&self, guard: &mut MutexGuard<'_, T>, timeout: Duration) -> bool {
             self.wait_deadline(guard, deadline_after(timeout))
         }
@@ -122,6 +123,7 @@ mod imp {
         /// let mut g = m.lock();
         /// assert!(!cv.wait_until(&mut g, std::time::Instant::now()));
         /// ```
+        #[must_use = "false means the wait timed out"]
         pub fn wait_until<T>(&self, guard: &mut MutexGuard<'_, T>, deadline: Instant) -> bool {
             self.wait_deadline(guard, Some(deadline))
         }
@@ -183,11 +185,10 @@ mod imp {
 
     impl fmt::Debug for Condvar {
         fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.debug_struct("Condvar")
-                .field("has_waiters", &!self.queue.is_empty())
-                .finish()
+            // As std's and parking_lot's: nothing to show that would not be stale at once.
+            f.debug_struct("Condvar").finish_non_exhaustive()
         }
     }
 }
-#[cfg(not(loom))]
+#[cfg(not(threadkit_loom))]
 pub use imp::*;

@@ -188,6 +188,7 @@ impl Event {
     /// assert!(e.wait_timeout(Duration::ZERO));
     /// ```
     #[inline]
+    #[must_use = "false means the wait timed out"]
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
         let s = self.state.load(Acquire);
         if s & SET != 0 {
@@ -204,6 +205,7 @@ impl Event {
     /// assert!(!e.wait_until(Instant::now() + Duration::from_millis(1)));
     /// ```
     #[inline]
+    #[must_use = "false means the wait timed out"]
     pub fn wait_until(&self, deadline: Instant) -> bool {
         let s = self.state.load(Acquire);
         s & SET != 0 || self.wait_slow(s, Some(deadline))
@@ -211,7 +213,7 @@ impl Event {
 
     /// Whether a waiter has announced that it sleeps (for the loom models only: they wait for
     /// this before `set(); clear()`, so the waiter provably started waiting first).
-    #[cfg(loom)]
+    #[cfg(threadkit_loom)]
     #[doc(hidden)]
     pub fn loom_has_sleepers(&self) -> bool {
         self.state.load(Relaxed) & SLEEPERS != 0

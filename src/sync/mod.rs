@@ -12,6 +12,7 @@
 //! | `condition/`      | [`Condition`] (`mod.rs`) over a [`ConditionLock`] (`lock.rs`)           |
 //! | `mutex.rs`, `condvar.rs` | the `lock_api` data layer: `Mutex<T>` over `Lock`, and `Condvar`  |
 //! | `queue/`          | Python's `queue` module: [`Queue`](queue::Queue) and its kin           |
+//! | `unwind.rs`       | `UnwindSafe` + `RefUnwindSafe` where the auto traits miss them          |
 //!
 //! Unit tests sit beside their primitive (`tests.rs`); the loom models that need crate
 //! internals too (`loom_tests.rs`); the rest of the loom models are `tests/loom_*.rs`.
@@ -25,15 +26,16 @@ mod mutex;
 pub mod queue;
 mod rlock;
 mod semaphore;
+mod unwind;
 mod waitqueue;
 
 pub use barrier::Barrier;
 pub use condition::{Condition, ConditionLock};
-#[cfg(not(loom))]
+#[cfg(not(threadkit_loom))]
 pub use condvar::Condvar;
 pub use event::Event;
 pub use lock::Lock;
-#[cfg(not(loom))]
+#[cfg(not(threadkit_loom))]
 pub use mutex::{MappedMutexGuard, Mutex, MutexGuard};
 pub use rlock::RLock;
 pub use semaphore::{BoundedSemaphore, Semaphore};

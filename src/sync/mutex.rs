@@ -2,11 +2,11 @@
 //!
 //! Python's primitives protect no data; Rust code wants the lock to own it. `Lock` implements
 //! [`lock_api::RawMutex`] and [`lock_api::RawMutexTimed`], so `lock_api` builds the familiar
-//! guard types on it. (Under `cfg(loom)` the model's atomics have no `const` constructor, which
+//! guard types on it. (Under `cfg(threadkit_loom)` the model's atomics have no `const` constructor, which
 //! `RawMutex::INIT` needs, so the data layer is left out of loom builds; its algorithm is
 //! `Lock`'s, which the loom models check.)
 
-#[cfg(not(loom))]
+#[cfg(not(threadkit_loom))]
 mod imp {
     use crate::Lock;
     use std::time::{Duration, Instant};
@@ -71,6 +71,27 @@ mod imp {
         }
     }
 
+    // SAFETY: `unlock_fair` frees the lock (or hands the hold to a counted waiter, whose
+    // acquire then returns holding it): mutual exclusion is kept as by `unlock`.
+    unsafe impl lock_api::RawMutexFair for Lock {
+        /// Unlocks, handing the lock to a thread already waiting for it (the waiters counted
+        /// before the call; the first to run claims it), so that the caller cannot take it
+        /// back first; with nobody waiting, a plain unlock. `MutexGuard::unlock_fair` and
+        /// `MutexGuard::bump` use it, as in parking_lot.
+        ///
+        /// ```
+        /// let m = threadkit::Mutex::new(1);
+        /// let g = m.lock();
+        /// threadkit::MutexGuard::unlock_fair(g);
+        /// assert!(m.try_lock().is_some()); // nobody was waiting: a plain unlock
+        /// ```
+        #[inline]
+        unsafe fn unlock_fair(&self) {
+            // The caller guarantees the lock is held, so this cannot fail.
+            let _ = self.release_fair();
+        }
+    }
+
     // SAFETY: the timed forms only return `true` once the lock is held, as `lock` does.
     unsafe impl lock_api::RawMutexTimed for Lock {
         type Duration = Duration;
@@ -87,5 +108,5 @@ mod imp {
         }
     }
 }
-#[cfg(not(loom))]
+#[cfg(not(threadkit_loom))]
 pub use imp::*;

@@ -157,6 +157,7 @@ impl RLock {
     /// });
     /// ```
     #[inline]
+    #[must_use = "if it returned true the primitive is held and must be released"]
     pub fn try_acquire(&self) -> bool {
         let me = current_thread_id();
         self.reenter(me) || (self.lock.try_acquire() && self.own(me, 1))
@@ -179,6 +180,7 @@ impl RLock {
     /// });
     /// ```
     #[inline]
+    #[must_use = "if it returned true the primitive is held and must be released"]
     pub fn acquire_timeout(&self, timeout: Duration) -> bool {
         let me = current_thread_id();
         self.reenter(me) || (self.lock.acquire_timeout(timeout) && self.own(me, 1))
@@ -196,6 +198,7 @@ impl RLock {
     /// assert!(r.acquire_until(Instant::now() + Duration::from_millis(1)));
     /// ```
     #[inline]
+    #[must_use = "if it returned true the primitive is held and must be released"]
     pub fn acquire_until(&self, deadline: Instant) -> bool {
         let me = current_thread_id();
         self.reenter(me) || (self.lock.acquire_until(deadline) && self.own(me, 1))
@@ -298,7 +301,7 @@ impl RLock {
     }
 }
 
-crate::acquire::impl_acquire!(RLock);
+crate::acquire::impl_acquire!(RLock, "threadkit::RLock::new()");
 
 impl Default for RLock {
     /// An unowned reentrant lock, like Python's `RLock()`.
@@ -322,7 +325,7 @@ impl fmt::Debug for RLock {
     }
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(threadkit_loom)))]
 mod tests {
     use super::*;
 

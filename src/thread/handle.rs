@@ -48,7 +48,7 @@ use core::fmt;
 use core::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::any::Any;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub(crate) const NEW: u32 = 0;
 pub(crate) const STARTING: u32 = 1;
@@ -128,14 +128,19 @@ impl Thread {
         ))
     }
 
-    /// Sets the name (builder form of [`set_name`](Thread::set_name)). Python: `name=`.
+    /// Sets the name (builder form of [`set_name`](Thread::set_name)). Python: `name=`; as
+    /// there (`name or _newname()`), an empty name gives the automatic "Thread-N".
     ///
     /// ```
     /// let t = threadkit::Thread::new(|| {}).with_name("io");
     /// assert_eq!(t.name(), "io");
+    /// assert!(threadkit::Thread::new(|| {}).with_name("").name().starts_with("Thread-"));
     /// ```
     pub fn with_name(self, name: impl Into<String>) -> Thread {
-        self.set_name(name);
+        let name = name.into();
+        if !name.is_empty() {
+            self.set_name(name);
+        }
         self
     }
 
@@ -212,8 +217,10 @@ impl Thread {
     /// Waits until the thread finishes. Any number of threads may join, any number of times.
     /// Python: `Thread.join()`.
     ///
-    /// Errors: [`Error::NotStarted`], [`Error::JoinSelf`], [`Error::DummyThread`] (main and
-    /// foreign threads cannot be joined).
+    /// Errors: [`Error::NotStarted`], [`Error::JoinSelf`], [`Error::DummyThread`] (foreign
+    /// threads cannot be joined). The main thread can be joined from other threads: as in
+    /// CPython, the join returns once `main` has returned and the shutdown has begun (before
+    /// the non-daemon threads are joined).
     ///
     /// ```
     /// let t = threadkit::Thread::new(|| {});
@@ -240,39 +247,9 @@ impl Thread {
     /// t.start().unwrap();
     /// assert!(t.join_timeout(Duration::from_secs(10)).unwrap());
     /// ```
+    #[must_use = "false means the wait timed out"]
     pub fn join_timeout(&self, timeout: Duration) -> Result<bool, Error> {
         self.join_deadline(Some(deadline_after(timeout)))
-    }
-
-    /// `deadline`: `None` = no timeout; `Some(None)` = a timeout too large for the clock.
-    fn join_deadline(&self, deadline: Option<Option<Instant>>) -> Result<bool, Error> {
-        let inner = &self.inner;
-        let s = inner.state.load(Acquire);
-        if s == NEW || s == STARTING {
-            return Err(Error::NotStarted);
-        }
-        if s != FINISHED && inner.ident.load(Relaxed) == os::current_id() {
-            return Err(Error::JoinSelf);
-        }
-        if inner.kind() != Kind::Normal {
-            return Err(Error::DummyThread);
-        }
-        // A finished thread whose `thread_local!` destructors join it: it cannot wait for its
-        // own end. (Its ident is still its own: a joinable thread's ident is not reused.)
-        let other = inner.ident.load(Relaxed) != os::current_id();
-        if deadline.is_none() && other {
-            // No timeout: the OS join alone waits for everything, as the thread stores
-            // `FINISHED` before it ends (in a fork child, the parent's threads are `FINISHED`
-            // already and have nothing to join).
-            inner.os.join();
-        }
-        if !wait_state(inner, |s| s == FINISHED, deadline.flatten()) {
-            return Ok(false);
-        }
-        if other {
-            inner.os.join(); // at once if joined above
-        }
-        Ok(true)
     }
 
     /// Whether the thread has started and not finished. Python: `Thread.is_alive()`.

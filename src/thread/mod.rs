@@ -4,12 +4,14 @@
 //! | file                         | what lives there                                              |
 //! |------------------------------|---------------------------------------------------------------|
 //! | `handle.rs`                  | [`Thread`] and its state word (`NEW` ... `FINISHED`)         |
+//! | `join.rs`                    | the wait of `join` and `join_timeout` (main thread included)  |
 //! | `inner.rs`                   | `Inner`, the state every handle shares; `wait_state`          |
 //! | `entry.rs`                   | the body of a new OS thread; the OS handle's join word        |
 //! | `registry.rs`                | the live set (`_active` + `_limbo`) and "MainThread"          |
 //! | `current.rs`                 | [`current_thread`]: `STARTED`/`CURRENT`, dummies              |
 //! | `names.rs`                   | "Thread-N" / "Dummy-N"                                        |
 //! | `spawn.rs`, `stack.rs`       | [`spawn`]/[`JoinHandle`]; [`stack_size`]                      |
+//! | `builder.rs`, `scope.rs`     | [`Builder`]; [`scope`]/[`Scope`]/[`ScopedJoinHandle`]         |
 //! | `timer.rs`, `hooks.rs`       | [`Timer`]; `settrace`, `setprofile`, `set_excepthook`         |
 //! | `local/`                     | [`Local`] (`mod.rs`) and its thread indexes (`index.rs`)      |
 //! | `lifecycle/`                 | the internal locks, `fork()` handlers, the shutdown rule      |
@@ -17,19 +19,23 @@
 //! This layer sits on `crate::sync` (the algorithms) and reaches the OS only through
 //! `crate::rt::os`.
 
+mod builder;
 mod current;
 mod entry;
 mod handle;
 mod hooks;
 mod inner;
+mod join;
 mod lifecycle;
 mod local;
 mod names;
 mod registry;
+mod scope;
 mod spawn;
 mod stack;
 mod timer;
 
+pub use builder::Builder;
 pub use current::current_thread;
 pub use handle::Thread;
 pub use hooks::{
@@ -37,6 +43,7 @@ pub use hooks::{
     set_excepthook, setprofile, settrace,
 };
 pub use local::Local;
+pub use scope::{Scope, ScopedJoinHandle, scope};
 pub use spawn::{JoinHandle, spawn, try_spawn};
 pub use stack::{MIN_STACK_SIZE, set_stack_size, stack_size};
 pub use timer::Timer;
@@ -45,6 +52,12 @@ pub(crate) use handle::{FINISHED, NEW, RUNNING, STARTING};
 pub(crate) use inner::{Inner, Kind, name_lock};
 
 use crate::rt::os;
+
+// As std's `Thread`: a handle whose shared state is only changed by transitions that keep it
+// consistent when a panic unwinds through a caller (the auto traits miss it because of the
+// cells for the name, the target and the payload, each reached under its own protocol).
+impl std::panic::UnwindSafe for Thread {}
+impl std::panic::RefUnwindSafe for Thread {}
 
 /// The main thread's [`Thread`] object, named "MainThread". Python's
 /// `threading.main_thread()`.

@@ -49,6 +49,7 @@
 use super::current::store_ids;
 use super::lifecycle::{Locked, fork_generation};
 use super::{FINISHED, Inner, Kind, NEW, STARTING, Thread};
+use crate::rt::os;
 use core::sync::atomic::Ordering::{Acquire, Relaxed};
 
 pub(super) struct Registry {
@@ -133,8 +134,8 @@ pub(crate) fn finish(t: &Thread) {
     drop(removed);
 }
 
-/// The "MainThread" handle, created and registered on first use; its ids are filled in when
-/// `on_main` (the caller is the main thread).
+/// The "MainThread" handle, created and registered on first use; its ids are filled in then
+/// (from the caller when `on_main`, else as recorded before `main`).
 pub(super) fn main_handle(on_main: bool) -> Thread {
     REGISTRY.with(|r| {
         let t = match &r.main {
@@ -146,11 +147,28 @@ pub(super) fn main_handle(on_main: bool) -> Thread {
                 t
             }
         };
-        if on_main && t.inner.ident.load(Relaxed) == 0 {
-            store_ids(&t.inner.ident, &t.inner.native);
+        if t.inner.ident.load(Relaxed) == 0 {
+            if on_main {
+                store_ids(&t.inner.ident, &t.inner.native);
+            } else if let Some((id, native)) = os::main_thread_ids() {
+                // Recorded before `main` by `threadkit_sys`'s init-section constructor, so the
+                // ids are known whichever thread asks first (as in CPython).
+                t.inner.native.store(native, Relaxed);
+                t.inner.ident.store(id, Relaxed);
+            }
         }
         t
     })
+}
+
+/// The start of the shutdown, on the main thread: "MainThread" is done (unlisted and
+/// `FINISHED`), so that threads joining it return before the non-daemon threads are joined,
+/// as CPython's `_shutdown` marks its handle done first.
+pub(crate) fn main_finished() {
+    let t = main_handle(true);
+    if t.inner.state.load(Acquire) != FINISHED {
+        finish(&t);
+    }
 }
 
 /// A copy of the live set (for [`enumerate`](crate::enumerate)).

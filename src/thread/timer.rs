@@ -125,4 +125,31 @@ impl Timer {
     pub fn thread(&self) -> &Thread {
         &self.thread
     }
+
+    /// Waits until the timer's thread has finished (the function ran, or the timer was
+    /// cancelled). Python: `Timer.join()`. Errors as [`Thread::join`] (`NotStarted`).
+    ///
+    /// ```
+    /// let t = threadkit::Timer::new(std::time::Duration::from_millis(1), || {});
+    /// t.start().unwrap();
+    /// t.join().unwrap();
+    /// assert!(!t.is_alive());
+    /// ```
+    pub fn join(&self) -> Result<(), Error> {
+        self.thread.join()
+    }
+
+    /// Whether the timer's thread has started and not finished. Python: `Timer.is_alive()`.
+    ///
+    /// ```
+    /// let t = threadkit::Timer::new(std::time::Duration::from_secs(3600), || {});
+    /// assert!(!t.is_alive());
+    /// t.start().unwrap();
+    /// assert!(t.is_alive());
+    /// t.cancel();
+    /// t.join().unwrap();
+    /// ```
+    pub fn is_alive(&self) -> bool {
+        self.thread.is_alive()
+    }
 }

@@ -37,4 +37,4 @@ pub use thread::{
     min_stack_size, native_id, page_size, set_current_name, sleep, spawn, spawn_shared,
     thread_cpu_time, yield_now,
 };
-pub use thread::{is_main_thread, record_main_thread};
+pub use thread::{is_main_thread, main_thread_ids, record_main_thread};

@@ -6,6 +6,8 @@
 //!   condition.rs and condition_as_rlock.rs (`#[path = "common/thread_leak.rs"] mod leak;`).
 //! * `semaphore_base.rs`: CPython's `BaseSemaphoreTests`, shared by tests/semaphore.rs and
 //!   bounded_semaphore.rs (`#[path = "common/semaphore_base.rs"] mod base;`).
+//! * `probe.rs`: where the `threadkit-probe` program (the workspace member `probe/`) is, for
+//!   tests/thread_process.rs and local.rs (`#[path = "common/probe.rs"] mod probe;`).
 //!
 //! A file is included only by the test binaries that use it, so none compiles code it ignores.
 #![allow(dead_code)]

@@ -373,5 +373,5 @@ impl fmt::Debug for Barrier {
     }
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(threadkit_loom)))]
 mod tests;

@@ -46,6 +46,8 @@ use lock::LockRef;
 
 /// Python's `threading.Condition`: a lock plus a FIFO of waiters that another thread can wake.
 ///
+#[doc = include_str!("which_type.md")]
+///
 /// The default lock is an [`RLock`], as in Python; [`Condition::with_lock`] takes a [`Lock`],
 /// an `RLock`, or a reference or `Arc` to either. `wait*` never returns spuriously: `Ok(())` or
 /// `Ok(true)` means this waiter was notified.
@@ -53,7 +55,7 @@ use lock::LockRef;
 /// ```
 /// use std::sync::Arc;
 /// use std::sync::atomic::{AtomicBool, Ordering};
-/// use threadkit::{spawn, Acquire, Condition};
+/// use threadkit::{spawn, Condition};
 /// let cond = Arc::new(Condition::new()); // Python: threading.Condition()
 /// let ready = Arc::new(AtomicBool::new(false));
 /// let (c, r) = (Arc::clone(&cond), Arc::clone(&ready));
@@ -102,7 +104,7 @@ impl<L: ConditionLock> Condition<L> {
     /// let c = Condition::with_lock(&LOCK);
     /// assert!(!c.lock().locked());
     /// ```
-    #[cfg(not(loom))]
+    #[cfg(not(threadkit_loom))]
     pub const fn with_lock(lock: L) -> Self {
         Condition {
             lock,
@@ -111,7 +113,7 @@ impl<L: ConditionLock> Condition<L> {
     }
 
     /// A condition on `lock` (loom build: not `const`).
-    #[cfg(loom)]
+    #[cfg(threadkit_loom)]
     pub fn with_lock(lock: L) -> Self {
         Condition {
             lock,
@@ -167,6 +169,7 @@ impl<L: ConditionLock> Condition<L> {
     /// let _g = c.guard();
     /// assert!(!c.wait_timeout(Duration::from_millis(1)).unwrap());
     /// ```
+    #[must_use = "false means the wait timed out"]
     pub fn wait_timeout(&self, timeout: Duration) -> Result<bool, Error> {
         self.wait_deadline(deadline_after(timeout))
     }
@@ -180,6 +183,7 @@ impl<L: ConditionLock> Condition<L> {
     /// let _g = c.guard();
     /// assert!(!c.wait_until(Instant::now()).unwrap());
     /// ```
+    #[must_use = "false means the wait timed out"]
     pub fn wait_until(&self, deadline: Instant) -> Result<bool, Error> {
         self.wait_deadline(Some(deadline))
     }
@@ -249,6 +253,7 @@ impl<L: ConditionLock> Condition<L> {
     /// let _g = c.guard();
     /// assert!(!c.wait_for_timeout(|| false, Duration::from_millis(1)).unwrap());
     /// ```
+    #[must_use = "false means the wait timed out"]
     pub fn wait_for_timeout(
         &self,
         mut predicate: impl FnMut() -> bool,
@@ -331,6 +336,7 @@ impl<L: ConditionLock> Condition<L> {
     /// assert!(!c.try_acquire());
     /// ```
     #[inline]
+    #[must_use = "if it returned true the primitive is held and must be released"]
     pub fn try_acquire(&self) -> bool {
         match self.lock.lock_ref() {
             LockRef::Plain(l) => l.try_acquire(),
@@ -345,6 +351,7 @@ impl<L: ConditionLock> Condition<L> {
     /// let c = threadkit::Condition::new();
     /// assert!(c.acquire_timeout(Duration::from_millis(1)));
     /// ```
+    #[must_use = "if it returned true the primitive is held and must be released"]
     pub fn acquire_timeout(&self, timeout: Duration) -> bool {
         match self.lock.lock_ref() {
             LockRef::Plain(l) => l.acquire_timeout(timeout),
@@ -358,6 +365,7 @@ impl<L: ConditionLock> Condition<L> {
     /// let c = threadkit::Condition::new();
     /// assert!(c.acquire_until(std::time::Instant::now()));
     /// ```
+    #[must_use = "if it returned true the primitive is held and must be released"]
     pub fn acquire_until(&self, deadline: Instant) -> bool {
         match self.lock.lock_ref() {
             LockRef::Plain(l) => l.acquire_until(deadline),
@@ -378,6 +386,10 @@ impl<L: ConditionLock> Condition<L> {
             LockRef::Reentrant(r) => r.release(),
         }
     }
+}
+
+impl<L: ConditionLock> Condition<L> {
+    crate::acquire::guard_methods!("threadkit::Condition::new()");
 }
 
 impl<L: ConditionLock> Acquire for Condition<L> {
@@ -410,8 +422,8 @@ impl<L: ConditionLock + fmt::Debug> fmt::Debug for Condition<L> {
     }
 }
 
-#[cfg(all(test, loom))]
+#[cfg(all(test, threadkit_loom))]
 mod loom_tests;
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(threadkit_loom)))]
 mod tests;

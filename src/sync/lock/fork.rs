@@ -1,7 +1,8 @@
 //! `Lock` after `fork()`: the fork generation in the state word (see "After `fork()`" in
 //! `mod.rs`): discarding the vanished threads' waiter state, and stamping new waiter state.
 
-use super::{GEN_MASK, GEN_SHIFT, LOCKED, Lock, has_waiter_state, holds_for_handee, is_held};
+use super::state::{has_waiter_state, holds_for_handee, is_held};
+use super::{GEN_MASK, GEN_SHIFT, LOCKED, Lock};
 use crate::rt;
 use core::sync::atomic::Ordering::Relaxed;
 

@@ -224,3 +224,30 @@ fn no_waiter_is_counted_during_a_hand_over() {
         assert_eq!(format!("{:?}", *lock), "Lock { locked: false, waiters: 0 }");
     });
 }
+
+/// The fair unlock (`RawMutexFair::unlock_fair`): the holder unlocks fairly while another
+/// thread may be counted as a waiter (or not yet, or spinning), then takes the lock again. Both
+/// critical sections run exclusively, nobody is stranded, and the lock ends free with nobody
+/// counted, whether the unlock found a counted waiter (a hand-over) or not (a plain unlock).
+#[test]
+fn fair_unlock_hands_over_or_unlocks_and_strands_nobody() {
+    model(|| {
+        let lock = Arc::new(Lock::new());
+        let inside = Arc::new(AtomicU32::new(0));
+        lock.acquire();
+        let (l2, in2) = (lock.clone(), inside.clone());
+        let t = thread::spawn(move || {
+            l2.acquire();
+            assert_eq!(in2.fetch_add(1, SeqCst), 0, "two holders");
+            in2.fetch_sub(1, SeqCst);
+            l2.release().unwrap();
+        });
+        assert!(lock.release_fair());
+        lock.acquire();
+        assert_eq!(inside.fetch_add(1, SeqCst), 0, "two holders");
+        inside.fetch_sub(1, SeqCst);
+        lock.release().unwrap();
+        t.join().unwrap();
+        assert_eq!(format!("{:?}", *lock), "Lock { locked: false, waiters: 0 }");
+    });
+}

@@ -107,44 +107,6 @@ const ONE_WAITER: u32 = 1 << 11;
 /// without any of them is exactly `0` or `LOCKED`, which the fast paths compare against.
 const WAITER_STATE: u32 = !(LOCKED | GEN_MASK);
 
-// Named views of the state word (each test is read in several places).
-
-/// Held: `LOCKED` is set (by an ordinary hold, or by an unclaimed hand-over).
-#[inline]
-const fn is_held(s: u32) -> bool {
-    s & LOCKED != 0
-}
-
-/// Handed over and not claimed yet (the hold itself may since have been released: `RELEASED`).
-#[inline]
-const fn is_handed(s: u32) -> bool {
-    s & HANDED != 0
-}
-
-/// The hold is the unclaimed hand-over's own (`HANDED` without `RELEASED`).
-#[inline]
-const fn holds_for_handee(s: u32) -> bool {
-    s & (HANDED | RELEASED) == HANDED
-}
-
-/// Held in an ordinary way, with no hand-over pending: what a waiter may sleep on.
-#[inline]
-const fn is_plainly_held(s: u32) -> bool {
-    s & (LOCKED | HANDED) == LOCKED
-}
-
-/// How many waiters are counted.
-#[inline]
-const fn waiters(s: u32) -> u32 {
-    s / ONE_WAITER
-}
-
-/// Any waiter state at all (counted waiters or a flag about them).
-#[inline]
-const fn has_waiter_state(s: u32) -> bool {
-    s & WAITER_STATE != 0
-}
-
 /// How many times a newcomer re-reads a held lock before it sleeps, after 2, 4, 8, 16, 32,
 /// then 32 busy-wait steps each time (see `spin_then_try`): 7 rounds, 126 steps, about 4 us
 /// here, about what std's futex mutex (100 looks) and Go's `sync.Mutex` (4 x 30 `PAUSE`)
@@ -236,6 +198,7 @@ impl Lock {
     /// assert!(!lock.try_acquire());
     /// ```
     #[inline]
+    #[must_use = "if it returned true the primitive is held and must be released"]
     pub fn try_acquire(&self) -> bool {
         let mut s = self.state.load(Relaxed);
         if is_handed(s) {
@@ -266,6 +229,7 @@ impl Lock {
     /// assert!(!lock.acquire_timeout(Duration::from_millis(10))); // held: times out
     /// ```
     #[inline]
+    #[must_use = "if it returned true the primitive is held and must be released"]
     pub fn acquire_timeout(&self, timeout: Duration) -> bool {
         if self.try_acquire() {
             return true;
@@ -284,6 +248,7 @@ impl Lock {
     /// assert!(lock.acquire_until(Instant::now() + Duration::from_millis(10)));
     /// ```
     #[inline]
+    #[must_use = "if it returned true the primitive is held and must be released"]
     pub fn acquire_until(&self, deadline: Instant) -> bool {
         self.try_acquire() || self.acquire_slow(Some(deadline), false)
     }
@@ -370,7 +335,7 @@ impl Lock {
     }
 }
 
-impl_acquire!(Lock);
+impl_acquire!(Lock, "threadkit::Lock::new()");
 
 impl Default for Lock {
     fn default() -> Lock {
@@ -388,13 +353,16 @@ impl fmt::Debug for Lock {
     }
 }
 
+mod fair;
 mod fork;
 mod slow;
+mod state;
 
 use fork::stamp;
+use state::{is_handed, is_held, waiters};
 
-#[cfg(all(test, loom))]
+#[cfg(all(test, threadkit_loom))]
 mod loom_tests;
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(threadkit_loom)))]
 mod tests;

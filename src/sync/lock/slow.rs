@@ -4,11 +4,11 @@
 //! names the transition it makes.
 
 use super::fork::{stamp, tidy};
+use super::state::{holds_for_handee, is_handed, is_held, is_plainly_held, waiters};
 use super::{
     BACKOFF_MAX, HANDED, HANDOFF, LOCKED, Lock, NEWCOMERS, ONE_WAITER, RELEASED, SPIN_ROUNDS,
     STARVATION_LIMIT, WAKING,
 };
-use super::{holds_for_handee, is_handed, is_held, is_plainly_held, waiters};
 use crate::rt::{self as wait, Stopwatch, may_spin, spin_hint, spin_limit};
 use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::time::Instant;

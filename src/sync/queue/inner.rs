@@ -53,7 +53,7 @@ impl<S> Inner<S> {
 /// A fork child does not count the sleepers of the parent's vanished threads: a `put` into a
 /// queue that parent getters slept on makes no wake-up call. (Before, they stayed counted in
 /// the copy of the queue forever: a system call at every put.)
-#[cfg(all(test, unix, not(miri), not(loom)))]
+#[cfg(all(test, unix, not(miri), not(threadkit_loom)))]
 mod tests {
     use crate::Queue;
     use crate::rt::wake_calls_during;

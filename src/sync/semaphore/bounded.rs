@@ -95,6 +95,7 @@ impl BoundedSemaphore {
     /// assert!(!s.try_acquire());
     /// ```
     #[inline]
+    #[must_use = "if it returned true the primitive is held and must be released"]
     pub fn try_acquire(&self) -> bool {
         self.raw.try_acquire()
     }
@@ -109,6 +110,7 @@ impl BoundedSemaphore {
     /// assert!(!s.acquire_timeout(Duration::from_millis(1)));
     /// ```
     #[inline]
+    #[must_use = "if it returned true the primitive is held and must be released"]
     pub fn acquire_timeout(&self, timeout: Duration) -> bool {
         self.raw.acquire_timeout(timeout)
     }
@@ -121,6 +123,7 @@ impl BoundedSemaphore {
     /// assert!(s.acquire_until(Instant::now() + Duration::from_millis(1)));
     /// ```
     #[inline]
+    #[must_use = "if it returned true the primitive is held and must be released"]
     pub fn acquire_until(&self, deadline: Instant) -> bool {
         self.raw.acquire_until(deadline)
     }
@@ -162,7 +165,7 @@ impl BoundedSemaphore {
     }
 }
 
-crate::acquire::impl_acquire!(BoundedSemaphore);
+crate::acquire::impl_acquire!(BoundedSemaphore, "threadkit::BoundedSemaphore::new(1)");
 
 impl Default for BoundedSemaphore {
     /// A bounded semaphore with value 1, like Python's `BoundedSemaphore()`.

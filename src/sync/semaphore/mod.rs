@@ -144,6 +144,7 @@ impl Semaphore {
     /// assert!(!s.try_acquire());
     /// ```
     #[inline]
+    #[must_use = "if it returned true the primitive is held and must be released"]
     pub fn try_acquire(&self) -> bool {
         self.raw.try_acquire()
     }
@@ -158,6 +159,7 @@ impl Semaphore {
     /// assert!(!s.acquire_timeout(Duration::from_millis(1)));
     /// ```
     #[inline]
+    #[must_use = "if it returned true the primitive is held and must be released"]
     pub fn acquire_timeout(&self, timeout: Duration) -> bool {
         self.raw.acquire_timeout(timeout)
     }
@@ -170,6 +172,7 @@ impl Semaphore {
     /// assert!(s.acquire_until(Instant::now() + Duration::from_millis(1)));
     /// ```
     #[inline]
+    #[must_use = "if it returned true the primitive is held and must be released"]
     pub fn acquire_until(&self, deadline: Instant) -> bool {
         self.raw.acquire_until(deadline)
     }
@@ -206,7 +209,7 @@ impl Semaphore {
     }
 }
 
-crate::acquire::impl_acquire!(Semaphore);
+crate::acquire::impl_acquire!(Semaphore, "threadkit::Semaphore::new(1)");
 
 impl Default for Semaphore {
     /// A semaphore with value 1, like Python's `Semaphore()`.
@@ -229,7 +232,7 @@ impl fmt::Debug for Semaphore {
 
 /// The wake-up calls of `release_n` (the public behaviour is tested in `tests/semaphore.rs` and
 /// `tests/common/semaphore_base.rs`).
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(threadkit_loom)))]
 mod tests {
     use super::Semaphore;
     use super::raw::COUNT;

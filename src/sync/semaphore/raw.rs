@@ -44,6 +44,7 @@ impl RawSemaphore {
     }
 
     #[inline]
+    #[must_use = "if it returned true the primitive is held and must be released"]
     pub(crate) fn try_acquire(&self) -> bool {
         let mut v = self.value.load(Relaxed);
         while v > 0 {
@@ -64,6 +65,7 @@ impl RawSemaphore {
     }
 
     #[inline]
+    #[must_use = "if it returned true the primitive is held and must be released"]
     pub(crate) fn acquire_timeout(&self, timeout: Duration) -> bool {
         if timeout.is_zero() {
             return self.try_acquire();
@@ -72,6 +74,7 @@ impl RawSemaphore {
     }
 
     #[inline]
+    #[must_use = "if it returned true the primitive is held and must be released"]
     pub(crate) fn acquire_until(&self, deadline: Instant) -> bool {
         self.try_acquire() || self.acquire_slow(Some(deadline))
     }
@@ -172,9 +175,9 @@ impl RawSemaphore {
     /// with it and so sees the new `value`.
     #[inline]
     fn sleepers_after_release(&self) -> u32 {
-        #[cfg(not(loom))]
+        #[cfg(not(threadkit_loom))]
         return self.sleepers.load(SeqCst);
-        #[cfg(loom)]
+        #[cfg(threadkit_loom)]
         return self
             .sleepers
             .fetch_add(0, std::sync::atomic::Ordering::AcqRel);

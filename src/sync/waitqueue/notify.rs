@@ -137,7 +137,7 @@ impl WaitQueue {
     }
 
     /// How many tokens are out (for the models).
-    #[cfg(all(test, loom))]
+    #[cfg(all(test, threadkit_loom))]
     pub(crate) fn tokens_out(&self) -> u32 {
         (self.flags.load(Relaxed) & TOKENS) / TOKEN
     }

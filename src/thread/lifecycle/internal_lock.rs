@@ -9,9 +9,9 @@ use core::cell::UnsafeCell;
 /// The lock behind the thread layer's globals (registry, hook slots, `Local` tables):
 /// threadkit's own [`Lock`](crate::Lock). Under loom (whose `Lock::new` is not `const`) a
 /// copy of the same three-state futex lock on real atomics stands in.
-#[cfg(not(loom))]
+#[cfg(not(threadkit_loom))]
 type GlobalLock = crate::Lock;
-#[cfg(loom)]
+#[cfg(threadkit_loom)]
 type GlobalLock = loom_lock::SmallLock;
 
 /// Releases a held [`GlobalLock`] on drop (also when unwinding).
@@ -25,7 +25,7 @@ impl Drop for Unlock<'_> {
     }
 }
 
-#[cfg(loom)]
+#[cfg(threadkit_loom)]
 mod loom_lock {
     use crate::rt::os::{AtomicU32, wait, wake_all};
     use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};

@@ -1,5 +1,5 @@
-//! Python's `threading._shutdown`: at process exit, join every started non-daemon thread, then
-//! drop the main thread's `Local` values. Registered with `at_exit` on first need.
+//! Python's `threading._shutdown`: at process exit, mark the main thread done, join every
+//! started non-daemon thread, then drop the main thread's `Local` values. Registered with `at_exit` on first need.
 
 use crate::rt::os::{self, AtomicBool};
 use crate::thread::inner::wait_state;
@@ -33,6 +33,10 @@ pub(crate) fn at_exit_registered() -> bool {
 /// `at_exit` on the first `Thread::start` or the main thread's first `Local` use.
 pub(crate) extern "C" fn shutdown() {
     let me = os::current_id();
+    if os::is_main_thread() {
+        // First, as CPython: `main_thread().join()` in other threads returns now.
+        registry::main_finished();
+    }
     loop {
         let next = registry::find(|t| {
             t.inner.kind() == Kind::Normal

@@ -13,7 +13,7 @@ mod imp;
 mod imp;
 mod main_thread;
 
-pub use main_thread::{is_main_thread, record_main_thread};
+pub use main_thread::{is_main_thread, main_thread_ids, record_main_thread};
 
 /// The longest OS thread name, in bytes, that [`set_current_name`] keeps (longer names are
 /// truncated on a char boundary): 15 on Linux, 63 on macOS, 19 on FreeBSD, 255 on Windows.

@@ -14,6 +14,15 @@
 //!   returns at once. The value must be dropped once, after the worker is done.
 //! * `threadkit-probe fork` (unix): with a non-daemon thread running, forks; the child checks
 //!   that it is alone and returns from `main`, which must not wait for the vanished thread.
+//! * `threadkit-probe spawn-exit MARKER`: `threadkit::spawn`, a default `Builder` and a
+//!   `Thread` made daemon run endless background loops; a `Builder::daemon(false)` thread
+//!   writes MARKER after 300 ms; `main` returns at once. The process must wait for the last
+//!   and exit without the others (std's exit rule for `spawn` and `Builder`).
+//! * `threadkit-probe main-join`: a non-daemon thread joins the main thread (first with a
+//!   short timeout, which must time out, then without) and prints "main joined" with what it
+//!   sees; `main` returns after 50 ms. CPython: the join returns once the main thread is done.
+//! * `threadkit-probe panicking-hook`: the excepthook itself panics on a thread's panic; the
+//!   process goes on (prints "contained") and stderr says "Exception in threadkit excepthook:".
 //! * `threadkit-probe panic`: a thread named "worker" panics with "boom".
 
 use std::time::Duration;
@@ -77,6 +86,56 @@ fn main() {
         }
         #[cfg(unix)]
         Some("fork") => fork::run(),
+        Some("spawn-exit") => {
+            let marker = args[2].clone();
+            let _bg = threadkit::spawn(|| {
+                loop {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            });
+            let _bg2 = threadkit::Builder::new()
+                .name("background")
+                .spawn(|| {
+                    loop {
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                })
+                .unwrap();
+            let _fg = threadkit::Builder::new()
+                .daemon(false)
+                .spawn(move || {
+                    std::thread::sleep(Duration::from_millis(300));
+                    std::fs::write(&marker, "non-daemon done").unwrap();
+                })
+                .unwrap();
+            println!("main returns");
+        }
+        Some("main-join") => {
+            let main = threadkit::main_thread();
+            let joiner = threadkit::Thread::new(move || {
+                let early = main.join_timeout(Duration::from_millis(1));
+                main.join().unwrap();
+                println!(
+                    "main joined: early={early:?} alive={} ident={}",
+                    main.is_alive(),
+                    main.ident().is_some()
+                );
+            });
+            joiner.start().unwrap();
+            std::thread::sleep(Duration::from_millis(50));
+            println!("main returns");
+        }
+        Some("panicking-hook") => {
+            std::panic::set_hook(Box::new(|_| {}));
+            threadkit::set_excepthook(Some(std::sync::Arc::new(
+                |_: &threadkit::ExceptHookArgs<'_>| panic!("hook"),
+            )));
+            let t = threadkit::Thread::new(|| panic!("again"));
+            t.start().unwrap();
+            t.join().unwrap();
+            assert!(t.panicked());
+            println!("contained");
+        }
         Some("panic") => {
             std::panic::set_hook(Box::new(|_| {}));
             let t = threadkit::Thread::new(|| panic!("boom")).with_name("worker");
@@ -86,7 +145,9 @@ fn main() {
         }
         _ => {
             eprintln!("usage: threadkit-probe shutdown MARKER | daemon-starts MARKER");
-            eprintln!("       threadkit-probe main-local | fork | panic");
+            eprintln!(
+                "       threadkit-probe spawn-exit MARKER | main-local | main-join | fork | panic"
+            );
             std::process::exit(2);
         }
     }
