@@ -27,7 +27,7 @@ impl Drop for CurrentSlot {
     fn drop(&mut self) {
         if let Some(t) = self.0.get_mut().take() {
             if t.inner.kind() == Kind::Dummy {
-                finish(&t);
+                finish(&t.inner);
             }
         }
     }
@@ -127,13 +127,13 @@ pub fn current_thread() -> Thread {
 #[cold]
 pub(super) fn current_thread_slow() -> Thread {
     let t = if is_main_thread() {
-        main_handle(true)
+        Thread::from_arc(main_handle(true))
     } else {
         let inner = Inner::existing(Kind::Dummy, new_name("Dummy"));
         store_ids(&inner.ident, &inner.native);
         let t = Thread::from_inner(inner);
         if CURRENT.try_with(|_| ()).is_ok() {
-            register(&t);
+            register(&t.inner);
         }
         t
     };

@@ -103,7 +103,7 @@ fn live(me: &Thread) {
     }
     super::local::thread_exit();
     // Transition RUNNING -> FINISHED (and unlisted): joiners go on to the OS join.
-    super::registry::finish(me);
+    super::registry::finish(&me.inner);
 }
 
 const NO_HANDLE: u32 = 0;

@@ -100,9 +100,12 @@ impl fmt::Debug for Thread {
 
 impl Thread {
     pub(crate) fn from_inner(inner: Inner) -> Thread {
-        Thread {
-            inner: Arc::new(inner),
-        }
+        Thread::from_arc(Arc::new(inner))
+    }
+
+    /// The handle of a thread whose shared state is `inner` (as the registry holds it).
+    pub(crate) fn from_arc(inner: Arc<Inner>) -> Thread {
+        Thread { inner }
     }
 
     /// A thread that will run `target` once started; named "Thread-N", daemon if the creating
@@ -196,7 +199,7 @@ impl Thread {
         let size = super::stack::round_stack(size)?;
         ensure_at_exit();
         // Transition NEW -> STARTING (and listed): this call owns the start.
-        if !registry::register_starting(self) {
+        if !registry::register_starting(&self.inner) {
             return Err(Error::AlreadyStarted);
         }
         // The new thread's reference is the `Arc`'s own pointer: nothing is allocated for
@@ -206,7 +209,7 @@ impl Thread {
             Ok(raw) => inner.os.set(raw),
             Err(e) => {
                 // The reference was dropped by `spawn_shared`.
-                registry::unregister_unstarted(self);
+                registry::unregister_unstarted(&self.inner);
                 return Err(Error::Os(e));
             }
         }

@@ -71,7 +71,7 @@ impl std::panic::RefUnwindSafe for Thread {}
 /// assert!(!main.daemon());
 /// ```
 pub fn main_thread() -> Thread {
-    registry::main_handle(os::is_main_thread())
+    Thread::from_arc(registry::main_handle(os::is_main_thread()))
 }
 
 /// Every live [`Thread`] object: started threads that have not finished (and threads being
@@ -85,6 +85,9 @@ pub fn main_thread() -> Thread {
 pub fn enumerate() -> Vec<Thread> {
     let _ = registry::main_handle(os::is_main_thread());
     registry::snapshot()
+        .into_iter()
+        .map(Thread::from_arc)
+        .collect()
 }
 
 /// The number of live [`Thread`] objects, i.e. `enumerate().len()`. Python's

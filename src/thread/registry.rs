@@ -9,8 +9,8 @@
 //!
 //! | item                     | guarded by      | meaning                                        |
 //! |--------------------------|-----------------|------------------------------------------------|
-//! | `threads: Vec<Thread>`   | `REGISTRY.lock` | live and starting threads, at `reg_index`      |
-//! | `main: Option<Thread>`   | `REGISTRY.lock` | the "MainThread" handle, created on first use  |
+//! | `threads: Vec<Arc<Inner>>` | `REGISTRY.lock` | live and starting threads, at `reg_index`    |
+//! | `main: Option<Arc<Inner>>` | `REGISTRY.lock` | the "MainThread" handle's state, created on first use |
 //! | `STARTED` (TLS)          | its own thread  | a running threadkit thread's `Inner`           |
 //! | `CURRENT` (TLS)          | its own thread  | any other thread's handle once known           |
 //! | `NAME_COUNTER` (`names.rs`) | atomic       | Python's `_counter` for "Thread-N"/"Dummy-N"   |
@@ -48,15 +48,19 @@
 
 use super::current::store_ids;
 use super::lifecycle::{Locked, fork_generation};
-use super::{FINISHED, Inner, Kind, NEW, STARTING, Thread};
+use super::{FINISHED, Inner, Kind, NEW, STARTING};
 use crate::rt::os;
 use core::sync::atomic::Ordering::{Acquire, Relaxed};
+use std::sync::Arc;
 
+/// What the registry holds of a thread is its shared state, `Inner` (a `Thread` handle is
+/// nothing but an `Arc` of it): the registry never names the handle type; callers make
+/// handles of what it returns (`Thread::from_arc`).
 pub(super) struct Registry {
     /// Live and starting threads; each at its `Inner::reg_index`.
-    pub(super) threads: Vec<Thread>,
-    /// The "MainThread" handle, created on first use.
-    pub(super) main: Option<Thread>,
+    pub(super) threads: Vec<Arc<Inner>>,
+    /// The "MainThread" state, created on first use.
+    pub(super) main: Option<Arc<Inner>>,
 }
 
 pub(super) static REGISTRY: Locked<Registry> = Locked::new(Registry {
@@ -64,18 +68,18 @@ pub(super) static REGISTRY: Locked<Registry> = Locked::new(Registry {
     main: None,
 });
 
-pub(super) fn push(r: &mut Registry, t: &Thread) {
-    t.inner.reg_index.store(r.threads.len(), Relaxed);
-    r.threads.push(t.clone());
+pub(super) fn push(r: &mut Registry, t: &Arc<Inner>) {
+    t.reg_index.store(r.threads.len(), Relaxed);
+    r.threads.push(Arc::clone(t));
 }
 
 /// Takes `t` out of the list (`None` when absent).
-fn remove(r: &mut Registry, t: &Thread) -> Option<Thread> {
-    let i = t.inner.reg_index.load(Relaxed);
-    if i < r.threads.len() && r.threads[i] == *t {
+fn remove(r: &mut Registry, t: &Arc<Inner>) -> Option<Arc<Inner>> {
+    let i = t.reg_index.load(Relaxed);
+    if i < r.threads.len() && Arc::ptr_eq(&r.threads[i], t) {
         let old = r.threads.swap_remove(i);
         if let Some(moved) = r.threads.get(i) {
-            moved.inner.reg_index.store(i, Relaxed);
+            moved.reg_index.store(i, Relaxed);
         }
         Some(old)
     } else {
@@ -84,38 +88,37 @@ fn remove(r: &mut Registry, t: &Thread) -> Option<Thread> {
 }
 
 /// Adds a running thread (a foreign thread's dummy) to the live set.
-pub(super) fn register(t: &Thread) {
+pub(super) fn register(t: &Arc<Inner>) {
     REGISTRY.with(|r| push(r, t));
 }
 
 /// The start of `Thread::start`: makes the transition `NEW -> STARTING` and lists `t`, in one
 /// critical section, and records the fork generation its OS thread will belong to. `false`
 /// (nothing changed) if `t` was not `NEW`.
-pub(crate) fn register_starting(t: &Thread) -> bool {
+pub(crate) fn register_starting(t: &Arc<Inner>) -> bool {
     REGISTRY.with(|r| {
         // Transition NEW -> STARTING: this caller owns the start.
-        if t.inner
-            .state
+        if t.state
             .compare_exchange(NEW, STARTING, Acquire, Relaxed)
             .is_err()
         {
             return false;
         }
-        t.inner.os.set_generation(fork_generation());
+        t.os.set_generation(fork_generation());
         push(r, t);
         true
     })
 }
 
 /// The OS refused `t`'s thread: unlisted and back to `NEW` (transition `STARTING -> NEW`).
-pub(crate) fn unregister_unstarted(t: &Thread) {
+pub(crate) fn unregister_unstarted(t: &Arc<Inner>) {
     let removed = REGISTRY.with(|r| {
         let removed = remove(r, t);
         // Transition STARTING -> NEW: the thread may be started again.
-        t.inner.set_state(NEW);
+        t.set_state(NEW);
         removed
     });
-    t.inner.wake_state(); // `shutdown` may wait for the start to end
+    t.wake_state(); // `shutdown` may wait for the start to end
     drop(removed); // outside the lock: never the last handle, but keep drops out anyway
 }
 
@@ -123,38 +126,38 @@ pub(crate) fn unregister_unstarted(t: &Thread) {
 /// dummy's TLS destructor): unlisted and `FINISHED` in one critical section, then joiners
 /// woken. (Apart, a fork in between would leave the thread unlisted and running forever in
 /// the child.)
-pub(crate) fn finish(t: &Thread) {
+pub(crate) fn finish(t: &Arc<Inner>) {
     let removed = REGISTRY.with(|r| {
         let removed = remove(r, t);
         // Transition RUNNING -> FINISHED: joiners may return.
-        t.inner.set_state(FINISHED);
+        t.set_state(FINISHED);
         removed
     });
-    t.inner.wake_state();
+    t.wake_state();
     drop(removed);
 }
 
 /// The "MainThread" handle, created and registered on first use; its ids are filled in then
 /// (from the caller when `on_main`, else as recorded before `main`).
-pub(super) fn main_handle(on_main: bool) -> Thread {
+pub(super) fn main_handle(on_main: bool) -> Arc<Inner> {
     REGISTRY.with(|r| {
         let t = match &r.main {
-            Some(t) => t.clone(),
+            Some(t) => Arc::clone(t),
             None => {
-                let t = Thread::from_inner(Inner::existing(Kind::Main, "MainThread".into()));
+                let t = Arc::new(Inner::existing(Kind::Main, "MainThread".into()));
                 push(r, &t);
-                r.main = Some(t.clone());
+                r.main = Some(Arc::clone(&t));
                 t
             }
         };
-        if t.inner.ident.load(Relaxed) == 0 {
+        if t.ident.load(Relaxed) == 0 {
             if on_main {
-                store_ids(&t.inner.ident, &t.inner.native);
+                store_ids(&t.ident, &t.native);
             } else if let Some((id, native)) = os::main_thread_ids() {
                 // Recorded before `main` by `threadkit_sys`'s init-section constructor, so the
                 // ids are known whichever thread asks first (as in CPython).
-                t.inner.native.store(native, Relaxed);
-                t.inner.ident.store(id, Relaxed);
+                t.native.store(native, Relaxed);
+                t.ident.store(id, Relaxed);
             }
         }
         t
@@ -166,13 +169,13 @@ pub(super) fn main_handle(on_main: bool) -> Thread {
 /// as CPython's `_shutdown` marks its handle done first.
 pub(crate) fn main_finished() {
     let t = main_handle(true);
-    if t.inner.state.load(Acquire) != FINISHED {
+    if t.state.load(Acquire) != FINISHED {
         finish(&t);
     }
 }
 
 /// A copy of the live set (for [`enumerate`](crate::enumerate)).
-pub(super) fn snapshot() -> Vec<Thread> {
+pub(super) fn snapshot() -> Vec<Arc<Inner>> {
     REGISTRY.with(|r| r.threads.clone())
 }
 
@@ -182,6 +185,6 @@ pub(super) fn count() -> usize {
 }
 
 /// The first listed thread that `pick` accepts (for the shutdown hook).
-pub(super) fn find(mut pick: impl FnMut(&Thread) -> bool) -> Option<Thread> {
+pub(super) fn find(mut pick: impl FnMut(&Inner) -> bool) -> Option<Arc<Inner>> {
     REGISTRY.with(|r| r.threads.iter().find(|t| pick(t)).cloned())
 }

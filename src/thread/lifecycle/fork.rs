@@ -27,6 +27,7 @@ use crate::thread::current::{set_current, store_ids};
 use crate::thread::registry::{REGISTRY, push};
 use crate::thread::{FINISHED, Inner, Kind, Thread};
 use core::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+use std::sync::Arc;
 
 /// Whether the fork handlers are registered.
 static FORK_SET: AtomicBool = AtomicBool::new(false);
@@ -104,14 +105,14 @@ fn after_fork_in_child() {
     store_ids(&me.inner.ident, &me.inner.native); // the native id is new in the child
     let (vanished, old_main) = REGISTRY.with(|r| {
         let vanished = core::mem::take(&mut r.threads);
-        for t in vanished.iter().filter(|t| **t != me) {
-            t.inner.state.store(FINISHED, Release);
+        for t in vanished.iter().filter(|t| !Arc::ptr_eq(t, &me.inner)) {
+            t.state.store(FINISHED, Release);
         }
-        let old_main = r.main.replace(me.clone());
-        if let Some(m) = old_main.as_ref().filter(|m| **m != me) {
-            m.inner.state.store(FINISHED, Release);
+        let old_main = r.main.replace(Arc::clone(&me.inner));
+        if let Some(m) = old_main.as_ref().filter(|m| !Arc::ptr_eq(m, &me.inner)) {
+            m.state.store(FINISHED, Release);
         }
-        push(r, &me);
+        push(r, &me.inner);
         (vanished, old_main)
     });
     if was_dummy {

@@ -39,12 +39,14 @@ pub(crate) extern "C" fn shutdown() {
     }
     loop {
         let next = registry::find(|t| {
-            t.inner.kind() == Kind::Normal
-                && !t.daemon()
-                && t.inner.ident.load(Relaxed) != me
-                && t.inner.state.load(Acquire) != FINISHED
+            t.kind() == Kind::Normal
+                && !t.is_daemon()
+                && t.ident.load(Relaxed) != me
+                && t.state.load(Acquire) != FINISHED
         });
-        let Some(t) = next else { break };
+        let Some(t) = next.map(crate::thread::Thread::from_arc) else {
+            break;
+        };
         if t.inner.state.load(Acquire) == STARTING {
             // Listed before its OS thread exists: wait until it runs (or the OS refused it).
             wait_state(&t.inner, |s| s != STARTING, None);
