@@ -2,7 +2,7 @@
 # -Zsanitizer=thread (-Zbuild-std, needs rust-src), in target/tsan. TSan reports fail the run.
 source ci/lib.sh
 
-TSAN_TESTS=(lock rlock semaphore bounded_semaphore event condition condition_as_rlock condvar barrier thread thread_stack thread_panic thread_process timer local module queue queue_cpython queue_stress)
+TSAN_TESTS=(lock rlock semaphore bounded_semaphore event condition condition_as_rlock condvar barrier thread thread_stack thread_panic thread_process timer local module queue queue_cpython queue_stress builder_scope guards)
 T=x86_64-unknown-linux-gnu
 
 read -r -a tests <<<"$(existing_tests "${TSAN_TESTS[@]}")"

@@ -565,3 +565,45 @@ fn thread_registry_keeps_only_the_forking_thread() {
     assert_eq!(threadkit::current_thread(), me);
     busy.stop(|| {});
 }
+
+/// A fork inside a `scope` while its threads keep starting nested scoped threads (so the
+/// scope's list is being pushed to at the instant of the fork): in the child, the forking
+/// thread leaves the scope, which joins the vanished threads (they count as finished there)
+/// without hanging on anything they held.
+#[test]
+fn a_scope_ends_in_a_fork_child() {
+    for i in 0..FORKS {
+        let stop = AtomicBool::new(false);
+        let stop = &stop;
+        let pid = threadkit::scope(|s| {
+            for _ in 0..2 {
+                s.spawn(move || {
+                    while !stop.load(SeqCst) {
+                        s.spawn(|| std::hint::black_box(1));
+                    }
+                });
+            }
+            std::thread::sleep(Duration::from_micros(300 + 100 * i as u64));
+            // SAFETY: fork has no preconditions; the child leaves the scope and `_exit`s.
+            let pid = unsafe { libc::fork() };
+            assert!(pid >= 0);
+            if pid == 0 {
+                // SAFETY: alarm has no preconditions.
+                unsafe { libc::alarm(CHILD_ALARM) };
+            }
+            stop.store(true, SeqCst);
+            pid
+        });
+        if pid == 0 {
+            // SAFETY: `_exit` has no preconditions.
+            unsafe { libc::_exit(0) };
+        }
+        let mut status = 0;
+        // SAFETY: `pid` is our child; `status` is a valid out-pointer.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        assert!(
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            "fork {i}: the child did not leave the scope (status {status:#x})"
+        );
+    }
+}

@@ -1,26 +1,30 @@
 //! [`scope`], [`Scope`] and [`ScopedJoinHandle`]: std's `thread::scope` shape on threadkit
-//! threads. The scope lists every thread started in it (under an internal lock) and joins
-//! them all before it returns, so their closures may borrow from the caller's stack.
+//! threads. The scope lists every thread started in it and joins them all before it returns,
+//! so their closures may borrow from the caller's stack. The list is a lock-free stack (any
+//! thread of the scope pushes, only the scope's end takes), so a `fork()` can never catch it
+//! locked by a thread that then vanishes.
 
 use super::Thread;
-use super::lifecycle::Locked;
 use super::spawn::{ResultCell, join_packet};
+use crate::rt::os::{AtomicPtr, AtomicUsize};
 use core::fmt;
 use core::marker::PhantomData;
+use core::ptr;
+use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::Arc;
 
 /// A scope to spawn threads that borrow from outside it; see [`scope`].
 pub struct Scope<'scope, 'env: 'scope> {
     /// Every thread started in the scope and not yet joined by the scope's end.
-    threads: Locked<Vec<Thread>>,
+    threads: ThreadStack,
     scope: PhantomData<&'scope mut &'scope ()>,
     env: PhantomData<&'env mut &'env ()>,
 }
 
 impl fmt::Debug for Scope<'_, '_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.threads.with(|v| v.len());
+        let n = self.threads.len.load(Relaxed);
         f.debug_struct("Scope").field("threads", &n).finish()
     }
 }
@@ -41,7 +45,10 @@ impl fmt::Debug for Scope<'_, '_> {
 /// ```
 pub fn scope<'env, T>(f: impl for<'scope> FnOnce(&'scope Scope<'scope, 'env>) -> T) -> T {
     let scope = Scope {
-        threads: Locked::new(Vec::new()),
+        threads: ThreadStack {
+            head: AtomicPtr::new(ptr::null_mut()),
+            len: AtomicUsize::new(0),
+        },
         scope: PhantomData,
         env: PhantomData,
     };
@@ -77,14 +84,14 @@ impl<'scope> Scope<'scope, '_> {
     }
 
     pub(super) fn add(&self, thread: Thread) {
-        self.threads.with(|v| v.push(thread));
+        self.threads.push(thread);
     }
 
     /// Joins every thread started in the scope, also those they started meanwhile; `true` if
     /// one of them panicked and its handle did not take the payload.
     fn join_all(&self) -> bool {
         let mut joined = Vec::new();
-        while let Some(t) = self.threads.with(Vec::pop) {
+        while let Some(t) = self.threads.pop() {
             // Cannot fail: started, not the calling thread (a scoped thread cannot outlive
             // the scope it would have to join itself in), not a dummy.
             let _ = t.join();
@@ -166,5 +173,75 @@ impl<'scope, T> ScopedJoinHandle<'scope, T> {
     /// ```
     pub fn is_finished(&self) -> bool {
         !self.thread.is_alive()
+    }
+}
+
+/// A Treiber stack of thread handles: pushed by any thread of the scope, popped only by the
+/// scope's end (one thread), so a node is never freed while another thread may read it (no
+/// ABA: the only popper is the only one who frees).
+struct ThreadStack {
+    head: AtomicPtr<StackNode>,
+    /// How many are listed (for `Debug` only).
+    len: AtomicUsize,
+}
+
+struct StackNode {
+    thread: Thread,
+    next: *mut StackNode,
+}
+
+impl ThreadStack {
+    fn push(&self, thread: Thread) {
+        let node = Box::into_raw(Box::new(StackNode {
+            thread,
+            next: ptr::null_mut(),
+        }));
+        self.len.fetch_add(1, Relaxed);
+        let mut head = self.head.load(Relaxed);
+        loop {
+            // SAFETY: `node` is ours until the compare-and-swap below publishes it.
+            unsafe { (*node).next = head };
+            // Transition: head -> node (publishes the node and its thread: Release).
+            match self
+                .head
+                .compare_exchange_weak(head, node, Release, Relaxed)
+            {
+                Ok(_) => return,
+                Err(now) => head = now,
+            }
+        }
+    }
+
+    /// Takes the newest handle. Only the scope's end calls it (never two threads at once).
+    fn pop(&self) -> Option<Thread> {
+        let mut head = self.head.load(Acquire);
+        loop {
+            if head.is_null() {
+                return None;
+            }
+            // SAFETY: a published node stays valid until its popper frees it, and we are the
+            // only popper; its `next` was written before the push published it (Acquire).
+            let next = unsafe { (*head).next };
+            // Transition: head -> next (this popper owns the node from here).
+            match self
+                .head
+                .compare_exchange_weak(head, next, Acquire, Acquire)
+            {
+                Ok(_) => {
+                    self.len.fetch_sub(1, Relaxed);
+                    // SAFETY: unlinked by us, the only popper: nobody else can reach it, and it
+                    // came from `Box::into_raw` in `push`.
+                    let node = unsafe { Box::from_raw(head) };
+                    return Some(node.thread);
+                }
+                Err(now) => head = now,
+            }
+        }
+    }
+}
+
+impl Drop for ThreadStack {
+    fn drop(&mut self) {
+        while self.pop().is_some() {}
     }
 }
