@@ -299,7 +299,7 @@ pub fn at_fork(
     parent: extern "C" fn(),
     child: extern "C" fn(),
 ) -> io::Result<()> {
-    imp::at_fork(prepare, parent, child)
+    with_registration_lock(|| imp::at_fork(prepare, parent, child))
 }
 
 /// How many `fork()`s separate this process from the one that first loaded the program: 0 in
@@ -318,15 +318,26 @@ pub fn at_fork(
 /// ```
 #[inline]
 pub fn fork_generation() -> u32 {
-    use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+    use core::sync::atomic::Ordering::{Acquire, Relaxed};
     if !fork_gen::HOOKED.load(Acquire) {
-        // Registered before the generation is read: racing first callers may register twice,
-        // which only bumps the count by two in a child.
-        if imp::at_fork(fork_gen::none, fork_gen::none, fork_gen::bump).is_ok() {
-            fork_gen::HOOKED.store(true, Release);
-        }
+        fork_gen::hook();
     }
     fork_gen::GENERATION.load(Relaxed)
+}
+
+/// Registers `at_fork` handlers one at a time (the C library's own lock is invisible to
+/// ThreadSanitizer, and `fork_generation` must register its handler exactly once): a small
+/// futex lock, taken a few times per process.
+fn with_registration_lock<R>(f: impl FnOnce() -> R) -> R {
+    use core::sync::atomic::Ordering::{Acquire, Release};
+    // 0: free, 1: held (sleepers possible).
+    while fork_gen::REGISTERING.swap(1, Acquire) != 0 {
+        crate::wait(&fork_gen::REGISTERING, 1, None);
+    }
+    let r = f();
+    fork_gen::REGISTERING.store(0, Release);
+    crate::wake_all(&fork_gen::REGISTERING);
+    r
 }
 
 mod fork_gen {
@@ -334,11 +345,24 @@ mod fork_gen {
 
     pub(super) static HOOKED: AtomicBool = AtomicBool::new(false);
     pub(super) static GENERATION: AtomicU32 = AtomicU32::new(0);
+    pub(super) static REGISTERING: AtomicU32 = AtomicU32::new(0);
 
-    pub(super) extern "C" fn none() {}
+    /// Registers the child handler, once; every caller returns only once it is registered
+    /// (or the C library refused: then the next call tries again).
+    #[cold]
+    pub(super) fn hook() {
+        use core::sync::atomic::Ordering::Release;
+        super::with_registration_lock(|| {
+            if !HOOKED.load(Relaxed) && super::imp::at_fork(none, none, bump).is_ok() {
+                HOOKED.store(true, Release);
+            }
+        });
+    }
+
+    extern "C" fn none() {}
 
     /// The child handler: runs in the child before `fork` returns there.
-    pub(super) extern "C" fn bump() {
+    extern "C" fn bump() {
         GENERATION.fetch_add(1, Relaxed);
     }
 }
