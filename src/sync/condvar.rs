@@ -185,7 +185,7 @@ mod imp {
 
     impl fmt::Debug for Condvar {
         fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            // As std's and parking_lot's: nothing to show that would not be stale at once.
+            // Nothing to show that would not be stale at once (the usual condvar Debug).
             f.debug_struct("Condvar").finish_non_exhaustive()
         }
     }

@@ -77,7 +77,7 @@ mod imp {
         /// Unlocks, handing the lock to a thread already waiting for it (the waiters counted
         /// before the call; the first to run claims it), so that the caller cannot take it
         /// back first; with nobody waiting, a plain unlock. `MutexGuard::unlock_fair` and
-        /// `MutexGuard::bump` use it, as in parking_lot.
+        /// `MutexGuard::bump` use it (lock_api's fair-unlock contract).
         ///
         /// ```
         /// let m = threadkit::Mutex::new(1);

@@ -62,10 +62,9 @@ mod tests {
 
     #[test]
     fn a_fork_child_does_not_count_the_parents_sleepers() {
-        static Q: std::sync::OnceLock<Queue<u32>> = std::sync::OnceLock::new();
-        let q = Q.get_or_init(Queue::new);
+        let q: &'static Queue<u32> = Box::leak(Box::new(Queue::new()));
         let getters: Vec<_> = (0..2)
-            .map(|_| thread::spawn(|| Q.get().unwrap().get().unwrap()))
+            .map(|_| thread::spawn(move || q.get().unwrap()))
             .collect();
         // Let them count themselves and fall asleep (outside the lock).
         thread::sleep(Duration::from_millis(50));
@@ -74,7 +73,7 @@ mod tests {
             r.unwrap();
             assert_eq!(calls, 0, "woke a vanished getter");
             assert_eq!(q.get_nowait().unwrap(), 7);
-            let t = thread::spawn(|| Q.get().unwrap().get().unwrap());
+            let t = thread::spawn(move || q.get().unwrap());
             q.put(8).unwrap();
             assert_eq!(t.join().unwrap(), 8);
         });
