@@ -9,6 +9,46 @@ use crate::Lock;
 use crate::rt::{AtomicU32, notify_window, wake_one};
 use std::sync::atomic::Ordering::{Relaxed, Release};
 
+/// The wake-up calls of one `notify`, made once it has released `guard`: a waiter that links
+/// itself meanwhile (or times out, or passes a token) then never waits for `guard` while the
+/// notifier sits in a system call (with the lock free, as in a `Condvar` notified after the
+/// mutex was dropped, that was one more sleep and wake-up per item). The addresses may dangle
+/// by then, which `wake_one` allows: at worst a later sleeper on the reused address wakes
+/// spuriously, and every sleeper re-checks its word.
+struct Wakes {
+    words: [*const AtomicU32; Wakes::MAX],
+    len: usize,
+}
+
+impl Wakes {
+    /// Wakes held back at most; a notify releases at most the window (16) plus one at once.
+    const MAX: usize = 17;
+
+    fn new() -> Wakes {
+        Wakes {
+            words: [core::ptr::null(); Wakes::MAX],
+            len: 0,
+        }
+    }
+
+    /// Holds back the wake-up of `word`, or makes it at once if `MAX` are held back already.
+    fn push(&mut self, word: *const AtomicU32) {
+        match self.words.get_mut(self.len) {
+            Some(slot) => {
+                *slot = word;
+                self.len += 1;
+            }
+            None => wake_one(word),
+        }
+    }
+
+    fn wake(self) {
+        for &word in &self.words[..self.len] {
+            wake_one(word);
+        }
+    }
+}
+
 impl WaitQueue {
     /// Notifies up to `n` of the oldest waiters; returns how many. The lock is `lock`, or if
     /// `None` the one whose address the current waiters linked with (`Condvar`, which may be
@@ -40,6 +80,7 @@ impl WaitQueue {
             cursor = unsafe { node.next.with(|x| *x) };
         }
         let window = notify_window();
+        let mut wakes = Wakes::new();
         let mut done = 0;
         while done < n {
             // SAFETY: a non-null `cursor` is a linked, hence valid, node (we hold `guard`).
@@ -92,7 +133,7 @@ impl WaitQueue {
                 let word: *const AtomicU32 = &node.word;
                 node.word.store(WOKEN, Release);
                 // (`node` may be freed from here on; `wake_one` accepts a dangling address.)
-                wake_one(word);
+                wakes.push(word);
                 continue;
             }
             node.word.store(NOTIFIED, Release);
@@ -102,6 +143,7 @@ impl WaitQueue {
             node.word.store(RELEASED, Release);
         }
         let _ = self.guard.release();
+        wakes.wake();
         done
     }
 
