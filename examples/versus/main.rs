@@ -176,7 +176,7 @@ fn main() {
 
     println!("threadkit versus std::sync / parking_lot / libc: median time per operation");
     println!("ratio = threadkit / baseline: below 1.00 threadkit is faster (or smaller)");
-    println!(
+    let setting = format!(
         "machine: {} CPUs; load: {}; {}",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         match args.load {
@@ -192,6 +192,7 @@ fn main() {
             ),
         }
     );
+    println!("{setting}");
     println!();
     print!("{}", report::table(&rows));
     println!();
@@ -217,7 +218,7 @@ fn main() {
         eprintln!("wrote {path}");
     }
     if let Some(path) = &args.plot {
-        if let Err(e) = report::plot(&rows, path) {
+        if let Err(e) = report::plot(&rows, path, &setting) {
             eprintln!("cannot draw {path}: {e}");
             std::process::exit(1);
         }

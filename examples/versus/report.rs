@@ -254,8 +254,10 @@ fn ticks(lo: f64, hi: f64) -> Vec<f64> {
         .collect()
 }
 
-/// Horizontal bars, one per (scenario, baseline), of threadkit / baseline on a log axis.
-pub fn plot(rows: &[Row], path: &str) -> io::Result<()> {
+/// Horizontal bars, one per (scenario, baseline), of threadkit / baseline on a log axis;
+/// `setting` (the machine, the load and the runs) goes under the title, so that a quiet and
+/// a loaded plot cannot be mistaken for each other.
+pub fn plot(rows: &[Row], path: &str, setting: &str) -> io::Result<()> {
     use plotters::prelude::*;
     let mut bars: Vec<(String, Family, f64)> = Vec::new();
     for r in rows.iter().filter(|r| r.unit == "ns") {
@@ -277,8 +279,8 @@ pub fn plot(rows: &[Row], path: &str) -> io::Result<()> {
     root.fill(&WHITE).map_err(|e| err(&e))?;
     let mut chart = ChartBuilder::on(&root)
         .caption(
-            "threadkit time / baseline time  (< 1: threadkit faster)",
-            ("sans-serif", 20),
+            format!("threadkit time / baseline time  (< 1: threadkit faster); {setting}"),
+            ("sans-serif", 18),
         )
         .margin(12)
         .x_label_area_size(40)
