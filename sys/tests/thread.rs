@@ -510,3 +510,47 @@ fn cpu_count_is_the_process_count_in_a_pinned_thread() {
         n => assert_eq!(n, process as u64, "a pinned thread saw a different count"),
     }
 }
+
+/// With three busy threads per CPU of the machine running, more threads are runnable than
+/// there are CPUs: Linux must say so (elsewhere the answer is `None`).
+#[test]
+#[cfg_attr(miri, ignore = "Miri has no /proc")]
+fn machine_crowded_sees_busy_threads() {
+    if !cfg!(any(target_os = "linux", target_os = "android")) {
+        assert_eq!(sys::machine_crowded(), None);
+        return;
+    }
+    assert!(sys::machine_crowded().is_some(), "/proc/loadavg unreadable");
+    // SAFETY: sysconf has no preconditions.
+    #[cfg(unix)]
+    let online = usize::try_from(unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) }).unwrap();
+    #[cfg(not(unix))]
+    let online = 1;
+    let stop = Arc::new(AtomicU32::new(0));
+    let busy: Vec<_> = (0..3 * online.max(1))
+        .map(|_| {
+            let stop = Arc::clone(&stop);
+            sys::spawn(
+                0,
+                Box::new(move || {
+                    while stop.load(Ordering::Relaxed) == 0 {
+                        black_box(());
+                    }
+                }),
+            )
+            .expect("spawn")
+        })
+        .collect();
+    // The count is a snapshot: look until it shows them (at once, in practice).
+    let end = Instant::now() + Duration::from_secs(20);
+    let mut crowded = false;
+    while !crowded && Instant::now() < end {
+        crowded = sys::machine_crowded() == Some(true);
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    stop.store(1, Ordering::Relaxed);
+    for t in busy {
+        t.join().expect("join");
+    }
+    assert!(crowded, "3 busy threads per CPU never showed as runnable");
+}
