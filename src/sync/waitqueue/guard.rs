@@ -1,26 +1,37 @@
-//! The guard of [`WaitQueue`](super::WaitQueue): the queue's own lock, bits `GUARD` and
-//! `CONTENDED` of `flags` (the bits are tabled in "The layout" in `mod.rs`).
+//! The guard of [`WaitQueue`](super::WaitQueue): the queue's own lock, bit `GUARD` of `flags`
+//! and the count of its sleepers beside it (the bits are tabled in "The layout" in `mod.rs`).
 //!
-//! The guard is a futex lock in the manner of Drepper's "mutex 3": taking it sets `GUARD` with
-//! an `Acquire` RMW (a short bounded spin first if it is held and nobody sleeps); a thread
-//! that must sleep sets `GUARD | CONTENDED` in one RMW (which takes the guard if it was free
-//! meanwhile) and sleeps on `flags` with exactly the value it left, and, once woken, spins
-//! again and takes the guard with `CONTENDED` set again (others may still sleep, and nothing
-//! else would wake them); the release clears both bits with
-//! a `Release` RMW and wakes one sleeper if `CONTENDED` was set. A sleeper's futex compare
-//! includes the other bits, which change meanwhile (a hint flip, a token, a renewal): then the
-//! compare fails, the sleeper goes round once more and sleeps on the new value. That costs a
-//! wake-up at most, never a lost one: only the release clears `CONTENDED`, and it wakes.
+//! The guard is `Lock`'s algorithm cut down to a lock that is never held long and never
+//! handed over: taking it sets `GUARD` with an `Acquire` RMW. A thread that finds it held
+//! spins a little (unless a sleeper is counted: then the holder is not about to let go), then
+//! counts itself as a sleeper with a compare-and-swap from a value with `GUARD` set, and
+//! sleeps on `flags` with exactly that value. Once woken (or if the value changed first) it
+//! leaves the count, taking the guard in the same compare-and-swap if it is free, and
+//! otherwise spins and counts in again. The release clears `GUARD` with a `Release` RMW and,
+//! if the count it cleared it from is not zero, wakes one sleeper.
 //!
-//! Memory ordering: taking the guard is an `Acquire` RMW and releasing it a `Release` RMW;
-//! the other bits of `flags` change only by RMWs, which do not break that release sequence.
-//! So everything done under the guard happens-before everything done under it next.
+//! No wake-up is lost: a thread sleeps only on a value with `GUARD` set and itself counted, so
+//! the release that ends that hold either changes the value before it sleeps (its futex
+//! compare fails) or sees it counted and wakes a sleeper; a woken thread that does not get the
+//! guard counts in again before it sleeps again, so the next release wakes one more. The other
+//! bits of `flags` change meanwhile (a hint flip, a token): then a futex compare fails and the
+//! sleeper goes round once more, which costs a spin, never a wake-up. And no release wakes
+//! anybody while nobody sleeps: the count is exact (a woken thread leaves it at once), so
+//! spinning newcomers are not sent to sleep by a stale flag either.
+//!
+//! More than 16383 sleepers at once (the field's 14 bits) cannot be counted: a thread that
+//! finds the count full spins until it changes, and never sleeps uncounted.
+//!
+//! Memory ordering: taking the guard (the `fetch_or`, or a counted sleeper's compare-and-swap)
+//! is an `Acquire` RMW and releasing it a `Release` RMW; the other bits of `flags` change only
+//! by RMWs, which do not break that release sequence. So everything done under the guard
+//! happens-before everything done under it next.
 //!
 //! The guard's holder never blocks (it reads and writes nodes, and at most wakes or requeues
 //! one thread per waiter it releases), so it holds the guard for a few hundred instructions
-//! or a system call: a short spin usually catches its release.
+//! or a system call: a short spin often catches its release.
 
-use super::{CONTENDED, GUARD, Queue};
+use super::{GUARD, Queue, SLEEPER, SLEEPERS};
 use crate::rt::{may_spin, spin_hint, spin_limit, wait, wake_one};
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
@@ -43,64 +54,97 @@ impl Queue<'_> {
         }
     }
 
-    /// The guard was held: spin a little, then sleep on `flags`, and so on until it is ours.
+    /// The guard was held: spin a little, then sleep on `flags` counted, and so on until it is
+    /// ours.
     #[cold]
     fn lock_guard_contended(self) {
-        // Once we have slept, whoever released the guard cleared `CONTENDED` to wake us, and
-        // others may still sleep: we take the guard with `CONTENDED` set again, so its release
-        // wakes the next one.
-        let mut mark = 0;
         loop {
-            if self.spin_for_guard(mark) {
+            if self.spin_for_guard() {
                 return;
             }
-            // Transition: held -> held and CONTENDED (we sleep: its release must wake one), or
-            // free -> GUARD | CONTENDED (ours; other sleepers may exist, so its release wakes).
-            let w = self.flags.fetch_or(GUARD | CONTENDED, Acquire);
-            if w & GUARD == 0 {
+            let Some(counted) = self.count_in() else {
+                return; // It was free: ours.
+            };
+            wait(self.flags, counted, None);
+            if self.leave_count() {
                 return;
             }
-            // Sleeps only while `flags` is exactly what we left: any change (the release, or
-            // another bit) makes us look again.
-            wait(self.flags, w | GUARD | CONTENDED, None);
-            mark = CONTENDED;
         }
     }
 
-    /// Spins while the guard is held and nobody sleeps for it, re-reading `flags` after 2, 4,
+    /// Spins while the guard is held and no sleeper is counted, re-reading `flags` after 2, 4,
     /// 8, ... busy-wait steps (at most [`GUARD_BACKOFF_MAX`]), [`GUARD_SPIN_ROUNDS`] times; takes
-    /// it, setting `mark` too, if it frees up. `true` if taken. Also after a wake-up, as `Lock`
-    /// waiters do: a woken thread that finds the guard taken again catches its release by
-    /// spinning, instead of sleeping once more.
+    /// it if it frees up. `true` if taken.
     #[inline]
-    fn spin_for_guard(self, mark: u32) -> bool {
+    fn spin_for_guard(self) -> bool {
         let rounds = if may_spin() {
             spin_limit(GUARD_SPIN_ROUNDS)
         } else {
             0
         };
         for step in 0..rounds {
-            let w = self.flags.load(Relaxed);
-            if w & GUARD == 0 {
-                // Transition: free -> GUARD (| CONTENDED after a sleep).
-                if self.flags.fetch_or(GUARD | mark, Acquire) & GUARD == 0 {
-                    return true;
-                }
-            } else if w & CONTENDED != 0 {
-                return false; // Somebody sleeps for it: the holder is not about to let go.
-            }
             for _ in 0..(2u32 << step).min(GUARD_BACKOFF_MAX) {
                 spin_hint();
+            }
+            let w = self.flags.load(Relaxed);
+            if w & GUARD == 0 {
+                // Transition: free -> GUARD.
+                if self.flags.fetch_or(GUARD, Acquire) & GUARD == 0 {
+                    return true;
+                }
+            } else if w & SLEEPERS != 0 {
+                return false; // Somebody sleeps for it: the holder is not about to let go.
             }
         }
         false
     }
 
-    /// Releases the guard, waking one sleeper if any may sleep.
+    /// Counts the caller as a sleeper while the guard is held, returning the value it left
+    /// (to sleep on); `None` if the guard was free, and is now the caller's.
+    #[inline]
+    fn count_in(self) -> Option<u32> {
+        let mut w = self.flags.load(Relaxed);
+        loop {
+            let new = if w & GUARD == 0 {
+                // Transition: free -> GUARD.
+                w | GUARD
+            } else if w & SLEEPERS == SLEEPERS {
+                // The count is full: spin (uncounted, so never asleep) until it changes.
+                spin_hint();
+                w = self.flags.load(Relaxed);
+                continue;
+            } else {
+                // Transition: held -> held, one more sleeper.
+                w + SLEEPER
+            };
+            match self.flags.compare_exchange_weak(w, new, Acquire, Relaxed) {
+                Ok(_) if w & GUARD == 0 => return None,
+                Ok(_) => return Some(new),
+                Err(now) => w = now,
+            }
+        }
+    }
+
+    /// A counted sleeper is back (woken, or its futex compare failed): leaves the count,
+    /// taking the guard in the same step if it is free. `true` if taken.
+    #[inline]
+    fn leave_count(self) -> bool {
+        let mut w = self.flags.load(Relaxed);
+        loop {
+            // Transition: one sleeper fewer, and free -> GUARD if it is free.
+            let new = (w - SLEEPER) | GUARD;
+            match self.flags.compare_exchange_weak(w, new, Acquire, Relaxed) {
+                Ok(_) => return w & GUARD == 0,
+                Err(now) => w = now,
+            }
+        }
+    }
+
+    /// Releases the guard, waking one sleeper if any is counted.
     #[inline]
     pub(super) fn unlock_guard(self) {
-        // Transition: GUARD (and CONTENDED) -> free.
-        if self.flags.fetch_and(!(GUARD | CONTENDED), Release) & CONTENDED != 0 {
+        // Transition: GUARD -> free.
+        if self.flags.fetch_and(!GUARD, Release) & SLEEPERS != 0 {
             wake_one(self.flags);
         }
     }

@@ -2,7 +2,7 @@
 //!
 //! Each waiter links a [`Node`] that lives on its own stack (no allocation, no global table,
 //! nothing to fix after `fork`) into an intrusive doubly linked list, and sleeps on the node's
-//! own futex word. The list is guarded by the queue's own small lock (the *guard*, two bits of
+//! own futex word. The list is guarded by the queue's own small lock (the *guard*, in
 //! `flags`), never by the user's lock alone: a plain `Lock` counts as "held" by anybody once
 //! locked, and `Condvar` may be notified without the mutex, so two notifiers can run at once.
 //!
@@ -11,14 +11,13 @@
 //! A `WaitQueue<L>` is one pointer and one 32-bit word, plus `L`: the `Condition`'s own lock
 //! (`()` for a `Condvar`, whose mutex lives elsewhere). It is `repr(C)`, in this order, so a
 //! 4-byte `L` fills the rest of the pointer's 8-byte slot: `Condition<Lock>` and `Condvar` are
-//! 16 bytes on 64-bit targets and 12 and 8 on 32-bit ones (`Condition<RLock>`: 32 and 24).
-//! (Rust lays out a nested struct as one block, so a 16-byte queue beside a 4-byte lock would
-//! take 24: the lock lives inside the queue instead.)
+//! 16 bytes on 64-bit targets and 12 and 8 on 32-bit ones (a 16-byte queue nested beside a
+//! 4-byte lock would take 24). `Condition<RLock>` is 32 bytes on 64-bit targets.
 //!
 //! | field   | holds                                                                        |
 //! |---------|------------------------------------------------------------------------------|
 //! | `head`  | the oldest linked node, or null; under the guard                              |
-//! | `flags` | the guard, the spin hint, the tokens out and the fork generation (below)      |
+//! | `flags` | the guard and its sleepers, the spin hint, the tokens, the fork generation    |
 //! | `lock`  | `L`, which the queue never touches (the waiters pass it to `wait` as a `Lock`) |
 //!
 //! The list is circular one way only: `head.prev` is the tail (the head's own address when it
@@ -32,12 +31,10 @@
 //! |--------------|-------------|-----------------------------------------------------------|
 //! | 0            | `SPUN`      | the spin hint: the last waiter that had to wait was notified soon (`rt::spin`); changed by a relaxed RMW, without the guard |
 //! | 1            | `GUARD`     | the guard is held: the list, the links and the tokens are the holder's |
-//! | 2            | `CONTENDED` | a thread may sleep on `flags` for the guard: its release wakes one |
-//! | 3..9         | tokens      | how many notified waiters hold a token, in units of `TOKEN` (at most the notify window, 16); changed under the guard |
-//! | 9            | renewing    | a thread is discarding what an older fork generation left (see "After `fork()`") |
-//! | 10..32       | generation  | the fork generation (its low 22 bits) the rest belongs to    |
-//!
-//! The guard is a futex lock on `flags` (see `guard.rs`).
+//! | 2..8         | tokens      | how many notified waiters hold a token, in units of `TOKEN` (at most the notify window, 16); changed under the guard |
+//! | 8..22        | sleepers    | how many threads sleep on `flags` for the guard, in units of `SLEEPER`: its release wakes one while any is counted |
+//! | 22           | renewing    | a thread is discarding what an older fork generation left (see "After `fork()`") |
+//! | 23..32       | generation  | the fork generation (its low 9 bits) the rest belongs to; the guard's algorithm is in `guard.rs` |
 //!
 //! # The node word
 //!
@@ -114,14 +111,15 @@
 //! guard may be held by one of them. So `flags` carries the fork generation
 //! (`wait::fork_generation`, low bits) that the rest belongs to, and every entry point (`wait`,
 //! `notify`, `is_empty`) compares it first, before it touches the guard or the list. The first
-//! caller that finds an older one marks the renewal (bit 9) with a compare-and-swap that also
-//! clears `GUARD`, `CONTENDED` and the tokens (only `SPUN` stays: a fresh guard, no token out),
+//! caller that finds an older one marks the renewal (bit 22) with a compare-and-swap that also
+//! clears `GUARD`, the sleepers and the tokens (only `SPUN` stays: a fresh guard, no token out),
 //! empties the list without reading a node, then publishes the new generation and wakes
 //! whoever waited on `flags` meanwhile (nobody sleeps there for the guard: a thread of the child
 //! takes it only after the check, and no thread of the parent survives). Nothing a vanished
 //! thread's stack held is ever dereferenced: the queue behaves as if those threads had never
 //! waited. Threads of the child only wait after the check, so they are never discarded.
-//! (Generations are compared modulo 2^22.)
+//! (Generations are compared modulo 2^9 = 512: a queue left untouched, with waiters, through
+//! 512 nested forks is the one case not caught; `Lock` compares modulo 32.)
 //!
 //! # Memory ordering
 //!
@@ -156,18 +154,21 @@ const CHAINED: u32 = 5;
 const SPUN: u32 = 1;
 /// `flags` bit 1: the guard is held.
 const GUARD: u32 = 2;
-/// `flags` bit 2: a thread may sleep on `flags` for the guard; its release wakes one.
-const CONTENDED: u32 = 4;
-/// `flags` bits 3..9, changed under the guard: how many notified waiters hold a token (see the
+/// `flags` bits 2..8, changed under the guard: how many notified waiters hold a token (see the
 /// module docs), in units of `TOKEN` (at most the notify window, 16).
-const TOKEN: u32 = 8;
+const TOKEN: u32 = 4;
 /// The token count's bits in `flags`.
-const TOKENS: u32 = 0x1f8;
-/// `flags` bit 9: a thread is discarding what an older fork generation left (see "After
+const TOKENS: u32 = 0xfc;
+/// `flags` bits 8..22: how many threads sleep (or are about to) on `flags` for the guard, in
+/// units of `SLEEPER`; at most `MAX_SLEEPERS` (see `guard.rs`).
+const SLEEPER: u32 = 1 << 8;
+/// The sleeper count's bits in `flags`.
+const SLEEPERS: u32 = 0x3fff << 8;
+/// `flags` bit 22: a thread is discarding what an older fork generation left (see "After
 /// `fork()`" and `wait::renew_after_fork`); everybody else waits on `flags` until it is done.
-/// `flags` bits 10..32: the fork generation (its low bits) the guard, the list and the tokens
-/// belong to.
-const GEN_SHIFT: u32 = 10;
+/// `flags` bits 23..32: the fork generation (its low bits) the guard, the list, the tokens and
+/// the sleepers belong to.
+const GEN_SHIFT: u32 = 23;
 
 /// How a [`WaitQueue::wait`] ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
