@@ -149,3 +149,58 @@ impl Queue<'_> {
         }
     }
 }
+
+#[cfg(all(test, not(threadkit_loom)))]
+mod tests {
+    use super::super::{GUARD, SLEEPERS, WaitQueue};
+    use std::sync::atomic::Ordering::Relaxed;
+    use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+
+    /// A full sleeper count (16383 threads asleep for the guard) makes the next thread spin
+    /// uncounted instead of sleeping: it still gets the guard once it is released, and never
+    /// overflows the count into the fork generation.
+    #[test]
+    fn a_full_sleeper_count_makes_a_thread_spin_not_sleep() {
+        let q = WaitQueue::new(());
+        q.flags.store(GUARD | SLEEPERS, Relaxed);
+        let got = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                q.queue().lock_guard();
+                got.store(true, SeqCst);
+                assert_eq!(q.flags.load(Relaxed) & SLEEPERS, SLEEPERS);
+                q.queue().unlock_guard();
+            });
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            assert!(!got.load(SeqCst));
+            q.queue().unlock_guard();
+        });
+        assert!(got.load(SeqCst));
+        assert_eq!(q.flags.load(Relaxed), SLEEPERS);
+    }
+
+    /// Threads contending for the guard (spinning, and sleeping counted) all get it, one at a
+    /// time, and leave no sleeper counted.
+    #[test]
+    fn contended_guard_excludes_and_leaves_no_sleeper() {
+        let q = WaitQueue::new(());
+        let inside = AtomicBool::new(false);
+        let rounds = if cfg!(miri) { 20 } else { 2000 };
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for i in 0..rounds {
+                        q.queue().lock_guard();
+                        assert!(!inside.swap(true, SeqCst));
+                        if i % 10 == 0 {
+                            std::thread::sleep(std::time::Duration::from_micros(50));
+                        }
+                        inside.store(false, SeqCst);
+                        q.queue().unlock_guard();
+                    }
+                });
+            }
+        });
+        assert_eq!(q.flags.load(Relaxed) & (GUARD | SLEEPERS), 0);
+    }
+}
