@@ -2,9 +2,9 @@
 //!
 //! # Design
 //!
-//! A `Condition` is the user's lock `L` plus a [`WaitQueue`](crate::sync::waitqueue) (its own small
-//! internal lock and an intrusive FIFO of waiter nodes, each with its own futex word; see
-//! `waitqueue/mod.rs` for the node states, the diagram and the memory-ordering argument).
+//! A `Condition` is a [`WaitQueue`](crate::sync::waitqueue) that holds the user's lock `L` (its own
+//! guard, an intrusive FIFO of waiter nodes, each with its own futex word, and `L` packed beside
+//! them; see `waitqueue/mod.rs` for the layout, node states, diagram and memory ordering).
 //!
 //! ```text
 //!  wait:   held? --no--> Err(NotOwner), nothing changed
