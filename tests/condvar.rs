@@ -195,3 +195,22 @@ fn condvar_in_a_static() {
     let mut g = STATE.lock();
     assert!(!CV.wait_timeout(&mut g, Duration::from_millis(1)));
 }
+
+/// The layout of `waitqueue/mod.rs`: a pointer and a word, and a `Condition`'s 4-byte `Lock`
+/// packed into the pointer's slot (16 bytes on 64-bit targets, 8 and 12 on 32-bit ones).
+#[test]
+fn sizes() {
+    use std::mem::size_of;
+    use threadkit::{Condition, Lock, RLock};
+    let ptr = size_of::<usize>();
+    assert_eq!(size_of::<Condvar>(), 2 * ptr);
+    assert_eq!(size_of::<Condition<Lock>>(), ptr + 8);
+    assert!(size_of::<Condition<RLock>>() <= size_of::<RLock>() + 2 * ptr);
+    if ptr == 8 {
+        assert_eq!(
+            (size_of::<Condvar>(), size_of::<Condition<Lock>>()),
+            (16, 16)
+        );
+        assert_eq!(size_of::<Condition<RLock>>(), 32);
+    }
+}

@@ -54,7 +54,7 @@ mod imp {
         /// ```
         pub const fn new() -> Condvar {
             Condvar {
-                queue: WaitQueue::new(),
+                queue: WaitQueue::new(()),
             }
         }
 
@@ -176,6 +176,10 @@ mod imp {
             self.queue.notify(usize::MAX, None)
         }
     }
+
+    // The layout promised in `waitqueue/mod.rs`: a pointer and a word (16 bytes on 64-bit).
+    const _: () = assert!(size_of::<Condvar>() == 2 * size_of::<usize>());
+    const _: () = assert!(size_of::<crate::Condition<Lock>>() == size_of::<usize>() + 8);
 
     impl Default for Condvar {
         fn default() -> Condvar {

@@ -2,9 +2,9 @@
 //!
 //! # Design
 //!
-//! A `Condition` is the user's lock `L` plus a [`WaitQueue`](crate::sync::waitqueue) (its own small
-//! internal lock and an intrusive FIFO of waiter nodes, each with its own futex word; see
-//! `waitqueue/mod.rs` for the node states, the diagram and the memory-ordering argument).
+//! A `Condition` is a [`WaitQueue`](crate::sync::waitqueue) that holds the user's lock `L` (its own
+//! guard, an intrusive FIFO of waiter nodes, each with its own futex word, and `L` packed beside
+//! them; see `waitqueue/mod.rs` for the layout, node states, diagram and memory ordering).
 //!
 //! ```text
 //!  wait:   held? --no--> Err(NotOwner), nothing changed
@@ -71,8 +71,8 @@ use lock::LockRef;
 /// waiter.join().unwrap();
 /// ```
 pub struct Condition<L: ConditionLock = RLock> {
-    lock: L,
-    queue: WaitQueue,
+    /// The waiters, and `L` in `queue.lock`, packed beside the queue's word (16 bytes for a Lock).
+    queue: WaitQueue<L>,
 }
 
 impl Condition<RLock> {
@@ -84,7 +84,7 @@ impl Condition<RLock> {
         /// assert!(!COND.lock().locked());
         /// ```
         pub fn new() -> Self {
-            Condition { lock: RLock::new(), queue: WaitQueue::new() }
+            Condition { queue: WaitQueue::new(RLock::new()) }
         }
     }
 }
@@ -107,8 +107,7 @@ impl<L: ConditionLock> Condition<L> {
     #[cfg(not(threadkit_loom))]
     pub const fn with_lock(lock: L) -> Self {
         Condition {
-            lock,
-            queue: WaitQueue::new(),
+            queue: WaitQueue::new(lock),
         }
     }
 
@@ -116,8 +115,7 @@ impl<L: ConditionLock> Condition<L> {
     #[cfg(threadkit_loom)]
     pub fn with_lock(lock: L) -> Self {
         Condition {
-            lock,
-            queue: WaitQueue::new(),
+            queue: WaitQueue::new(lock),
         }
     }
 
@@ -128,12 +126,12 @@ impl<L: ConditionLock> Condition<L> {
     /// assert!(!c.lock().is_owned());
     /// ```
     pub fn lock(&self) -> &L {
-        &self.lock
+        &self.queue.lock
     }
 
     #[inline]
     fn held(&self) -> bool {
-        match self.lock.lock_ref() {
+        match self.queue.lock.lock_ref() {
             LockRef::Plain(l) => l.locked(),
             LockRef::Reentrant(r) => r.is_owned(),
         }
@@ -141,7 +139,7 @@ impl<L: ConditionLock> Condition<L> {
 
     #[inline]
     fn raw(&self) -> &Lock {
-        match self.lock.lock_ref() {
+        match self.queue.lock.lock_ref() {
             LockRef::Plain(l) => l,
             LockRef::Reentrant(r) => r.raw(),
         }
@@ -192,7 +190,7 @@ impl<L: ConditionLock> Condition<L> {
         if !self.held() {
             return Err(Error::NotOwner);
         }
-        let lock = self.lock.lock_ref();
+        let lock = self.queue.lock.lock_ref();
         let raw = self.raw();
         let saved = core::cell::Cell::new(0);
         let release = || match lock {
@@ -321,7 +319,7 @@ impl<L: ConditionLock> Condition<L> {
     /// ```
     #[inline]
     pub fn acquire(&self) {
-        match self.lock.lock_ref() {
+        match self.queue.lock.lock_ref() {
             LockRef::Plain(l) => l.acquire(),
             LockRef::Reentrant(r) => r.acquire(),
         }
@@ -338,7 +336,7 @@ impl<L: ConditionLock> Condition<L> {
     #[inline]
     #[must_use = "if it returned true the primitive is held and must be released"]
     pub fn try_acquire(&self) -> bool {
-        match self.lock.lock_ref() {
+        match self.queue.lock.lock_ref() {
             LockRef::Plain(l) => l.try_acquire(),
             LockRef::Reentrant(r) => r.try_acquire(),
         }
@@ -353,7 +351,7 @@ impl<L: ConditionLock> Condition<L> {
     /// ```
     #[must_use = "if it returned true the primitive is held and must be released"]
     pub fn acquire_timeout(&self, timeout: Duration) -> bool {
-        match self.lock.lock_ref() {
+        match self.queue.lock.lock_ref() {
             LockRef::Plain(l) => l.acquire_timeout(timeout),
             LockRef::Reentrant(r) => r.acquire_timeout(timeout),
         }
@@ -367,7 +365,7 @@ impl<L: ConditionLock> Condition<L> {
     /// ```
     #[must_use = "if it returned true the primitive is held and must be released"]
     pub fn acquire_until(&self, deadline: Instant) -> bool {
-        match self.lock.lock_ref() {
+        match self.queue.lock.lock_ref() {
             LockRef::Plain(l) => l.acquire_until(deadline),
             LockRef::Reentrant(r) => r.acquire_until(deadline),
         }
@@ -381,7 +379,7 @@ impl<L: ConditionLock> Condition<L> {
     /// ```
     #[inline]
     pub fn release(&self) -> Result<(), Error> {
-        match self.lock.lock_ref() {
+        match self.queue.lock.lock_ref() {
             LockRef::Plain(l) => l.release(),
             LockRef::Reentrant(r) => r.release(),
         }
@@ -416,7 +414,7 @@ impl<L: ConditionLock> Acquire for Condition<L> {
 impl<L: ConditionLock + fmt::Debug> fmt::Debug for Condition<L> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Condition")
-            .field("lock", &self.lock)
+            .field("lock", &self.queue.lock)
             .field("has_waiters", &!self.queue.is_empty())
             .finish()
     }

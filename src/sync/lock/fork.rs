@@ -7,15 +7,6 @@ use crate::rt;
 use core::sync::atomic::Ordering::Relaxed;
 
 impl Lock {
-    /// Makes the lock a fresh unlocked one, whatever its word held.
-    ///
-    /// # Safety
-    /// Only for a lock that nobody else uses meanwhile, whose holder and waiters (if any) no
-    /// longer exist: the internal guard of a wait queue renewed in a fork child.
-    pub(crate) unsafe fn reset_unlocked(&self) {
-        self.state.store(0, Relaxed);
-    }
-
     /// The state word, after discarding the waiter state of an older fork generation if it
     /// holds one (see "After `fork()`" in the module docs). Every slow path starts here.
     #[inline]

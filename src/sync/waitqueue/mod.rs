@@ -2,9 +2,39 @@
 //!
 //! Each waiter links a [`Node`] that lives on its own stack (no allocation, no global table,
 //! nothing to fix after `fork`) into an intrusive doubly linked list, and sleeps on the node's
-//! own futex word. The list is guarded by a small internal [`Lock`] (`guard`), never by the
-//! user's lock alone: a plain `Lock` counts as "held" by anybody once locked, and `Condvar`
-//! may be notified without the mutex, so two notifiers can run at once.
+//! own futex word. The list is guarded by the queue's own small lock (the *guard*, in
+//! `flags`), never by the user's lock alone: a plain `Lock` counts as "held" by anybody once
+//! locked, and `Condvar` may be notified without the mutex, so two notifiers can run at once.
+//!
+//! # The layout: 16 bytes
+//!
+//! A `WaitQueue<L>` is one pointer and one 32-bit word, plus `L`: the `Condition`'s own lock
+//! (`()` for a `Condvar`, whose mutex lives elsewhere). It is `repr(C)`, in this order, so a
+//! 4-byte `L` fills the rest of the pointer's 8-byte slot: `Condition<Lock>` and `Condvar` are
+//! 16 bytes on 64-bit targets and 12 and 8 on 32-bit ones (a 16-byte queue nested beside a
+//! 4-byte lock would take 24). `Condition<RLock>` is 32 bytes on 64-bit targets.
+//!
+//! | field   | holds                                                                        |
+//! |---------|------------------------------------------------------------------------------|
+//! | `head`  | the oldest linked node, or null; under the guard                              |
+//! | `flags` | the guard and its sleepers, the spin hint, the tokens, the fork generation    |
+//! | `lock`  | `L`, which the queue never touches (the waiters pass it to `wait` as a `Lock`) |
+//!
+//! The list is circular one way only: `head.prev` is the tail (the head's own address when it
+//! is alone), so a push needs no tail pointer; every other `prev` is the older neighbour, and
+//! `next` runs from the head to the tail, which has a null `next`. Each node also carries the
+//! address of the user's lock its owner released (its *key*): a push compares it with the
+//! head's, so every linked node has the same key (`Condvar` panics on a second mutex), and a
+//! `Condvar` notify, which has no lock of its own, uses the key of the node it releases.
+//!
+//! | `flags` bits | name        | meaning                                                   |
+//! |--------------|-------------|-----------------------------------------------------------|
+//! | 0            | `SPUN`      | the spin hint: the last waiter that had to wait was notified soon (`rt::spin`); changed by a relaxed RMW, without the guard |
+//! | 1            | `GUARD`     | the guard is held: the list, the links and the tokens are the holder's |
+//! | 2..8         | tokens      | how many notified waiters hold a token, in units of `TOKEN` (at most the notify window, 16); changed under the guard |
+//! | 8..22        | sleepers    | how many threads sleep on `flags` for the guard, in units of `SLEEPER`: its release wakes one while any is counted |
+//! | 22           | renewing    | a thread is discarding what an older fork generation left (see "After `fork()`") |
+//! | 23..32       | generation  | the fork generation (its low 9 bits) the rest belongs to; the guard's algorithm is in `guard.rs` |
 //!
 //! # The node word
 //!
@@ -35,7 +65,7 @@
 //! ```
 //!
 //! A node is linked exactly while it is `WAITING`, `SLEEPING` or `CHAINED`; only a thread
-//! holding `guard` moves it out of those, and only its owner moves it from `WAITING` to
+//! holding the guard moves it out of those, and only its owner moves it from `WAITING` to
 //! `SLEEPING` (a compare-and-swap, which loses to a notifier's). So a notify that finds the owner still
 //! awake (spinning: see `rt::spin`, with the queue's `SPUN` hint) only flips the word, with no
 //! system call, and the owner reacquires the lock normally, spinning, which in a ping-pong
@@ -67,9 +97,9 @@
 //! node is chained), so a later notify never overtakes them: release order stays FIFO.
 //!
 //! A notified waiter returns from `wait` only once its node is `RELEASED`, or after taking
-//! and dropping `guard` (the notifier holds it for its whole loop): the notifier's
+//! and dropping the guard (the notifier holds it for its whole loop): the notifier's
 //! `requeue_one` reads the node's word, so the node must outlive that call. A timed-out waiter
-//! decides under `guard`: still `WAITING` means no notify counted it (it unlinks itself and
+//! decides under the guard: still `WAITING` means no notify counted it (it unlinks itself and
 //! reports a timeout); anything else means it was notified and reports that instead. So a
 //! notification is never spent on a waiter that then reports a timeout, and "notified" is never
 //! reported without a notify.
@@ -77,21 +107,26 @@
 //! # After `fork()`
 //!
 //! In a fork child the nodes in the list lie on the stacks of threads that no longer exist
-//! (the child's new threads reuse that memory), the tokens out are held by them, and `guard`
-//! may be held by one of them. So `flags` carries the fork generation (`wait::fork_generation`,
-//! low bits) that the rest belongs to, and every entry point (`wait`, `notify`, `is_empty`)
-//! compares it first, before it touches `guard` or the list. The first caller that finds an
-//! older one marks the renewal (bit 8) with a compare-and-swap, makes `guard` a fresh unlocked lock,
-//! empties the list without reading a node, takes the tokens back, then publishes the new
-//! generation and wakes whoever waited on `flags` meanwhile. Nothing a vanished thread's stack
-//! held is ever dereferenced: the queue behaves as if those threads had never waited. Threads
-//! of the child only wait after the check, so they are never discarded. (Generations are
-//! compared modulo 2^23.)
+//! (the child's new threads reuse that memory), the tokens out are held by them, and the
+//! guard may be held by one of them. So `flags` carries the fork generation
+//! (`wait::fork_generation`, low bits) that the rest belongs to, and every entry point (`wait`,
+//! `notify`, `is_empty`) compares it first, before it touches the guard or the list. The first
+//! caller that finds an older one marks the renewal (bit 22) with a compare-and-swap that also
+//! clears `GUARD`, the sleepers and the tokens (only `SPUN` stays: a fresh guard, no token out),
+//! empties the list without reading a node, then publishes the new generation and wakes
+//! whoever waited on `flags` meanwhile (nobody sleeps there for the guard: a thread of the child
+//! takes it only after the check, and no thread of the parent survives). Nothing a vanished
+//! thread's stack held is ever dereferenced: the queue behaves as if those threads had never
+//! waited. Threads of the child only wait after the check, so they are never discarded.
+//! (Generations are compared modulo 2^9 = 512: a queue left untouched, with waiters, through
+//! 512 nested forks is the one case not caught; `Lock` compares modulo 32.)
 //!
 //! # Memory ordering
 //!
-//! The list and the waiter's `next`/`prev` fields are only touched under `guard`, whose
-//! acquire/release orders them. `NOTIFIED` and `RELEASED` are stored with `Release` and read
+//! `head` and the nodes' `next`/`prev`/`token` fields are only touched under the guard, whose
+//! `Acquire` take and `Release` release order them (the other bits of `flags` change only by
+//! RMWs, which keep that chain: a release sequence). A node's `key` is written before the node
+//! is linked and never after. `NOTIFIED` and `RELEASED` are stored with `Release` and read
 //! with `Acquire`, so a waiter that sees `RELEASED` sees the notifier's last access to the node
 //! before it. The user's data is ordered by the user's lock, which the waiter reacquires.
 
@@ -102,7 +137,11 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::time::Instant;
 
 mod fork;
+mod guard;
+mod list;
 mod notify;
+
+use list::Node;
 
 const WAITING: u32 = 0;
 const NOTIFIED: u32 = 1;
@@ -111,39 +150,25 @@ const WOKEN: u32 = 3;
 const SLEEPING: u32 = 4;
 const CHAINED: u32 = 5;
 
-/// `flags`: the spin hint (the last waiter that had to wait was notified soon).
+/// `flags` bit 0: the spin hint (the last waiter that had to wait was notified soon).
 const SPUN: u32 = 1;
-/// `flags` bits 1..8, changed under `guard`: how many notified waiters hold a token (see the
+/// `flags` bit 1: the guard is held.
+const GUARD: u32 = 2;
+/// `flags` bits 2..8, changed under the guard: how many notified waiters hold a token (see the
 /// module docs), in units of `TOKEN` (at most the notify window, 16).
-const TOKEN: u32 = 2;
+const TOKEN: u32 = 4;
 /// The token count's bits in `flags`.
-const TOKENS: u32 = 0xfe;
-/// `flags` bit 8: a thread is discarding what an older fork generation left (see "After
+const TOKENS: u32 = 0xfc;
+/// `flags` bits 8..22: how many threads sleep (or are about to) on `flags` for the guard, in
+/// units of `SLEEPER`; at most `MAX_SLEEPERS` (see `guard.rs`).
+const SLEEPER: u32 = 1 << 8;
+/// The sleeper count's bits in `flags`.
+const SLEEPERS: u32 = 0x3fff << 8;
+/// `flags` bit 22: a thread is discarding what an older fork generation left (see "After
 /// `fork()`" and `wait::renew_after_fork`); everybody else waits on `flags` until it is done.
-/// `flags` bits 9..32: the fork generation (its low bits) the guard, the list and the tokens
-/// belong to.
-const GEN_SHIFT: u32 = 9;
-
-/// One sleeping waiter; lives on the waiter's stack while linked.
-pub(crate) struct Node {
-    word: AtomicU32,
-    /// Set (under `guard`, before the word leaves `WAITING`/`SLEEPING`/`CHAINED`) when this
-    /// waiter is given the token.
-    token: UnsafeCell<bool>,
-    prev: UnsafeCell<*const Node>,
-    next: UnsafeCell<*const Node>,
-}
-
-impl Node {
-    fn new() -> Node {
-        Node {
-            word: AtomicU32::new(WAITING),
-            token: UnsafeCell::new(false),
-            prev: UnsafeCell::new(ptr::null()),
-            next: UnsafeCell::new(ptr::null()),
-        }
-    }
-}
+/// `flags` bits 23..32: the fork generation (its low bits) the guard, the list, the tokens and
+/// the sleepers belong to.
+const GEN_SHIFT: u32 = 23;
 
 /// How a [`WaitQueue::wait`] ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,104 +182,53 @@ pub(crate) enum Woken {
     TimedOut,
 }
 
-/// The FIFO of waiters: head/tail pointers and a key, all guarded by `guard`.
-pub(crate) struct WaitQueue {
-    guard: Lock,
-    /// `SPUN` (see `rt::spin`) and the tokens out. It fills what would be padding after
-    /// `guard`.
-    flags: AtomicU32,
+/// The FIFO of waiters and `L`, the `Condition`'s lock (`()` for a `Condvar`), laid out so
+/// that a 4-byte `L` packs beside `flags` (see "The layout" in the module docs).
+#[repr(C)]
+pub(crate) struct WaitQueue<L = ()> {
+    /// The oldest linked node, or null; under the guard.
     head: UnsafeCell<*const Node>,
-    tail: UnsafeCell<*const Node>,
-    /// The address of the user's lock while waiters exist (checked by `Condvar`).
-    key: UnsafeCell<*const Lock>,
+    /// The guard, the spin hint, the tokens out and the fork generation (see the module docs).
+    flags: AtomicU32,
+    /// The `Condition`'s lock; the queue never touches it.
+    pub(crate) lock: L,
 }
 
-// SAFETY: the raw pointers are only dereferenced under `guard`, and each points to a node whose
-// owner is blocked in `wait` until the node is unlinked (and, if notified, released), so the
-// queue can be shared and sent between threads like the atomics it is built from.
-unsafe impl Send for WaitQueue {}
-// SAFETY: as above: all shared mutation goes through `guard` or atomics.
-unsafe impl Sync for WaitQueue {}
+// SAFETY: the raw pointers are only dereferenced under the guard, and each points to a node
+// whose owner is blocked in `wait` until the node is unlinked (and, if notified, released), so
+// the queue can be sent between threads like the atomics it is built from, with its `L`.
+unsafe impl<L: Send> Send for WaitQueue<L> {}
+// SAFETY: as above: all shared mutation of the list goes through the guard or atomics; `L` is
+// shared as `&L`.
+unsafe impl<L: Sync> Sync for WaitQueue<L> {}
 
-impl WaitQueue {
+impl<L> WaitQueue<L> {
     crate::rt::loom_const_fn! {
-        pub(crate) fn new() -> WaitQueue {
+        pub(crate) fn new(lock: L) -> WaitQueue<L> {
             WaitQueue {
-                guard: Lock::new(),
-                flags: AtomicU32::new(0),
                 head: UnsafeCell::new(ptr::null()),
-                tail: UnsafeCell::new(ptr::null()),
-                key: UnsafeCell::new(ptr::null()),
+                flags: AtomicU32::new(0),
+                lock,
             }
         }
     }
 
-    /// Whether no waiter is linked (a racy snapshot, for `Debug` and fast paths).
+    /// The list's view, shared by every `L` (the algorithms are compiled once).
+    #[inline]
+    fn queue(&self) -> Queue<'_> {
+        Queue {
+            head: &self.head,
+            flags: &self.flags,
+        }
+    }
+
+    /// Whether no waiter is linked (a racy snapshot, for `Debug`).
     pub(crate) fn is_empty(&self) -> bool {
-        self.check_generation();
-        self.guard.acquire();
-        // SAFETY: `head` is only accessed under `guard`, which we hold.
-        let empty = unsafe { self.head.with(|h| (*h).is_null()) };
-        let _ = self.guard.release();
-        empty
+        self.queue().is_empty()
     }
 
-    /// Links `node` at the tail. Returns `false` (nothing linked) if waiters exist that use a
-    /// different `key` (another lock).
-    ///
-    /// # Safety
-    /// `node` must stay valid and unmoved until it is unlinked (and released if notified), and
-    /// must not be linked already. The caller must hold `guard`.
-    unsafe fn push(&self, node: &Node, key: *const Lock) -> bool {
-        let me = node as *const Node;
-        // SAFETY: we hold `guard`, so no other thread touches the list or the links of a linked
-        // node, and every linked node (`tail` included) is valid: its owner is blocked in
-        // `wait` (precondition of `push`).
-        unsafe {
-            let tail = self.tail.with(|t| *t);
-            if tail.is_null() {
-                self.key.with_mut(|k| *k = key);
-                self.head.with_mut(|h| *h = me);
-            } else {
-                if !ptr::eq(self.key.with(|k| *k), key) {
-                    return false;
-                }
-                node.prev.with_mut(|p| *p = tail);
-                (*tail).next.with_mut(|n| *n = me);
-            }
-            self.tail.with_mut(|t| *t = me);
-        }
-        true
-    }
-
-    /// Unlinks `node`.
-    ///
-    /// # Safety
-    /// The caller holds `guard` and `node` is linked in this queue.
-    unsafe fn unlink(&self, node: &Node) {
-        // SAFETY: we hold `guard` (precondition); `node` and its neighbours are linked, hence
-        // valid, and their links are only touched under `guard`.
-        unsafe {
-            let prev = node.prev.with(|p| *p);
-            let next = node.next.with(|n| *n);
-            match prev.as_ref() {
-                Some(p) => p.next.with_mut(|n| *n = next),
-                None => self.head.with_mut(|h| *h = next),
-            }
-            match next.as_ref() {
-                Some(n) => n.prev.with_mut(|p| *p = prev),
-                None => self.tail.with_mut(|t| *t = prev),
-            }
-        }
-    }
-
-    /// Blocks the caller as a waiter. `release` is called once the node is linked and must
-    /// release the user's lock; it returns `false` if it could not (the lock was not held), in
-    /// which case the node is withdrawn and `None` returned if no notify counted it yet.
-    /// Returns `None` without calling `release` if `key` conflicts with the current waiters'.
-    /// Otherwise `reacquire(counted)` takes the user's lock again before `wait` returns: through
-    /// `Lock::lock_counted` if `counted` (after `Notified`), with a plain acquire if not; and a
-    /// waiter that was given the token then passes it on.
+    /// See [`Queue::wait`].
+    #[inline]
     pub(crate) fn wait(
         &self,
         lock: &Lock,
@@ -262,13 +236,52 @@ impl WaitQueue {
         release: impl FnOnce() -> bool,
         reacquire: impl FnOnce(bool),
     ) -> Option<Woken> {
-        let node = Node::new();
+        self.queue().wait(lock, deadline, release, reacquire)
+    }
+
+    /// See [`Queue::notify`].
+    #[inline]
+    pub(crate) fn notify(&self, n: usize, lock: Option<&Lock>) -> usize {
+        self.queue().notify(n, lock)
+    }
+
+    /// How many tokens are out (for the models).
+    #[cfg(all(test, threadkit_loom))]
+    pub(crate) fn tokens_out(&self) -> u32 {
+        (self.flags.load(Relaxed) & TOKENS) / TOKEN
+    }
+}
+
+/// A [`WaitQueue`]'s two fields without its `L`: what the algorithms work on.
+#[derive(Clone, Copy)]
+struct Queue<'a> {
+    head: &'a UnsafeCell<*const Node>,
+    flags: &'a AtomicU32,
+}
+
+impl Queue<'_> {
+    /// Blocks the caller as a waiter. `release` is called once the node is linked and must
+    /// release the user's lock; it returns `false` if it could not (the lock was not held), in
+    /// which case the node is withdrawn and `None` returned if no notify counted it yet.
+    /// Returns `None` without calling `release` if `key` conflicts with the current waiters'.
+    /// Otherwise `reacquire(counted)` takes the user's lock again before `wait` returns: through
+    /// `Lock::lock_counted` if `counted` (after `Notified`), with a plain acquire if not; and a
+    /// waiter that was given the token then passes it on.
+    fn wait(
+        self,
+        lock: &Lock,
+        deadline: Option<Instant>,
+        release: impl FnOnce() -> bool,
+        reacquire: impl FnOnce(bool),
+    ) -> Option<Woken> {
+        let node = Node::new(lock);
         self.check_generation();
-        self.guard.acquire();
+        self.lock_guard();
         // SAFETY: `node` lives on this frame, which does not return before it is unlinked (by
-        // us under `guard` below, or by a notifier) and, if notified, released; we hold `guard`.
-        let pushed = unsafe { self.push(&node, lock) };
-        let _ = self.guard.release();
+        // us under the guard below, or by a notifier) and, if notified, released; we hold the
+        // guard.
+        let pushed = unsafe { self.push(&node) };
+        self.unlock_guard();
         if !pushed {
             return None;
         }
@@ -280,8 +293,8 @@ impl WaitQueue {
                 woken => woken,
             }
         };
-        // SAFETY: `token` is written only under `guard` before the word leaves the linked
-        // states, which we have seen (`Acquire`, or under `guard`) before getting here.
+        // SAFETY: `token` is written only under the guard before the word leaves the linked
+        // states, which we have seen (`Acquire`, or under the guard) before getting here.
         let mut token = woken != Woken::TimedOut && node.token.with(|t| unsafe { *t });
         if token && !lock.locked() {
             // The lock is free: wake the next one now, so that its wake-up overlaps our time
@@ -300,11 +313,11 @@ impl WaitQueue {
     }
 
     /// Spins, then sleeps, until a notifier (or a token) releases `node`, or `deadline`.
-    fn sleep(&self, node: &Node, deadline: Option<Instant>) -> Woken {
+    fn sleep(self, node: &Node, deadline: Option<Instant>) -> Woken {
         let long = self.flags.load(Relaxed) & SPUN != 0;
         let spun = match spin(long, deadline, || node.word.load(Acquire) != WAITING) {
             Ok(()) if node.word.load(Acquire) != CHAINED => {
-                set_hint(&self.flags, SPUN, long, true);
+                set_hint(self.flags, SPUN, long, true);
                 return self.notified(node);
             }
             Ok(()) => None,
@@ -331,7 +344,7 @@ impl WaitQueue {
                 CHAINED => expected = CHAINED,
                 _ => {
                     if let Some(spun) = spun {
-                        set_hint(&self.flags, SPUN, long, spun.was_short());
+                        set_hint(self.flags, SPUN, long, spun.was_short());
                     }
                     return self.notified(node);
                 }
@@ -341,7 +354,7 @@ impl WaitQueue {
 
     /// How a wait ends whose node a notifier has unlinked (the word is past `SLEEPING`).
     #[inline]
-    fn notified(&self, node: &Node) -> Woken {
+    fn notified(self, node: &Node) -> Woken {
         if node.word.load(Acquire) == WOKEN {
             Woken::NotifiedUncounted
         } else {
@@ -350,14 +363,14 @@ impl WaitQueue {
         }
     }
 
-    /// Decides a timed-out (or failed) wait under `guard`: unlink if still linked.
+    /// Decides a timed-out (or failed) wait under the guard: unlink if still linked.
     #[cold]
-    fn withdraw(&self, node: &Node) -> Woken {
-        self.guard.acquire();
+    fn withdraw(self, node: &Node) -> Woken {
+        self.lock_guard();
         let result = match node.word.load(Acquire) {
             WAITING | SLEEPING => {
-                // SAFETY: we hold `guard`, and WAITING or SLEEPING under `guard` means `node`
-                // is linked.
+                // SAFETY: we hold the guard, and WAITING or SLEEPING under the guard means
+                // `node` is linked.
                 unsafe { self.unlink(node) };
                 Woken::TimedOut
             }
@@ -368,20 +381,20 @@ impl WaitQueue {
                 Woken::NotifiedUncounted
             }
             WOKEN => Woken::NotifiedUncounted,
-            // A notifier unlinked and counted us and, since we now hold `guard`, is done.
+            // A notifier unlinked and counted us and, since we now hold the guard, is done.
             _ => Woken::Notified,
         };
-        let _ = self.guard.release();
+        self.unlock_guard();
         result
     }
 
     /// Waits until the notifier is finished with `node` (almost always already the case).
     #[inline]
-    fn await_release(&self, node: &Node) {
+    fn await_release(self, node: &Node) {
         if node.word.load(Acquire) != RELEASED {
-            // The notifier holds `guard` for its whole loop: once we get it, it is done.
-            self.guard.acquire();
-            let _ = self.guard.release();
+            // The notifier holds the guard for its whole loop: once we get it, it is done.
+            self.lock_guard();
+            self.unlock_guard();
         }
     }
 }

@@ -4,13 +4,13 @@
 //! whose module docs hold the node word's table and diagram, the token protocol and the
 //! memory ordering; the waiter side (`wait`, `sleep`, `withdraw`) stays there.
 
-use super::{CHAINED, NOTIFIED, RELEASED, TOKEN, TOKENS, WAITING, WOKEN, WaitQueue};
+use super::{CHAINED, NOTIFIED, Queue, RELEASED, TOKEN, TOKENS, WAITING, WOKEN};
 use crate::Lock;
 use crate::rt::{AtomicU32, notify_window, wake_one};
 use std::sync::atomic::Ordering::{Relaxed, Release};
 
-/// The wake-up calls of one `notify`, made once it has released `guard`: a waiter that links
-/// itself meanwhile (or times out, or passes a token) then never waits for `guard` while the
+/// The wake-up calls of one `notify`, made once it has released the guard: a waiter that links
+/// itself meanwhile (or times out, or passes a token) then never waits for the guard while the
 /// notifier sits in a system call (with the lock free, as in a `Condvar` notified after the
 /// mutex was dropped, that was one more sleep and wake-up per item). The addresses may dangle
 /// by then, which `wake_one` allows: at worst a later sleeper on the reused address wakes
@@ -49,10 +49,10 @@ impl Wakes {
     }
 }
 
-impl WaitQueue {
+impl Queue<'_> {
     /// Notifies up to `n` of the oldest waiters; returns how many. The lock is `lock`, or if
-    /// `None` the one whose address the current waiters linked with (`Condvar`, which may be
-    /// notified without the mutex).
+    /// `None` each node's key, the lock its owner released (`Condvar`, which may be notified
+    /// without the mutex).
     ///
     /// While fewer tokens than the window are out, each is released at once: counted on the
     /// user's lock and moved onto its futex if the lock is held (and the waiter asleep), woken
@@ -61,17 +61,15 @@ impl WaitQueue {
     /// notified, but left asleep in the queue until a token reaches it, so a `notify_all` never
     /// makes more than the window wake at once to compete for the lock, and makes at most one
     /// system call per waiter in the window however many it notifies.
-    pub(crate) fn notify(&self, n: usize, lock: Option<&Lock>) -> usize {
+    pub(super) fn notify(self, n: usize, lock: Option<&Lock>) -> usize {
         if n == 0 {
             return 0;
         }
         self.check_generation();
-        self.guard.acquire();
-        // SAFETY: `key` and the list are only accessed under `guard`, which we hold.
-        let key = unsafe { self.key.with(|k| *k) };
-        // SAFETY: as above; `CHAINED` nodes are always the oldest: skip past them.
-        let mut cursor = unsafe { self.head.with(|h| *h) };
-        // SAFETY: a non-null `cursor` is a linked, hence valid, node (we hold `guard`).
+        self.lock_guard();
+        // SAFETY: we hold the guard. `CHAINED` nodes are always the oldest: skip past them.
+        let mut cursor = unsafe { self.head() };
+        // SAFETY: a non-null `cursor` is a linked, hence valid, node (we hold the guard).
         while let Some(node) = unsafe { cursor.as_ref() } {
             if node.word.load(Relaxed) != CHAINED {
                 break;
@@ -83,7 +81,7 @@ impl WaitQueue {
         let mut wakes = Wakes::new();
         let mut done = 0;
         while done < n {
-            // SAFETY: a non-null `cursor` is a linked, hence valid, node (we hold `guard`).
+            // SAFETY: a non-null `cursor` is a linked, hence valid, node (we hold the guard).
             let Some(node) = (unsafe { cursor.as_ref() }) else {
                 break;
             };
@@ -97,13 +95,13 @@ impl WaitQueue {
                 node.word.swap(CHAINED, Release);
                 continue;
             }
-            // SAFETY: we hold `guard` and `node` is linked.
+            // SAFETY: we hold the guard and `node` is linked.
             unsafe { self.unlink(node) };
             if done < n && !cursor.is_null() {
                 // More follow in this call: this one carries a token to them.
                 // Transition: one more token out.
                 self.flags.fetch_add(TOKEN, Relaxed);
-                // SAFETY: we hold `guard`; the owner reads it after the word changes.
+                // SAFETY: we hold the guard; the owner reads it after the word changes.
                 unsafe { node.token.with_mut(|t| *t = true) };
             }
             // Transition: WAITING -> WOKEN: the owner is awake and will see it; no wake-up.
@@ -115,14 +113,12 @@ impl WaitQueue {
             {
                 continue;
             }
-            // SLEEPING: only we (under `guard`) move it on from here.
-            // SAFETY: with no `lock` given, every linked node's owner is blocked in `wait`
-            // borrowing the lock at `key` (the address it linked with), and cannot return before
-            // we release its node; `node` is still unreleased here, so the lock is live.
+            // SLEEPING: only we (under the guard) move it on from here.
             let lock = match lock {
                 Some(l) => l,
-                // SAFETY: see above.
-                None => unsafe { &*key },
+                // SAFETY: `node`'s owner is blocked in `wait` borrowing the lock at its key, and
+                // cannot return before we release the node (or drop the guard): the lock is live.
+                None => unsafe { &*node.key },
             };
             // Counted on the lock and moved onto its word only while the lock is held (its
             // unlock will wake it) and not handed over (a waiter counted now must not claim a
@@ -138,11 +134,11 @@ impl WaitQueue {
             }
             node.word.store(NOTIFIED, Release);
             // SAFETY: `node.word` is live: its owner cannot return before we store RELEASED
-            // below or drop `guard`, and we do neither before this call returns.
+            // below or drop the guard, and we do neither before this call returns.
             unsafe { lock.requeue_from(&node.word, NOTIFIED) };
             node.word.store(RELEASED, Release);
         }
-        let _ = self.guard.release();
+        self.unlock_guard();
         wakes.wake();
         done
     }
@@ -151,14 +147,14 @@ impl WaitQueue {
     /// the token to the oldest `CHAINED` waiter and wakes it (to acquire normally), or, if
     /// there is none, returns the token (one fewer out).
     #[cold]
-    pub(super) fn pass_token(&self) {
-        self.guard.acquire();
-        // SAFETY: we hold `guard`; a linked node is valid while we hold it.
-        let head = unsafe { self.head.with(|h| *h) };
+    pub(super) fn pass_token(self) {
+        self.lock_guard();
+        // SAFETY: we hold the guard; a linked node is valid while we hold it.
+        let head = unsafe { self.head() };
         // SAFETY: a non-null head is a linked, hence valid, node.
         match unsafe { head.as_ref() } {
             Some(node) if node.word.load(Relaxed) == CHAINED => {
-                // SAFETY: we hold `guard` and `node` is linked; its owner reads `token` only
+                // SAFETY: we hold the guard and `node` is linked; its owner reads `token` only
                 // after it sees the word change below.
                 unsafe {
                     self.unlink(node);
@@ -167,20 +163,14 @@ impl WaitQueue {
                 let word: *const AtomicU32 = &node.word;
                 // Transition: CHAINED -> WOKEN (its owner may free the node from here on).
                 node.word.store(WOKEN, Release);
-                let _ = self.guard.release();
+                self.unlock_guard();
                 wake_one(word); // may dangle: allowed by the seam
             }
             _ => {
                 // Transition: one token fewer out.
                 self.flags.fetch_sub(TOKEN, Relaxed);
-                let _ = self.guard.release();
+                self.unlock_guard();
             }
         }
-    }
-
-    /// How many tokens are out (for the models).
-    #[cfg(all(test, threadkit_loom))]
-    pub(crate) fn tokens_out(&self) -> u32 {
-        (self.flags.load(Relaxed) & TOKENS) / TOKEN
     }
 }
