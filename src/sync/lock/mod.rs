@@ -110,10 +110,14 @@ const WAITER_STATE: u32 = !(LOCKED | GEN_MASK);
 /// How many times a newcomer re-reads a held lock before it sleeps, after 2, 4, 8, 16, 32,
 /// then 32 busy-wait steps each time (see `spin_then_try`): 7 rounds, 126 steps, about 4 us
 /// here, about what std's futex mutex (100 looks) and Go's `sync.Mutex` (4 x 30 `PAUSE`)
-/// spend. Spinning stops as soon as anyone is asleep (then the lock is clearly not about to be
-/// free), is skipped entirely on a single CPU, and never yields the CPU: on a busy machine a
-/// yield can give a whole timeslice to another process, while a sleeper is woken in
-/// microseconds.
+/// spend. A newcomer spins its rounds even while other waiters sleep: with short critical
+/// sections and more threads than CPUs some waiter nearly always sleeps, yet the lock frees
+/// every few dozen nanoseconds, and giving up at once (as this did before) made every
+/// newcomer count itself in, and nearly every unlock a futex wake for a waiter not yet
+/// asleep (`Mutex<u64>` with a 50 ns section from 4 to 16 threads: 0.15 futex calls per
+/// lock against 0.015 now, and 1.1-1.7x std's time against 0.8-1.1x). Spinning is skipped
+/// entirely on a single CPU, and never yields the CPU: on a busy machine a yield can give a
+/// whole timeslice to another process, while a sleeper is woken in microseconds.
 const SPIN_ROUNDS: u32 = 7;
 
 /// The longest busy-wait between two looks at the lock, in steps: the backoff doubles up to

@@ -127,7 +127,7 @@ impl Lock {
         }
     }
 
-    /// Spins while the lock is held and nobody sleeps on it, re-reading it after 2, 4, 8, ...
+    /// Spins while the lock is held, re-reading it after 2, 4, 8, ...
     /// busy-wait steps, at most [`BACKOFF_MAX`] (backing off, so the holder keeps the cache
     /// line), [`SPIN_ROUNDS`] times: a few microseconds in all, never a yield. Takes the lock
     /// if it frees up; `true` if acquired.
@@ -154,7 +154,7 @@ impl Lock {
                 }
                 continue;
             }
-            if step == rounds || waiters(s) > 0 {
+            if step == rounds {
                 return false;
             }
             for _ in 0..(2u32 << step).min(BACKOFF_MAX) {
