@@ -3,6 +3,7 @@
 
 #[allow(unused_imports)]
 pub(crate) use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
+pub(crate) use core::sync::atomic::fence;
 use std::time::Instant;
 
 /// Sleeps while `*atom == expected`; `false` only when `deadline` has passed.
@@ -56,6 +57,14 @@ pub(crate) fn fork_generation() -> u32 {
 #[inline]
 pub(crate) fn current_thread_id() -> u64 {
     threadkit_sys::current_id()
+}
+
+/// Gives this thread's CPU to another runnable thread. Not a spin policy: only for a wait on
+/// a partner that is between two stores of one operation (the queue ring's in-flight slot),
+/// which only that partner can finish, after a spin of its own has not seen it finish.
+#[inline]
+pub(crate) fn yield_now() {
+    threadkit_sys::yield_now()
 }
 
 /// One step of a busy-wait.

@@ -66,9 +66,12 @@
 mod block;
 mod engine;
 mod error;
+mod fifo;
 mod inner;
 mod queues;
+mod ring;
 mod simple;
+mod sleepers;
 mod store;
 
 pub use error::{GetError, PutError};

@@ -3,7 +3,8 @@
 
 use super::engine::{Block, Engine};
 use super::error::{GetError, PutError};
-use super::store::{Fifo, Heap, Lifo};
+use super::fifo::FifoEngine;
+use super::store::{Heap, Lifo};
 use crate::Error;
 use std::fmt;
 use std::panic::{RefUnwindSafe, UnwindSafe};
@@ -12,11 +13,11 @@ use std::time::{Duration, Instant};
 macro_rules! python_queue {
     (
         $(#[$doc:meta])*
-        $name:ident<T $(: $bound:path)?>, $store:ident, $python:literal
+        $name:ident<T $(: $bound:path)?>, $engine:ty, $python:literal
     ) => {
         $(#[$doc])*
         pub struct $name<T $(: $bound)?> {
-            e: Engine<$store<T>>,
+            e: $engine,
         }
 
         impl<T $(: $bound)?> $name<T> {
@@ -44,7 +45,7 @@ macro_rules! python_queue {
             /// assert!(q.full());
             /// ```
             pub fn with_maxsize(maxsize: usize) -> Self {
-                $name { e: Engine::new(maxsize, true) }
+                $name { e: <$engine>::new(maxsize, true) }
             }
 
             /// The bound given at creation (0: unbounded). Python: `q.maxsize`.
@@ -346,7 +347,7 @@ python_queue! {
     /// q.shutdown(false);
     /// assert_eq!(consumer.join().unwrap(), 5050);
     /// ```
-    Queue<T>, Fifo, "queue.Queue"
+    Queue<T>, FifoEngine<T>, "queue.Queue"
 }
 
 python_queue! {
@@ -360,7 +361,7 @@ python_queue! {
     /// assert_eq!(q.get(), Ok(2));
     /// assert_eq!(q.get(), Ok(1));
     /// ```
-    LifoQueue<T>, Lifo, "queue.LifoQueue"
+    LifoQueue<T>, Engine<Lifo<T>>, "queue.LifoQueue"
 }
 
 python_queue! {
@@ -376,5 +377,5 @@ python_queue! {
     /// assert_eq!(q.get(), Ok((1, "urgent")));
     /// assert_eq!(q.get(), Ok((2, "normal")));
     /// ```
-    PriorityQueue<T: Ord>, Heap, "queue.PriorityQueue"
+    PriorityQueue<T: Ord>, Engine<Heap<T>>, "queue.PriorityQueue"
 }
