@@ -34,19 +34,23 @@
 //! stamped with another generation counts nobody (wakers skip it, the next waiter restarts
 //! it at 1).
 
-use crate::rt::{AtomicU32, fork_generation, wait, wake_all, wake_one};
+use crate::rt::{AtomicU32, AtomicU64, fork_generation, wait, wake_all, wake_one};
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::time::Instant;
 
-/// Where the fork generation starts in `count`.
-const GEN_SHIFT: u32 = 20;
-/// The sleeper count bits of `count`.
-const COUNT: u32 = (1 << GEN_SHIFT) - 1;
+/// One waiter in `count` (bits `0..24`).
+const WAITER: u64 = 1;
+const WAITERS: u64 = (1 << 24) - 1;
+/// One wake-up issued and not yet taken back by a waiter (bits `24..48`).
+const SIGNAL: u64 = 1 << 24;
+const SIGNALS: u64 = WAITERS << 24;
+/// Where the fork generation starts in `count` (bits `48..64`).
+const GEN_SHIFT: u32 = 48;
 
 /// The generation field for `count` in this process.
 #[inline]
-fn generation() -> u32 {
-    fork_generation() & (u32::MAX >> GEN_SHIFT)
+fn generation() -> u64 {
+    u64::from(fork_generation()) & (u64::MAX >> GEN_SHIFT)
 }
 
 /// Under loom only, a `SeqCst` fence (see the module docs): what the model needs to see the
@@ -57,10 +61,16 @@ fn model_fence() {
     crate::rt::fence(SeqCst);
 }
 
+/// Counted waiters and issued wake-ups of `count`.
+#[inline]
+fn split(w: u64) -> (u64, u64) {
+    (w & WAITERS, (w & SIGNALS) >> 24)
+}
+
 /// Sleepers on one condition of a ring queue.
 pub(super) struct Sleepers {
-    /// Fork generation and sleeper count (see the module docs).
-    count: AtomicU32,
+    /// Fork generation, issued wake-ups and counted waiters (see the module docs).
+    count: AtomicU64,
     /// The futex word.
     seq: AtomicU32,
 }
@@ -68,7 +78,7 @@ pub(super) struct Sleepers {
 impl Sleepers {
     pub(super) fn new() -> Self {
         Sleepers {
-            count: AtomicU32::new(0),
+            count: AtomicU64::new(0),
             seq: AtomicU32::new(0),
         }
     }
@@ -81,11 +91,11 @@ impl Sleepers {
         let g = generation();
         let mut w = self.count.load(Relaxed);
         loop {
-            // Transition: n sleepers -> n + 1 (a count of another generation restarts at 1).
+            // Transition: n waiters -> n + 1 (a count of another generation restarts at 1).
             let new = if w >> GEN_SHIFT == g {
-                w + 1
+                w + WAITER
             } else {
-                (g << GEN_SHIFT) | 1
+                (g << GEN_SHIFT) | WAITER
             };
             match self.count.compare_exchange(w, new, SeqCst, Relaxed) {
                 Ok(_) => break,
@@ -104,38 +114,63 @@ impl Sleepers {
         self.cancel();
     }
 
-    /// Uncounts a caller of [`prepare`](Self::prepare) that will not sleep.
+    /// Uncounts a caller of [`prepare`](Self::prepare) (after its sleep, or instead of it),
+    /// taking back one issued wake-up if any is outstanding.
     #[inline]
     pub(super) fn cancel(&self) {
-        // Transition: n sleepers -> n - 1. Its own `prepare` made the generation this one,
-        // and only a waiter of another generation resets it, so the count is at least 1.
-        self.count.fetch_sub(1, Relaxed);
+        let mut w = self.count.load(Relaxed);
+        loop {
+            // Transition: (n waiters, k wake-ups) -> (n - 1, k - 1 or 0). Its own `prepare`
+            // made the generation this one, and only a waiter of another generation resets it,
+            // so n is at least 1; k <= n.
+            let (_, k) = split(w);
+            let new = w - WAITER - if k > 0 { SIGNAL } else { 0 };
+            match self.count.compare_exchange(w, new, Relaxed, Relaxed) {
+                Ok(_) => return,
+                Err(now) => w = now,
+            }
+        }
     }
 
-    /// After the `SeqCst` publication that made the condition true: wakes one counted sleeper.
+    /// After the `SeqCst` publication that made the condition true: wakes one counted waiter,
+    /// unless every counted waiter already has a wake-up coming.
     #[inline]
     pub(super) fn notify_one(&self) {
         model_fence();
         let w = self.count.load(SeqCst);
-        if w & COUNT != 0 {
+        let (n, k) = split(w);
+        if n > k {
             self.wake(w, false);
         }
     }
 
-    /// As [`notify_one`](Self::notify_one), waking every counted sleeper.
+    /// As [`notify_one`](Self::notify_one), waking every counted waiter.
     #[inline]
     pub(super) fn notify_all(&self) {
         model_fence();
         let w = self.count.load(SeqCst);
-        if w & COUNT != 0 {
+        let (n, k) = split(w);
+        if n > k {
             self.wake(w, true);
         }
     }
 
     #[cold]
-    fn wake(&self, w: u32, all: bool) {
-        if w >> GEN_SHIFT != generation() {
-            return; // counted by a parent's threads, which vanished in a fork
+    fn wake(&self, mut w: u64, all: bool) {
+        loop {
+            if w >> GEN_SHIFT != generation() {
+                return; // counted by a parent's threads, which vanished in a fork
+            }
+            let (n, k) = split(w);
+            if n <= k {
+                return;
+            }
+            // Transition: k wake-ups -> k + 1 (all: n).
+            let new = if all { (w & !SIGNALS) | (n << 24) } else { w + SIGNAL };
+            match self.count.compare_exchange(w, new, SeqCst, SeqCst) {
+                Ok(_) => break,
+                Err(now) => w = now,
+            }
         }
         self.seq.fetch_add(1, SeqCst);
         if all {
