@@ -88,12 +88,17 @@ impl Sleepers {
     /// [`sleep`](Self::sleep) (false) or [`cancel`](Self::cancel) (true).
     #[inline]
     pub(super) fn prepare(&self) -> u32 {
+        // Read before counting: a wake-up issued for the count below bumps `seq` after this
+        // read, so it either wakes this waiter or makes its sleep return at once.
+        let s = self.seq.load(SeqCst);
         let g = generation();
         let mut w = self.count.load(Relaxed);
         loop {
-            // Transition: n waiters -> n + 1 (a count of another generation restarts at 1).
+            // Transition: (n waiters, k wake-ups) -> (n + 1, 0): the wake-ups issued so far
+            // may all have gone to the others, so this waiter is not covered by one (a count of
+            // another generation restarts at (1, 0)).
             let new = if w >> GEN_SHIFT == g {
-                w + WAITER
+                (w & !SIGNALS) + WAITER
             } else {
                 (g << GEN_SHIFT) | WAITER
             };
@@ -103,7 +108,7 @@ impl Sleepers {
             }
         }
         model_fence();
-        self.seq.load(SeqCst)
+        s
     }
 
     /// Sleeps while nobody has bumped `seq` since [`prepare`](Self::prepare) returned `s`
