@@ -13,8 +13,13 @@ use loom::thread;
 use threadkit::{GetError, PutError, Queue};
 
 fn model(f: impl Fn() + Sync + Send + 'static) {
+    model_bound(3, f);
+}
+
+/// Three-thread models: two preemptions keep them to minutes.
+fn model_bound(preemptions: usize, f: impl Fn() + Sync + Send + 'static) {
     let mut b = loom::model::Builder::new();
-    b.preemption_bound = Some(3);
+    b.preemption_bound = Some(preemptions);
     // The ring's retry loops (a CAS lost, a partner's stamp store awaited) each add branches.
     b.max_branches = 100_000;
     b.check(f);
@@ -24,7 +29,7 @@ fn model(f: impl Fn() + Sync + Send + 'static) {
 /// on the full one: both items arrive, once each.
 #[test]
 fn two_putters_one_slot() {
-    model(|| {
+    model_bound(2, || {
         let q = Arc::new(Queue::with_maxsize(1));
         let ps: Vec<_> = [1, 2]
             .into_iter()
@@ -69,7 +74,7 @@ fn wrap_around_in_order() {
 /// accounting never skips a sleeper that has no wake-up coming).
 #[test]
 fn two_getters_two_puts() {
-    model(|| {
+    model_bound(1, || {
         let q = Arc::new(Queue::with_maxsize(2));
         let gs: Vec<_> = (0..2)
             .map(|_| {
@@ -113,7 +118,7 @@ fn join_waits_for_task_done() {
 /// removed ones count as done, and gets fail afterwards.
 #[test]
 fn immediate_shutdown_races_put_and_get() {
-    model(|| {
+    model_bound(2, || {
         let q = Arc::new(Queue::with_maxsize(2));
         q.put(1).unwrap();
         let p = {

@@ -89,6 +89,17 @@ fn backoff(step: &mut u32) {
     *step += 1;
 }
 
+/// A fresh look at `a` after a [`backoff`]. Under loom an RMW, which reads the latest value:
+/// a load may return any older one again, and the model would branch on each (only progress
+/// depends on this value: every decision is made by a CAS or by the fenced loads).
+#[inline]
+fn reload(a: &AtomicUsize) -> usize {
+    #[cfg(threadkit_loom)]
+    return a.fetch_add(0, Relaxed);
+    #[cfg(not(threadkit_loom))]
+    a.load(Relaxed)
+}
+
 impl<T> Ring<T> {
     /// A ring of `cap` slots (`1 <= cap`, and `cap` small enough that `2 * mark` fits).
     pub(super) fn new(cap: usize) -> Self {
@@ -174,7 +185,7 @@ impl<T> Ring<T> {
                 }
             }
             backoff(&mut step);
-            tail = self.tail.0.load(Relaxed);
+            tail = reload(&self.tail.0);
         }
     }
 
@@ -217,7 +228,7 @@ impl<T> Ring<T> {
                 }
             }
             backoff(&mut step);
-            head = self.head.0.load(Relaxed);
+            head = reload(&self.head.0);
         }
     }
 
