@@ -12,9 +12,9 @@
 pub(crate) use loom::cell::UnsafeCell;
 use loom::sync::Condvar;
 use loom::sync::Mutex;
+pub(crate) use loom::sync::atomic::fence;
 #[allow(unused_imports)]
 pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
-pub(crate) use loom::sync::atomic::fence;
 use std::sync::atomic::Ordering::SeqCst;
 use std::time::Instant;
 

@@ -1,9 +1,9 @@
 //! The real backend of the seam (not under `cfg(threadkit_loom)`): core's atomics, `threadkit-sys`'s
 //! futex calls, and the CPU count that the spin policy and the notify window read.
 
+pub(crate) use core::sync::atomic::fence;
 #[allow(unused_imports)]
 pub(crate) use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
-pub(crate) use core::sync::atomic::fence;
 use std::time::Instant;
 
 /// Sleeps while `*atom == expected`; `false` only when `deadline` has passed.

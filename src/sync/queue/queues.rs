@@ -36,7 +36,8 @@ macro_rules! python_queue {
             #[doc = concat!("means unbounded. Python: `", $python, "(maxsize)`.")]
             ///
             /// The buffer grows as items arrive (never past `maxsize`) and never shrinks, so
-            /// once the queue has been full, `put` and `get` allocate nothing.
+            /// once the queue has been full, `put` and `get` allocate nothing. (A bounded
+            /// [`Queue`] of at most 65,536 slots and 1 MiB allocates its whole ring here.)
             ///
             /// ```
             #[doc = concat!("let q = threadkit::", stringify!($name), "::with_maxsize(2);")]
@@ -324,8 +325,9 @@ python_queue! {
     /// Python's `queue.Queue`: first in, first out, optionally bounded, with task tracking
     /// (`task_done` / `join`) and 3.13's `shutdown`.
     ///
-    /// A lock over a ring buffer and three futex words; a `put` or `get` that does not have to
-    /// wait makes no system call, and one that must first spins briefly.
+    /// Bounded (up to 65,536 slots and 1 MiB), a lock-free ring allocated at construction;
+    /// otherwise a lock over a growable ring buffer. Either way a `put` or `get` that does not
+    /// have to wait makes no system call, and one that must first spins briefly.
     ///
     /// ```
     /// use std::sync::Arc;

@@ -248,7 +248,9 @@ impl<T> Ring<T> {
         // `head` first: the later `tail` is at least the `head` it was read with.
         let head = self.head.0.load(SeqCst);
         let tail = self.tail.0.load(SeqCst) & !self.mark;
-        self.count(tail).wrapping_sub(self.count(head)).min(self.cap)
+        self.count(tail)
+            .wrapping_sub(self.count(head))
+            .min(self.cap)
     }
 
     /// For a sleeping getter's last look: an item is there or on its way, or shut down.
@@ -286,11 +288,7 @@ impl<T> Ring<T> {
             }
             let k = n.min(left);
             // Transition: done d -> d + k, never past the puts (read after d).
-            match self
-                .done
-                .0
-                .compare_exchange(done, done + k, SeqCst, SeqCst)
-            {
+            match self.done.0.compare_exchange(done, done + k, SeqCst, SeqCst) {
                 Ok(_) => return Some(left == k),
                 Err(now) => done = now,
             }

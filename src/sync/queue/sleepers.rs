@@ -2,20 +2,29 @@
 //! arrived, room appeared, all tasks done). Wakers make no system call unless someone counted
 //! themselves as (about to be) asleep.
 //!
-//! | word    | bits                       | meaning                                            |
-//! |---------|----------------------------|----------------------------------------------------|
-//! | `count` | `0..GEN_SHIFT`             | threads counted as (about to be) asleep on `seq`   |
-//! |         | `GEN_SHIFT..32`            | the fork generation (low bits) that counted them   |
-//! | `seq`   | all                        | the futex word: bumped before every wake-up call   |
+//! | word    | bits      | meaning                                                         |
+//! |---------|-----------|-----------------------------------------------------------------|
+//! | `count` | `0..24`   | `n`: waiters counted as (about to be) asleep on `seq`           |
+//! |         | `24..48`  | `k`: wake-ups issued since the last waiter counted itself, not yet taken back by a leaving waiter |
+//! |         | `48..64`  | the fork generation (low bits) that counted them                |
+//! | `seq`   | all       | the futex word: bumped before every wake-up call                |
 //!
 //! ```text
-//!  waiter: count += 1 (RMW) ; s = seq ; look at the condition again ─ true ─> count -= 1
-//!                                           │ false
-//!                                           └─> futex_wait(seq, s) ; count -= 1 ; look again
-//!  waker:  make the condition true (an SC RMW on the ring) ; load count ─ 0 ─> done
-//!                                                           │ > 0, this generation
-//!                                                           └─> seq += 1 ; futex_wake(seq)
+//!  waiter: s = seq ; (n, k) -> (n + 1, 0) ; look at the condition again ─ true ─> leave
+//!                                             │ false
+//!                                             └─> futex_wait(seq, s) ; leave ; look again
+//!          leave: (n, k) -> (n - 1, k - 1 or 0)
+//!  waker:  make the condition true (an SC RMW on the ring) ; load count ─ n <= k ─> done
+//!                                                            │ n > k, this generation
+//!                                                            └─> (n, k + 1) ; seq += 1 ; futex_wake(seq)
 //! ```
+//!
+//! Why `n > k` suffices: every wake-up counted in `k` came after the last waiter counted
+//! itself, so after the `seq` every counted waiter read; each wakes one counted sleeper, or
+//! finds none asleep, and then every counted waiter still to sleep finds `seq` moved and
+//! does not. A leaving waiter takes one back (it may have been the one woken). So while some
+//! counted waiter has no wake-up coming, `k` is below `n`, and the next waker calls. A
+//! sleeping getter thus costs its putters one wake-up call, not one per `put` until it runs.
 //!
 //! # Memory ordering
 //!
@@ -171,7 +180,11 @@ impl Sleepers {
                 return;
             }
             // Transition: k wake-ups -> k + 1 (all: n).
-            let new = if all { (w & !SIGNALS) | (n << 24) } else { w + SIGNAL };
+            let new = if all {
+                (w & !SIGNALS) | (n << 24)
+            } else {
+                w + SIGNAL
+            };
             match self.count.compare_exchange(w, new, SeqCst, SeqCst) {
                 Ok(_) => break,
                 Err(now) => w = now,
