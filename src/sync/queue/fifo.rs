@@ -288,3 +288,41 @@ impl<T> RingQueue<T> {
         removed
     }
 }
+
+/// As `inner.rs`'s test, on a ring: a fork child does not count the parent's sleepers, so a
+/// `put` into a ring that parent getters slept on makes no wake-up call there.
+#[cfg(all(test, unix, not(miri), not(threadkit_loom)))]
+mod tests {
+    use crate::Queue;
+    use crate::rt::wake_calls_during;
+    use std::thread;
+    use std::time::Duration;
+
+    #[test]
+    fn a_fork_child_does_not_count_the_parents_ring_sleepers() {
+        let q: &'static Queue<u32> = Box::leak(Box::new(Queue::with_maxsize(4)));
+        let getters: Vec<_> = (0..2)
+            .map(|_| thread::spawn(move || q.get().unwrap()))
+            .collect();
+        // Let them count themselves and fall asleep.
+        thread::sleep(Duration::from_millis(50));
+        let ok = crate::rt::child_passes(|| {
+            let (calls, r) = wake_calls_during(|| q.put(7));
+            r.unwrap();
+            assert_eq!(calls, 0, "woke a vanished getter");
+            assert_eq!(q.get_nowait().unwrap(), 7);
+            let t = thread::spawn(move || q.get().unwrap());
+            thread::sleep(Duration::from_millis(20));
+            q.put(8).unwrap();
+            assert_eq!(t.join().unwrap(), 8);
+        });
+        let (calls, r) = wake_calls_during(|| q.put(1));
+        r.unwrap();
+        assert_eq!(calls, 1, "the parent's own sleepers are woken");
+        q.put(2).unwrap();
+        for g in getters {
+            g.join().unwrap();
+        }
+        assert!(ok, "the child failed");
+    }
+}
