@@ -12,6 +12,7 @@
 pub(crate) use loom::cell::UnsafeCell;
 use loom::sync::Condvar;
 use loom::sync::Mutex;
+pub(crate) use loom::sync::atomic::fence;
 #[allow(unused_imports)]
 pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
 use std::sync::atomic::Ordering::SeqCst;
@@ -119,6 +120,11 @@ loom::thread_local! {
 /// Each loom thread has its own thread-local, so its address is a per-thread id.
 pub(crate) fn current_thread_id() -> u64 {
     ID_ANCHOR.with(|a| a as *const u8 as u64)
+}
+
+/// Loom's yield: the waiter lets the model run the partner it waits for.
+pub(crate) fn yield_now() {
+    loom::thread::yield_now()
 }
 
 /// Never reached under the model (spin limits are 0), kept for the shared signatures.

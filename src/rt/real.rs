@@ -1,6 +1,7 @@
 //! The real backend of the seam (not under `cfg(threadkit_loom)`): core's atomics, `threadkit-sys`'s
 //! futex calls, and the CPU count that the spin policy and the notify window read.
 
+pub(crate) use core::sync::atomic::fence;
 #[allow(unused_imports)]
 pub(crate) use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
 use std::time::Instant;
@@ -56,6 +57,14 @@ pub(crate) fn fork_generation() -> u32 {
 #[inline]
 pub(crate) fn current_thread_id() -> u64 {
     threadkit_sys::current_id()
+}
+
+/// Gives this thread's CPU to another runnable thread. Not a spin policy: only for a wait on
+/// a partner that is between two stores of one operation (the queue ring's in-flight slot),
+/// which only that partner can finish, after a spin of its own has not seen it finish.
+#[inline]
+pub(crate) fn yield_now() {
+    threadkit_sys::yield_now()
 }
 
 /// One step of a busy-wait.

@@ -3,7 +3,8 @@
 
 use super::engine::{Block, Engine};
 use super::error::{GetError, PutError};
-use super::store::{Fifo, Heap, Lifo};
+use super::fifo::FifoEngine;
+use super::store::{Heap, Lifo};
 use crate::Error;
 use std::fmt;
 use std::panic::{RefUnwindSafe, UnwindSafe};
@@ -12,11 +13,11 @@ use std::time::{Duration, Instant};
 macro_rules! python_queue {
     (
         $(#[$doc:meta])*
-        $name:ident<T $(: $bound:path)?>, $store:ident, $python:literal
+        $name:ident<T $(: $bound:path)?>, $engine:ty, $python:literal
     ) => {
         $(#[$doc])*
         pub struct $name<T $(: $bound)?> {
-            e: Engine<$store<T>>,
+            e: $engine,
         }
 
         impl<T $(: $bound)?> $name<T> {
@@ -35,7 +36,8 @@ macro_rules! python_queue {
             #[doc = concat!("means unbounded. Python: `", $python, "(maxsize)`.")]
             ///
             /// The buffer grows as items arrive (never past `maxsize`) and never shrinks, so
-            /// once the queue has been full, `put` and `get` allocate nothing.
+            /// once the queue has been full, `put` and `get` allocate nothing. (A bounded
+            /// [`Queue`] of at most 65,536 slots and 1 MiB allocates its whole ring here.)
             ///
             /// ```
             #[doc = concat!("let q = threadkit::", stringify!($name), "::with_maxsize(2);")]
@@ -44,7 +46,7 @@ macro_rules! python_queue {
             /// assert!(q.full());
             /// ```
             pub fn with_maxsize(maxsize: usize) -> Self {
-                $name { e: Engine::new(maxsize, true) }
+                $name { e: <$engine>::new(maxsize, true) }
             }
 
             /// The bound given at creation (0: unbounded). Python: `q.maxsize`.
@@ -323,8 +325,9 @@ python_queue! {
     /// Python's `queue.Queue`: first in, first out, optionally bounded, with task tracking
     /// (`task_done` / `join`) and 3.13's `shutdown`.
     ///
-    /// A lock over a ring buffer and three futex words; a `put` or `get` that does not have to
-    /// wait makes no system call, and one that must first spins briefly.
+    /// Bounded (up to 65,536 slots and 1 MiB), a lock-free ring allocated at construction;
+    /// otherwise a lock over a growable ring buffer. Either way a `put` or `get` that does not
+    /// have to wait makes no system call, and one that must first spins briefly.
     ///
     /// ```
     /// use std::sync::Arc;
@@ -346,7 +349,7 @@ python_queue! {
     /// q.shutdown(false);
     /// assert_eq!(consumer.join().unwrap(), 5050);
     /// ```
-    Queue<T>, Fifo, "queue.Queue"
+    Queue<T>, FifoEngine<T>, "queue.Queue"
 }
 
 python_queue! {
@@ -360,7 +363,7 @@ python_queue! {
     /// assert_eq!(q.get(), Ok(2));
     /// assert_eq!(q.get(), Ok(1));
     /// ```
-    LifoQueue<T>, Lifo, "queue.LifoQueue"
+    LifoQueue<T>, Engine<Lifo<T>>, "queue.LifoQueue"
 }
 
 python_queue! {
@@ -376,5 +379,5 @@ python_queue! {
     /// assert_eq!(q.get(), Ok((1, "urgent")));
     /// assert_eq!(q.get(), Ok((2, "normal")));
     /// ```
-    PriorityQueue<T: Ord>, Heap, "queue.PriorityQueue"
+    PriorityQueue<T: Ord>, Engine<Heap<T>>, "queue.PriorityQueue"
 }

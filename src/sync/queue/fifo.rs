@@ -1,0 +1,328 @@
+//! [`FifoEngine`]: what a [`Queue`](crate::Queue) runs on. A bounded queue of at most
+//! [`RING_MAX`] slots (and [`RING_BYTES`] of them) is a lock-free [`Ring`] allocated at
+//! construction, with an event count per condition ([`Sleepers`]); any other queue (unbounded,
+//! or too large to allocate up front) is the locked [`Engine`], which grows lazily.
+//!
+//! ```text
+//!  put: ring.try_put ─ok─> not_empty.notify_one (a load; a wake-up call only if counted)
+//!         │Full: nowait/expired? Full ; spin on has_room ; retry
+//!         └─ then: not_full.prepare ; has_room? cancel : sleep ; retry      (ShutDown: fail)
+//!  get: the mirror image (ring.try_get, not_full.notify_one, has_item, not_empty)
+//!  task_done: ring.finish(1) ─ none left ─> all_done.notify_all
+//!  shutdown: ring.shut_down (tail mark) ; immediate: try_get until empty, finish(n) ;
+//!            wake every counted sleeper of the three conditions
+//! ```
+//!
+//! A woken waiter always tries its operation before it looks at its deadline, so a wake-up is
+//! never spent on a waiter that then reports `Full`/`Empty`. An immediate shutdown drains with
+//! `try_get` after the mark, racing only other gets: every item goes to exactly one of them.
+
+use super::block::Block;
+use super::engine::Engine;
+use super::error::{GetError, PutError};
+use super::ring::Ring;
+use super::sleepers::Sleepers;
+use super::store::Fifo;
+use crate::rt::{AtomicU32, Spun, set_hint, spin};
+use std::sync::atomic::Ordering::Relaxed;
+
+/// The most slots a ring is allocated with up front.
+const RING_MAX: usize = 1 << 16;
+/// The most bytes of slots a ring is allocated with up front.
+const RING_BYTES: usize = 1 << 20;
+
+/// Hint bits of [`RingQueue::hints`], as in `engine.rs`.
+const GET_SPUN: u32 = 1;
+const PUT_SPUN: u32 = 2;
+
+/// The engine of a `Queue` (see the module docs).
+pub(crate) enum FifoEngine<T> {
+    Ring(Box<RingQueue<T>>),
+    Locked(Engine<Fifo<T>>),
+}
+
+/// A bounded FIFO queue on a [`Ring`].
+pub(crate) struct RingQueue<T> {
+    ring: Ring<T>,
+    not_empty: Sleepers,
+    not_full: Sleepers,
+    all_done: Sleepers,
+    /// `GET_SPUN` / `PUT_SPUN`: spin hints only.
+    hints: AtomicU32,
+}
+
+impl<T> FifoEngine<T> {
+    pub(crate) fn new(maxsize: usize, tasks: bool) -> Self {
+        let slot = std::mem::size_of::<T>() + std::mem::size_of::<usize>();
+        let fits = (1..=RING_MAX).contains(&maxsize) && maxsize.saturating_mul(slot) <= RING_BYTES;
+        // `unfinished` is read off ring positions, which must not wrap: 64-bit positions only.
+        if tasks && fits && usize::BITS >= 64 {
+            FifoEngine::Ring(Box::new(RingQueue {
+                ring: Ring::new(maxsize),
+                not_empty: Sleepers::new(),
+                not_full: Sleepers::new(),
+                all_done: Sleepers::new(),
+                hints: AtomicU32::new(0),
+            }))
+        } else {
+            FifoEngine::Locked(Engine::new(maxsize, tasks))
+        }
+    }
+
+    pub(crate) fn maxsize(&self) -> usize {
+        match self {
+            FifoEngine::Ring(r) => r.ring_cap(),
+            FifoEngine::Locked(e) => e.maxsize(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn qsize(&self) -> usize {
+        match self {
+            FifoEngine::Ring(r) => r.ring.qsize(),
+            FifoEngine::Locked(e) => e.qsize(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn full(&self) -> bool {
+        match self {
+            FifoEngine::Ring(r) => r.ring.qsize() >= r.ring_cap(),
+            FifoEngine::Locked(e) => e.full(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn is_shutdown(&self) -> bool {
+        match self {
+            FifoEngine::Ring(r) => r.ring.is_shut_down(),
+            FifoEngine::Locked(e) => e.is_shutdown(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn put(&self, item: T, block: Block) -> Result<(), PutError<T>> {
+        match self {
+            FifoEngine::Ring(r) => r.put(item, block),
+            FifoEngine::Locked(e) => e.put(item, block),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn get(&self, block: Block) -> Result<T, GetError> {
+        match self {
+            FifoEngine::Ring(r) => r.get(block),
+            FifoEngine::Locked(e) => e.get(block),
+        }
+    }
+
+    pub(crate) fn task_done(&self) -> bool {
+        match self {
+            FifoEngine::Ring(r) => r.task_done(),
+            FifoEngine::Locked(e) => e.task_done(),
+        }
+    }
+
+    pub(crate) fn join(&self, block: Block) -> bool {
+        match self {
+            FifoEngine::Ring(r) => r.join(block),
+            FifoEngine::Locked(e) => e.join(block),
+        }
+    }
+
+    pub(crate) fn shutdown(&self, immediate: bool) -> Vec<T> {
+        match self {
+            FifoEngine::Ring(r) => r.shutdown(immediate),
+            FifoEngine::Locked(e) => e.shutdown(immediate),
+        }
+    }
+}
+
+impl<T> RingQueue<T> {
+    fn ring_cap(&self) -> usize {
+        self.ring.cap()
+    }
+
+    #[inline]
+    fn put(&self, item: T, block: Block) -> Result<(), PutError<T>> {
+        match self.ring.try_put(item) {
+            Ok(()) => {
+                self.not_empty.notify_one();
+                Ok(())
+            }
+            Err(PutError::Full(item)) => self.put_slow(item, block),
+            Err(e) => Err(e),
+        }
+    }
+
+    #[cold]
+    fn put_slow(&self, mut item: T, block: Block) -> Result<(), PutError<T>> {
+        // None: no spin yet; Some(None): the spin saw room; Some(Some(s)): it did not.
+        let mut spun: Option<Option<Spun>> = None;
+        loop {
+            if block.expired() {
+                return Err(PutError::Full(item));
+            }
+            if spun.is_none() {
+                let long = self.hints.load(Relaxed) & PUT_SPUN != 0;
+                spun = Some(spin(long, block.deadline(), || self.ring.has_room()).err());
+            } else {
+                let s = self.not_full.prepare();
+                if self.ring.has_room() {
+                    self.not_full.cancel();
+                } else {
+                    self.not_full.sleep(s, block.deadline());
+                }
+            }
+            match self.ring.try_put(item) {
+                Ok(()) => {
+                    self.not_empty.notify_one();
+                    self.learn(PUT_SPUN, spun);
+                    return Ok(());
+                }
+                Err(PutError::Full(back)) => item = back,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    #[inline]
+    fn get(&self, block: Block) -> Result<T, GetError> {
+        match self.ring.try_get() {
+            Ok(item) => {
+                self.not_full.notify_one();
+                Ok(item)
+            }
+            Err(GetError::Empty) => self.get_slow(block),
+            Err(e) => Err(e),
+        }
+    }
+
+    #[cold]
+    fn get_slow(&self, block: Block) -> Result<T, GetError> {
+        // As in `put_slow`.
+        let mut spun: Option<Option<Spun>> = None;
+        loop {
+            if block.expired() {
+                return Err(GetError::Empty);
+            }
+            if spun.is_none() {
+                let long = self.hints.load(Relaxed) & GET_SPUN != 0;
+                spun = Some(spin(long, block.deadline(), || self.ring.has_item()).err());
+            } else {
+                let s = self.not_empty.prepare();
+                if self.ring.has_item() {
+                    self.not_empty.cancel();
+                } else {
+                    self.not_empty.sleep(s, block.deadline());
+                }
+            }
+            match self.ring.try_get() {
+                Ok(item) => {
+                    self.not_full.notify_one();
+                    self.learn(GET_SPUN, spun);
+                    return Ok(item);
+                }
+                Err(GetError::Empty) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// As `Engine::learn`: after a wait that succeeded, turns the spin hint `bit` on if the
+    /// spin caught the release or the whole wait was short, off otherwise.
+    #[inline]
+    fn learn(&self, bit: u32, spun: Option<Option<Spun>>) {
+        let on = match spun {
+            None => return,
+            Some(None) => true,
+            Some(Some(s)) => s.was_short(),
+        };
+        let was = self.hints.load(Relaxed) & bit != 0;
+        set_hint(&self.hints, bit, was, on);
+    }
+
+    fn task_done(&self) -> bool {
+        match self.ring.finish(1) {
+            None => false,
+            Some(none_left) => {
+                if none_left {
+                    self.all_done.notify_all();
+                }
+                true
+            }
+        }
+    }
+
+    fn join(&self, block: Block) -> bool {
+        loop {
+            if self.ring.unfinished() == 0 {
+                return true;
+            }
+            if block.expired() {
+                return false;
+            }
+            let s = self.all_done.prepare();
+            if self.ring.unfinished() == 0 {
+                self.all_done.cancel();
+            } else {
+                self.all_done.sleep(s, block.deadline());
+            }
+        }
+    }
+
+    fn shutdown(&self, immediate: bool) -> Vec<T> {
+        self.ring.shut_down();
+        let mut removed = Vec::new();
+        if immediate {
+            removed.reserve(self.ring.qsize());
+            while let Ok(item) = self.ring.try_get() {
+                removed.push(item);
+            }
+            if !removed.is_empty() && self.ring.finish(removed.len()) == Some(true) {
+                self.all_done.notify_all();
+            }
+        }
+        self.not_empty.notify_all();
+        self.not_full.notify_all();
+        removed
+    }
+}
+
+/// As `inner.rs`'s test, on a ring: a fork child does not count the parent's sleepers, so a
+/// `put` into a ring that parent getters slept on makes no wake-up call there.
+#[cfg(all(test, unix, not(miri), not(threadkit_loom)))]
+mod tests {
+    use crate::Queue;
+    use crate::rt::wake_calls_during;
+    use std::thread;
+    use std::time::Duration;
+
+    #[test]
+    fn a_fork_child_does_not_count_the_parents_ring_sleepers() {
+        let q: &'static Queue<u32> = Box::leak(Box::new(Queue::with_maxsize(4)));
+        let getters: Vec<_> = (0..2)
+            .map(|_| thread::spawn(move || q.get().unwrap()))
+            .collect();
+        // Let them count themselves and fall asleep.
+        thread::sleep(Duration::from_millis(50));
+        let ok = crate::rt::child_passes(|| {
+            let (calls, r) = wake_calls_during(|| q.put(7));
+            r.unwrap();
+            assert_eq!(calls, 0, "woke a vanished getter");
+            assert_eq!(q.get_nowait().unwrap(), 7);
+            let t = thread::spawn(move || q.get().unwrap());
+            thread::sleep(Duration::from_millis(20));
+            q.put(8).unwrap();
+            assert_eq!(t.join().unwrap(), 8);
+        });
+        let (calls, r) = wake_calls_during(|| q.put(1));
+        r.unwrap();
+        assert_eq!(calls, 1, "the parent's own sleepers are woken");
+        q.put(2).unwrap();
+        for g in getters {
+            g.join().unwrap();
+        }
+        assert!(ok, "the child failed");
+    }
+}

@@ -1,0 +1,311 @@
+//! [`Ring`]: the lock-free store of a bounded FIFO [`Queue`](crate::Queue), a bounded MPMC
+//! ring of slots with per-slot stamps (Dmitry Vyukov's, laid out as crossbeam-channel's array
+//! flavour), plus Python's shutdown flag and task count, without a lock.
+//!
+//! | word   | meaning                                                                        |
+//! |--------|--------------------------------------------------------------------------------|
+//! | `head` | position of the next `get`: `lap + index` (`lap` a multiple of `one_lap`)      |
+//! | `tail` | position of the next `put`, same form, plus `mark`: shut down                  |
+//! | `done` | tasks done: `task_done` calls plus items an immediate shutdown counted done   |
+//! | slot `stamp` | `pos`: free for the `put` at `pos`; `pos + 1`: holds the item for the `get` at `pos` |
+//!
+//! ```text
+//!  put at tail t: slot.stamp == t ? CAS tail t -> next(t) ; write ; stamp = t + 1
+//!                 slot.stamp == t + 1 - one_lap (last lap's item) and head + one_lap == t ? Full
+//!                 tail has mark ? ShutDown
+//!  get at head h: slot.stamp == h + 1 ? CAS head h -> next(h) ; read ; stamp = h + one_lap
+//!                 slot.stamp == h and tail == h ? Empty (ShutDown if marked)
+//! ```
+//!
+//! A `put` or `get` that finds its slot reserved by a partner that has not written its stamp
+//! yet (the partner is between its CAS and its store) waits for it, as crossbeam does: a `put`
+//! is done once its CAS succeeded, so a later `get` must find its item (no `Empty` while a
+//! completed later `put` sits behind it). The shutdown mark in `tail` makes every `put`'s CAS
+//! fail once set, so no item enters after a shutdown and an immediate shutdown's drain sees
+//! every item.
+//!
+//! Python's `unfinished_tasks` is not a counter of its own (an RMW per `put`): it is the
+//! number of `put`s (read off `tail`) minus `done`; `task_done` moves `done` by CAS, never
+//! past the `put` count.
+//!
+//! # Memory ordering
+//!
+//! A slot's stamp store (`Release`) and its load (`Acquire`) order the item's write before its
+//! read, and the read before the next lap's write. The CASes on `head`, `tail` and `done` are
+//! `SeqCst`: they are the publications of the sleepers' handshake (see `sleepers.rs`), whose
+//! waiters read them back with `SeqCst` loads (`has_item`, `has_room`, `unfinished`).
+
+use super::error::{GetError, PutError};
+use crate::rt::{AtomicUsize, UnsafeCell, fence, spin_hint, yield_now};
+use std::mem::MaybeUninit;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+
+/// Busy-wait rounds (1, 2, 4, .. steps) on a partner's in-flight slot before yielding the CPU
+/// to it: the partner is a few instructions from its stamp store unless it lost its CPU.
+const IN_FLIGHT_SPINS: u32 = 6;
+
+/// One slot: a stamp (see the module docs) and room for an item.
+struct Slot<T> {
+    stamp: AtomicUsize,
+    value: UnsafeCell<MaybeUninit<T>>,
+}
+
+/// Keeps `head` and `tail` on cache lines of their own (two lines: adjacent-line prefetch).
+#[repr(align(128))]
+struct Padded<T>(T);
+
+/// The ring (see the module docs).
+pub(super) struct Ring<T> {
+    head: Padded<AtomicUsize>,
+    tail: Padded<AtomicUsize>,
+    done: Padded<AtomicUsize>,
+    slots: Box<[Slot<T>]>,
+    /// `maxsize`.
+    cap: usize,
+    /// The shutdown bit of `tail`, above every index: `(cap + 1).next_power_of_two()`.
+    mark: usize,
+    /// `2 * mark`: the positions of one lap.
+    one_lap: usize,
+    /// `log2(one_lap)`.
+    lap_shift: u32,
+}
+
+// SAFETY: items move between threads only through slots, each owned by the one thread whose
+// CAS reserved it until its stamp store hands it on (module docs), so sharing `&Ring<T>` moves
+// `T`s between threads: `T: Send` suffices, as for a channel.
+unsafe impl<T: Send> Sync for Ring<T> {}
+
+/// Waits for a partner's in-flight stamp store: spins, then yields the CPU (see
+/// [`IN_FLIGHT_SPINS`]).
+#[inline]
+fn backoff(step: &mut u32) {
+    if cfg!(threadkit_loom) || *step >= IN_FLIGHT_SPINS {
+        yield_now();
+        return;
+    }
+    for _ in 0..1u32 << *step {
+        spin_hint();
+    }
+    *step += 1;
+}
+
+/// A fresh look at `a` after a [`backoff`]. Under loom an RMW, which reads the latest value:
+/// a load may return any older one again, and the model would branch on each (only progress
+/// depends on this value: every decision is made by a CAS or by the fenced loads).
+#[inline]
+fn reload(a: &AtomicUsize) -> usize {
+    #[cfg(threadkit_loom)]
+    return a.fetch_add(0, Relaxed);
+    #[cfg(not(threadkit_loom))]
+    a.load(Relaxed)
+}
+
+impl<T> Ring<T> {
+    /// A ring of `cap` slots (`1 <= cap`, and `cap` small enough that `2 * mark` fits).
+    pub(super) fn new(cap: usize) -> Self {
+        debug_assert!(cap >= 1);
+        let mark = (cap + 1).next_power_of_two();
+        let one_lap = mark * 2;
+        let slots = (0..cap)
+            .map(|i| Slot {
+                stamp: AtomicUsize::new(i),
+                value: UnsafeCell::new(MaybeUninit::uninit()),
+            })
+            .collect();
+        Ring {
+            head: Padded(AtomicUsize::new(0)),
+            tail: Padded(AtomicUsize::new(0)),
+            done: Padded(AtomicUsize::new(0)),
+            slots,
+            cap,
+            mark,
+            one_lap,
+            lap_shift: one_lap.trailing_zeros(),
+        }
+    }
+
+    /// `maxsize`.
+    pub(super) fn cap(&self) -> usize {
+        self.cap
+    }
+
+    /// The position after `pos` (without the mark).
+    #[inline]
+    fn next(&self, pos: usize) -> usize {
+        let index = pos & (self.mark - 1);
+        if index + 1 < self.cap {
+            pos + 1
+        } else {
+            (pos & !(self.one_lap - 1)).wrapping_add(self.one_lap)
+        }
+    }
+
+    /// How many operations a position (without the mark) stands for since the start.
+    #[inline]
+    fn count(&self, pos: usize) -> usize {
+        (pos >> self.lap_shift) * self.cap + (pos & (self.mark - 1))
+    }
+
+    /// Puts `item` if there is room now (waiting only for an in-flight `get` of its slot).
+    #[inline]
+    pub(super) fn try_put(&self, item: T) -> Result<(), PutError<T>> {
+        let mut step = 0;
+        let mut tail = self.tail.0.load(Relaxed);
+        loop {
+            if tail & self.mark != 0 {
+                return Err(PutError::ShutDown(item));
+            }
+            let slot = &self.slots[tail & (self.mark - 1)];
+            let stamp = slot.stamp.load(Acquire);
+            if stamp == tail {
+                // Transition: tail t -> next(t), reserving slot t for this put (fails once
+                // shutdown has set the mark).
+                match self
+                    .tail
+                    .0
+                    .compare_exchange(tail, self.next(tail), SeqCst, Relaxed)
+                {
+                    Ok(_) => {
+                        // SAFETY: the CAS reserved this slot for this thread alone: its stamp
+                        // says free (the last `get` of it is done reading) and no other put
+                        // can reserve position `tail` again.
+                        slot.value.with_mut(|p| unsafe { (*p).write(item) });
+                        slot.stamp.store(tail + 1, Release);
+                        return Ok(());
+                    }
+                    Err(now) => tail = now,
+                }
+                continue;
+            }
+            if stamp.wrapping_add(self.one_lap) == tail + 1 {
+                // The slot holds last lap's item: full, unless its get is under way.
+                fence(SeqCst);
+                if self.head.0.load(Relaxed).wrapping_add(self.one_lap) == tail {
+                    return Err(PutError::Full(item));
+                }
+            }
+            backoff(&mut step);
+            tail = reload(&self.tail.0);
+        }
+    }
+
+    /// Takes the next item if there is one now (waiting only for an in-flight `put` of it).
+    #[inline]
+    pub(super) fn try_get(&self) -> Result<T, GetError> {
+        let mut step = 0;
+        let mut head = self.head.0.load(Relaxed);
+        loop {
+            let slot = &self.slots[head & (self.mark - 1)];
+            let stamp = slot.stamp.load(Acquire);
+            if stamp == head + 1 {
+                // Transition: head h -> next(h), reserving the item at h for this get.
+                match self
+                    .head
+                    .0
+                    .compare_exchange(head, self.next(head), SeqCst, Relaxed)
+                {
+                    Ok(_) => {
+                        // SAFETY: the stamp (acquired) says the put of position `head` wrote
+                        // the item, and the CAS gave it to this thread alone.
+                        let item = slot.value.with(|p| unsafe { (*p).assume_init_read() });
+                        slot.stamp.store(head.wrapping_add(self.one_lap), Release);
+                        return Ok(item);
+                    }
+                    Err(now) => head = now,
+                }
+                continue;
+            }
+            if stamp == head {
+                // No item here yet: empty, unless a put reserved it and is writing it.
+                fence(SeqCst);
+                let tail = self.tail.0.load(Relaxed);
+                if tail & !self.mark == head {
+                    return Err(if tail & self.mark != 0 {
+                        GetError::ShutDown
+                    } else {
+                        GetError::Empty
+                    });
+                }
+            }
+            backoff(&mut step);
+            head = reload(&self.head.0);
+        }
+    }
+
+    /// Sets the shutdown mark: every later `put` fails (a `SeqCst` publication).
+    pub(super) fn shut_down(&self) {
+        self.tail.0.fetch_or(self.mark, SeqCst);
+    }
+
+    #[inline]
+    pub(super) fn is_shut_down(&self) -> bool {
+        self.tail.0.load(Relaxed) & self.mark != 0
+    }
+
+    /// The number of items (a snapshot, at most `cap`).
+    #[inline]
+    pub(super) fn qsize(&self) -> usize {
+        // `head` first: the later `tail` is at least the `head` it was read with.
+        let head = self.head.0.load(SeqCst);
+        let tail = self.tail.0.load(SeqCst) & !self.mark;
+        self.count(tail)
+            .wrapping_sub(self.count(head))
+            .min(self.cap)
+    }
+
+    /// For a sleeping getter's last look: an item is there or on its way, or shut down.
+    #[inline]
+    pub(super) fn has_item(&self) -> bool {
+        let head = self.head.0.load(SeqCst);
+        self.tail.0.load(SeqCst) != head
+    }
+
+    /// For a sleeping putter's last look: a slot is free or being freed, or shut down.
+    #[inline]
+    pub(super) fn has_room(&self) -> bool {
+        let tail = self.tail.0.load(SeqCst);
+        let head = self.head.0.load(SeqCst);
+        tail & self.mark != 0 || head.wrapping_add(self.one_lap) != tail
+    }
+
+    /// Python's `unfinished_tasks` (a snapshot).
+    #[inline]
+    pub(super) fn unfinished(&self) -> usize {
+        // `done` first: never more than the `put` count read after it.
+        let done = self.done.0.load(SeqCst);
+        self.count(self.tail.0.load(SeqCst) & !self.mark) - done
+    }
+
+    /// Counts up to `n` tasks done (no more than are unfinished); `None` if none was
+    /// unfinished, else whether none is left (as far as this call saw).
+    pub(super) fn finish(&self, n: usize) -> Option<bool> {
+        let mut done = self.done.0.load(SeqCst);
+        loop {
+            let puts = self.count(self.tail.0.load(SeqCst) & !self.mark);
+            let left = puts - done;
+            if left == 0 {
+                return None;
+            }
+            let k = n.min(left);
+            // Transition: done d -> d + k, never past the puts (read after d).
+            match self.done.0.compare_exchange(done, done + k, SeqCst, SeqCst) {
+                Ok(_) => return Some(left == k),
+                Err(now) => done = now,
+            }
+        }
+    }
+}
+
+impl<T> Drop for Ring<T> {
+    fn drop(&mut self) {
+        let tail = self.tail.0.load(Relaxed) & !self.mark;
+        let mut head = self.head.0.load(Relaxed);
+        while head != tail {
+            let slot = &self.slots[head & (self.mark - 1)];
+            // SAFETY: `&mut self`: no operation is in flight, so every position from head to
+            // tail holds a written item that no get has taken; each is dropped once.
+            slot.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
+            head = self.next(head);
+        }
+    }
+}
