@@ -122,8 +122,8 @@ pub(crate) fn current_thread_id() -> u64 {
     ID_ANCHOR.with(|a| a as *const u8 as u64)
 }
 
-/// Loom's yield: the waiter lets the model run the partner it waits for.
-pub(crate) fn yield_now() {
+/// The model's [`nap`](super::real::nap): loom's yield, which lets the other threads run.
+pub(crate) fn nap(_round: u32) {
     loom::thread::yield_now()
 }
 

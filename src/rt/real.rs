@@ -59,12 +59,13 @@ pub(crate) fn current_thread_id() -> u64 {
     threadkit_sys::current_id()
 }
 
-/// Gives this thread's CPU to another runnable thread. Not a spin policy: only for a wait on
-/// a partner that is between two stores of one operation (the queue ring's in-flight slot),
-/// which only that partner can finish, after a spin of its own has not seen it finish.
-#[inline]
-pub(crate) fn yield_now() {
-    threadkit_sys::yield_now()
+/// Steps back for a thread that is a few instructions from finishing something this one
+/// needs but may have lost its CPU: sleeps 1 us, 2 us, 4 us, ... (at most about 1 ms) for
+/// `round` 0, 1, 2, ... Never a `sched_yield`: on a busy machine that can give a whole
+/// timeslice to another process; a sleep frees this CPU for whoever needs it and comes back
+/// soon after the other thread has run.
+pub(crate) fn nap(round: u32) {
+    threadkit_sys::sleep(std::time::Duration::from_micros(1 << round.min(10)));
 }
 
 /// One step of a busy-wait.

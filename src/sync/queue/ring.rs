@@ -20,7 +20,11 @@
 //! A `put` or `get` that finds its slot reserved by a partner that has not written its stamp
 //! yet (the partner is between its CAS and its store) waits for it, as crossbeam does: a `put`
 //! is done once its CAS succeeded, so a later `get` must find its item (no `Empty` while a
-//! completed later `put` sits behind it). The shutdown mark in `tail` makes every `put`'s CAS
+//! completed later `put` sits behind it). It busy-waits a few steps, then naps ever longer
+//! (`rt::nap`, never a `sched_yield`): a partner that is not done within a few steps lost
+//! its CPU. In a `fork()` child, a slot that a vanished parent thread had reserved and not
+//! written never completes: the `get` that reaches it waits forever, as on a queue whose lock
+//! a vanished thread held. The shutdown mark in `tail` makes every `put`'s CAS
 //! fail once set, so no item enters after a shutdown and an immediate shutdown's drain sees
 //! every item.
 //!
@@ -36,12 +40,12 @@
 //! waiters read them back with `SeqCst` loads (`has_item`, `has_room`, `unfinished`).
 
 use super::error::{GetError, PutError};
-use crate::rt::{AtomicUsize, UnsafeCell, fence, spin_hint, yield_now};
+use crate::rt::{AtomicUsize, UnsafeCell, fence, nap, spin_hint};
 use std::mem::MaybeUninit;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 
-/// Busy-wait rounds (1, 2, 4, .. steps) on a partner's in-flight slot before yielding the CPU
-/// to it: the partner is a few instructions from its stamp store unless it lost its CPU.
+/// Busy-wait rounds (1, 2, 4, .. steps) on a partner's in-flight slot before napping (see
+/// `rt::nap`): the partner is a few instructions from its stamp store unless it lost its CPU.
 const IN_FLIGHT_SPINS: u32 = 6;
 
 /// One slot: a stamp (see the module docs) and room for an item.
@@ -75,12 +79,13 @@ pub(super) struct Ring<T> {
 // `T`s between threads: `T: Send` suffices, as for a channel.
 unsafe impl<T: Send> Sync for Ring<T> {}
 
-/// Waits for a partner's in-flight stamp store: spins, then yields the CPU (see
-/// [`IN_FLIGHT_SPINS`]).
+/// Waits for a partner's in-flight stamp store: spins, then naps ever longer (see
+/// [`IN_FLIGHT_SPINS`] and `rt::nap`).
 #[inline]
 fn backoff(step: &mut u32) {
     if cfg!(threadkit_loom) || *step >= IN_FLIGHT_SPINS {
-        yield_now();
+        nap(step.saturating_sub(IN_FLIGHT_SPINS));
+        *step = step.saturating_add(1);
         return;
     }
     for _ in 0..1u32 << *step {
