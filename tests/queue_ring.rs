@@ -10,6 +10,9 @@ use std::thread;
 use std::time::Duration;
 use threadkit::{GetError, PutError, Queue};
 
+#[path = "common/queue_rounds.rs"]
+mod queue_rounds;
+
 fn scale(n: u64) -> u64 {
     if cfg!(miri) { n / 500 + 2 } else { n }
 }
@@ -86,33 +89,7 @@ fn fifo_per_producer_five_slots() {
 /// `join` from several threads while workers mark tasks done, on a two-slot ring.
 #[test]
 fn ring_join_and_task_done_rounds() {
-    let q = Arc::new(Queue::with_maxsize(2));
-    let workers: Vec<_> = (0..3)
-        .map(|_| {
-            let q = q.clone();
-            thread::spawn(move || {
-                while let Ok(x) = q.get() {
-                    std::hint::black_box(x);
-                    q.task_done().unwrap();
-                }
-            })
-        })
-        .collect();
-    for round in 0..scale(300) {
-        for i in 0..(round % 7 + 1) {
-            q.put(i).unwrap();
-        }
-        thread::scope(|s| {
-            s.spawn(|| q.join());
-            q.join();
-        });
-        assert!(q.empty());
-        assert!(q.task_done().is_err());
-    }
-    q.shutdown(false);
-    for w in workers {
-        w.join().unwrap();
-    }
+    queue_rounds::join_and_task_done_rounds(Arc::new(Queue::with_maxsize(2)), scale(300), 1);
 }
 
 /// The largest ring and the smallest locked bounded queue behave alike.

@@ -8,6 +8,9 @@ use std::thread;
 use std::time::Duration;
 use threadkit::{GetError, LifoQueue, PriorityQueue, PutError, Queue, SimpleQueue};
 
+#[path = "common/queue_rounds.rs"]
+mod queue_rounds;
+
 fn scale(n: u64) -> u64 {
     if cfg!(miri) { n / 500 + 4 } else { n }
 }
@@ -166,34 +169,7 @@ fn shutdown_races_puts_and_gets() {
 /// `join` from several threads while workers mark tasks done, over many rounds.
 #[test]
 fn join_and_task_done_rounds() {
-    let q = Arc::new(Queue::new());
-    let workers: Vec<_> = (0..3)
-        .map(|_| {
-            let q = q.clone();
-            thread::spawn(move || {
-                while let Ok(x) = q.get() {
-                    std::hint::black_box(x);
-                    q.task_done().unwrap();
-                }
-            })
-        })
-        .collect();
-    for round in 0..scale(200) {
-        for i in 0..(round % 7 + 1) {
-            q.put(i).unwrap();
-        }
-        thread::scope(|s| {
-            for _ in 0..2 {
-                s.spawn(|| q.join());
-            }
-            q.join();
-        });
-        assert!(q.empty());
-    }
-    q.shutdown(false);
-    for w in workers {
-        w.join().unwrap();
-    }
+    queue_rounds::join_and_task_done_rounds(Arc::new(Queue::new()), scale(200), 2);
 }
 
 /// SimpleQueue: many producers, many consumers, a sentinel per consumer.

@@ -9,6 +9,9 @@
 //! * `probe.rs`: where the `threadkit-probe` program (the workspace member `probe/`) is, for
 //!   tests/thread_process.rs and local.rs (`#[path = "common/probe.rs"] mod probe;`).
 //!
+//! * `queue_rounds.rs`: `join`/`task_done` rounds on a `Queue`, for tests/queue_stress.rs and
+//!   queue_ring.rs (`#[path = "common/queue_rounds.rs"] mod queue_rounds;`).
+//!
 //! A file is included only by the test binaries that use it, so none compiles code it ignores.
 #![allow(dead_code)]
 

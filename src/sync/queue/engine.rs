@@ -220,7 +220,7 @@ impl<S: Store> Engine<S> {
             }
             if room {
                 held.with(|i| i.store.push(item));
-                self.learn(PUT_SPUN, spun);
+                learn(&self.hints, PUT_SPUN, spun);
                 return Ok(());
             }
             if block.expired() {
@@ -263,7 +263,7 @@ impl<S: Store> Engine<S> {
         loop {
             if !first {
                 if let Some(item) = held.with(|i| i.store.pop()) {
-                    self.learn(GET_SPUN, spun);
+                    learn(&self.hints, GET_SPUN, spun);
                     return Ok(item);
                 }
             }
@@ -291,19 +291,6 @@ impl<S: Store> Engine<S> {
             held = held.sleep(&self.not_empty, seq, block.deadline());
             held.with(|i| i.getters -= 1);
         }
-    }
-
-    /// After a wait that succeeded: turns the spin hint `bit` on if the spin caught the
-    /// release or the whole wait was short, off otherwise (see `wait::spin`).
-    #[inline]
-    fn learn(&self, bit: u32, spun: Option<Option<Spun>>) {
-        let on = match spun {
-            None => return,
-            Some(None) => true,
-            Some(Some(s)) => s.was_short(),
-        };
-        let was = self.hints.load(Relaxed) & bit != 0;
-        set_hint(&self.hints, bit, was, on);
     }
 
     /// Python's `task_done()`: `false` when called more often than items were put.
@@ -380,4 +367,18 @@ impl<S: Store> Engine<S> {
         }
         removed
     }
+}
+
+/// After a wait that succeeded: turns the spin hint `bit` of `hints` on if the spin caught
+/// the release or the whole wait was short, off otherwise (see `rt::spin`). For both engines
+/// (this one and the ring's, `fifo.rs`).
+#[inline]
+pub(super) fn learn(hints: &AtomicU32, bit: u32, spun: Option<Option<Spun>>) {
+    let on = match spun {
+        None => return,
+        Some(None) => true,
+        Some(Some(s)) => s.was_short(),
+    };
+    let was = hints.load(Relaxed) & bit != 0;
+    set_hint(hints, bit, was, on);
 }

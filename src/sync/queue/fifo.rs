@@ -19,11 +19,12 @@
 
 use super::block::Block;
 use super::engine::Engine;
+use super::engine::learn;
 use super::error::{GetError, PutError};
 use super::ring::Ring;
 use super::sleepers::Sleepers;
 use super::store::Fifo;
-use crate::rt::{AtomicU32, Spun, set_hint, spin};
+use crate::rt::{AtomicU32, Spun, spin};
 use std::sync::atomic::Ordering::Relaxed;
 
 /// The most slots a ring is allocated with up front.
@@ -177,7 +178,7 @@ impl<T> RingQueue<T> {
             match self.ring.try_put(item) {
                 Ok(()) => {
                     self.not_empty.notify_one();
-                    self.learn(PUT_SPUN, spun);
+                    learn(&self.hints, PUT_SPUN, spun);
                     return Ok(());
                 }
                 Err(PutError::Full(back)) => item = back,
@@ -220,26 +221,13 @@ impl<T> RingQueue<T> {
             match self.ring.try_get() {
                 Ok(item) => {
                     self.not_full.notify_one();
-                    self.learn(GET_SPUN, spun);
+                    learn(&self.hints, GET_SPUN, spun);
                     return Ok(item);
                 }
                 Err(GetError::Empty) => {}
                 Err(e) => return Err(e),
             }
         }
-    }
-
-    /// As `Engine::learn`: after a wait that succeeded, turns the spin hint `bit` on if the
-    /// spin caught the release or the whole wait was short, off otherwise.
-    #[inline]
-    fn learn(&self, bit: u32, spun: Option<Option<Spun>>) {
-        let on = match spun {
-            None => return,
-            Some(None) => true,
-            Some(Some(s)) => s.was_short(),
-        };
-        let was = self.hints.load(Relaxed) & bit != 0;
-        set_hint(&self.hints, bit, was, on);
     }
 
     fn task_done(&self) -> bool {
@@ -293,36 +281,9 @@ impl<T> RingQueue<T> {
 /// `put` into a ring that parent getters slept on makes no wake-up call there.
 #[cfg(all(test, unix, not(miri), not(threadkit_loom)))]
 mod tests {
-    use crate::Queue;
-    use crate::rt::wake_calls_during;
-    use std::thread;
-    use std::time::Duration;
-
     #[test]
     fn a_fork_child_does_not_count_the_parents_ring_sleepers() {
-        let q: &'static Queue<u32> = Box::leak(Box::new(Queue::with_maxsize(4)));
-        let getters: Vec<_> = (0..2)
-            .map(|_| thread::spawn(move || q.get().unwrap()))
-            .collect();
-        // Let them count themselves and fall asleep.
-        thread::sleep(Duration::from_millis(50));
-        let ok = crate::rt::child_passes(|| {
-            let (calls, r) = wake_calls_during(|| q.put(7));
-            r.unwrap();
-            assert_eq!(calls, 0, "woke a vanished getter");
-            assert_eq!(q.get_nowait().unwrap(), 7);
-            let t = thread::spawn(move || q.get().unwrap());
-            thread::sleep(Duration::from_millis(20));
-            q.put(8).unwrap();
-            assert_eq!(t.join().unwrap(), 8);
-        });
-        let (calls, r) = wake_calls_during(|| q.put(1));
-        r.unwrap();
-        assert_eq!(calls, 1, "the parent's own sleepers are woken");
-        q.put(2).unwrap();
-        for g in getters {
-            g.join().unwrap();
-        }
-        assert!(ok, "the child failed");
+        let q = Box::leak(Box::new(crate::Queue::with_maxsize(4)));
+        super::super::inner::tests::fork_child_forgets_sleepers(q);
     }
 }

@@ -54,19 +54,20 @@ impl<S> Inner<S> {
 /// queue that parent getters slept on makes no wake-up call. (Before, they stayed counted in
 /// the copy of the queue forever: a system call at every put.)
 #[cfg(all(test, unix, not(miri), not(threadkit_loom)))]
-mod tests {
+pub(super) mod tests {
     use crate::Queue;
     use crate::rt::wake_calls_during;
     use std::thread;
     use std::time::Duration;
 
-    #[test]
-    fn a_fork_child_does_not_count_the_parents_sleepers() {
-        let q: &'static Queue<u32> = Box::leak(Box::new(Queue::new()));
+    /// Two parent getters asleep on `q` when the process forks: in the child a `put` makes no
+    /// wake-up call for them, and the queue works with the child's own threads; in the parent
+    /// a `put` wakes one of its own. For both engines (`fifo.rs` runs it on a ring).
+    pub(in crate::sync::queue) fn fork_child_forgets_sleepers(q: &'static Queue<u32>) {
         let getters: Vec<_> = (0..2)
             .map(|_| thread::spawn(move || q.get().unwrap()))
             .collect();
-        // Let them count themselves and fall asleep (outside the lock).
+        // Let them count themselves and fall asleep.
         thread::sleep(Duration::from_millis(50));
         let ok = crate::rt::child_passes(|| {
             let (calls, r) = wake_calls_during(|| q.put(7));
@@ -74,14 +75,22 @@ mod tests {
             assert_eq!(calls, 0, "woke a vanished getter");
             assert_eq!(q.get_nowait().unwrap(), 7);
             let t = thread::spawn(move || q.get().unwrap());
+            thread::sleep(Duration::from_millis(20));
             q.put(8).unwrap();
             assert_eq!(t.join().unwrap(), 8);
         });
-        q.put(1).unwrap();
+        let (calls, r) = wake_calls_during(|| q.put(1));
+        r.unwrap();
+        assert_eq!(calls, 1, "the parent's own sleepers are woken");
         q.put(2).unwrap();
         for g in getters {
             g.join().unwrap();
         }
         assert!(ok, "the child failed");
+    }
+
+    #[test]
+    fn a_fork_child_does_not_count_the_parents_sleepers() {
+        fork_child_forgets_sleepers(Box::leak(Box::new(Queue::new())));
     }
 }
