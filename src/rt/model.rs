@@ -140,12 +140,6 @@ pub(crate) fn may_spin() -> bool {
     true
 }
 
-/// Never crowded under the model (which does not spin anyway).
-#[allow(dead_code)]
-pub(crate) fn machine_crowded() -> bool {
-    false
-}
-
 /// The notify window under the model: 1 unless the test sets [`LOOM_NOTIFY_WINDOW`], so the
 /// token-chain models stay small and the window's count is modelled where it matters.
 pub(crate) fn notify_window() -> u32 {

@@ -91,13 +91,6 @@ pub(crate) fn cpus() -> u32 {
     }
 }
 
-/// Whether more threads are runnable on the machine right now than it has CPUs (`false`
-/// where the OS does not say): see `threadkit_sys::machine_crowded`.
-#[inline]
-pub(crate) fn machine_crowded() -> bool {
-    threadkit_sys::machine_crowded() == Some(true)
-}
-
 /// Whether spinning can help at all: false on a single CPU.
 #[inline]
 pub(crate) fn may_spin() -> bool {

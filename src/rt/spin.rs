@@ -2,7 +2,7 @@
 //! that a primitive keeps in its word ([`set_hint`], [`Spun::was_short`]), and the size of a
 //! notify's window of released waiters. Every spin constant is named here.
 
-use super::{AtomicU32, machine_crowded, may_spin, spin_hint};
+use super::{AtomicU32, may_spin, spin_hint};
 use std::time::{Duration, Instant};
 
 /// Busy-wait steps every spin starts with, without reading the clock: enough to catch a
@@ -49,41 +49,10 @@ struct Bets {
     penalty: u32,
 }
 
-/// How long a thread trusts its last look at how crowded the machine is (see [`crowded`]).
-/// The look costs three system calls (about 5 us), so at most one per thread per this long.
-#[cfg_attr(threadkit_loom, allow(dead_code))]
-const CROWD_LOOK: Duration = Duration::from_millis(20);
-
 #[cfg(not(threadkit_loom))]
 std::thread_local! {
     static BETS: core::cell::Cell<Bets> =
         const { core::cell::Cell::new(Bets { skip: 0, penalty: 0 }) };
-    /// When this thread last looked at how crowded the machine is, and what it saw.
-    static CROWD: core::cell::Cell<Option<(Instant, bool)>> = const { core::cell::Cell::new(None) };
-}
-
-/// Whether the machine has more runnable threads than CPUs (as of a look at most
-/// [`CROWD_LOOK`] old, taken at `now` if older). Then a long spin is a bad bet: the thread
-/// that would release this waiter, if it is not running, is probably queued for a CPU, and a
-/// spin only burns the CPU time it waits for (and takes it from the other processes: the
-/// CPU time a spin costs is what a busy server pays). The [`Bets`] would learn the same, but
-/// only after losing some: each lost bet costs [`SPIN_LONG`], and a won one resets them.
-#[inline]
-fn crowded(now: Instant) -> bool {
-    #[cfg(not(threadkit_loom))]
-    return CROWD.with(|c| match c.get() {
-        Some((at, crowded)) if now.saturating_duration_since(at) < CROWD_LOOK => crowded,
-        _ => {
-            let crowded = machine_crowded();
-            c.set(Some((now, crowded)));
-            crowded
-        }
-    });
-    #[cfg(threadkit_loom)]
-    {
-        let _ = now;
-        machine_crowded()
-    }
 }
 
 /// Whether this thread may make a long spin now (and counts one skip if not).
@@ -177,8 +146,8 @@ pub(crate) fn set_hint(word: &AtomicU32, bit: u32, was: bool, on: bool) {
 /// A waiter's bounded busy-wait before it sleeps: polls `ready` until it returns `true`
 /// (`Ok`), or the budget is spent (`Err`, for [`Spun::was_short`]). The budget is
 /// [`SPIN_SHORT`] steps, plus up to [`SPIN_LONG`] (never past `deadline`) when `long`, the
-/// primitive's hint that its last waiter was released by a running thread, this thread's
-/// [`Bets`] allow it, and the machine is not [`crowded`].
+/// primitive's hint that its last waiter was released by a running thread, and this thread's
+/// [`Bets`] allow it.
 ///
 /// Never a `sched_yield`: on a busy machine each one can hand a whole timeslice (milliseconds)
 /// to another process, while a futex sleeper is woken, and preferred by the scheduler, within
@@ -202,7 +171,7 @@ pub(crate) fn spin(
             return Ok(());
         }
     }
-    if !long || !may_bet() || crowded(start) {
+    if !long || !may_bet() {
         return Err(Spun { start: Some(start) });
     }
     spin_long(start, deadline, ready)

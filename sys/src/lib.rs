@@ -34,7 +34,7 @@ mod time;
 pub use futex::{REQUEUE_MOVES, WAKE_N_LOOP_MAX, requeue_one, wait, wake_all, wake_n, wake_one};
 pub use thread::{
     MAX_NAME_LEN, RawThread, SharedMain, at_exit, at_fork, cpu_count, current_id, fork_generation,
-    machine_crowded, min_stack_size, native_id, page_size, set_current_name, sleep, spawn,
-    spawn_shared, thread_cpu_time, yield_now,
+    min_stack_size, native_id, page_size, set_current_name, sleep, spawn, spawn_shared,
+    thread_cpu_time, yield_now,
 };
 pub use thread::{is_main_thread, main_thread_ids, record_main_thread};

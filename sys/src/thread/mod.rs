@@ -264,23 +264,6 @@ pub fn cpu_count() -> usize {
     imp::cpu_count()
 }
 
-/// Whether the machine has more runnable threads right now than CPUs online (`Some(true)`),
-/// or not (`Some(false)`); `None` where the OS does not say cheaply. Linux and Android: the
-/// instantaneous count of runnable threads in `/proc/loadavg` (every process's, this caller
-/// included) against the CPUs online; three system calls and no allocation, so callers
-/// should sample it, not poll it. Elsewhere, and under Miri: `None`.
-///
-/// A spinning waiter asks this before it bets that the thread it waits for is running: on a
-/// crowded machine that thread is likely queued for a CPU, and the spin only burns the time
-/// it waits for.
-///
-/// ```
-/// let _maybe: Option<bool> = threadkit_sys::machine_crowded();
-/// ```
-pub fn machine_crowded() -> Option<bool> {
-    imp::machine_crowded()
-}
-
 /// Registers `f` to run when the process exits normally (when `main` returns or
 /// `std::process::exit` is called), after the Rust `main` has finished: C's `atexit`. Hooks
 /// run in the reverse order of registration. This is how Python's "the interpreter waits for

@@ -347,33 +347,6 @@ pub fn cpu_count() -> usize {
     if n > 0 { n as usize } else { 1 }
 }
 
-#[cfg(all(any(target_os = "linux", target_os = "android"), not(miri)))]
-pub fn machine_crowded() -> Option<bool> {
-    // "0.52 0.58 0.59 3/417 12345": the fourth field is runnable/all threads.
-    let mut buf = [0u8; 128];
-    // SAFETY: the path is NUL-terminated; the flags ask for nothing unusual.
-    let fd = unsafe { libc::open(c"/proc/loadavg".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
-    if fd < 0 {
-        return None;
-    }
-    // SAFETY: `buf` is writable for its whole length; `fd` is open.
-    let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-    // SAFETY: `fd` is ours and closed exactly once.
-    unsafe { libc::close(fd) };
-    let text = buf.get(..usize::try_from(n).ok()?)?;
-    let field = text.split(|b| *b == b' ').nth(3)?;
-    let runnable = field.split(|b| *b == b'/').next()?;
-    let runnable = core::str::from_utf8(runnable).ok()?.parse::<u64>().ok()?;
-    // SAFETY: sysconf has no preconditions.
-    let online = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
-    Some(runnable > u64::try_from(online).ok()?.max(1))
-}
-
-#[cfg(not(all(any(target_os = "linux", target_os = "android"), not(miri))))]
-pub fn machine_crowded() -> Option<bool> {
-    None
-}
-
 pub fn at_exit(f: extern "C" fn()) {
     // SAFETY: `f` is a plain `extern "C" fn()` that lives for the whole program. atexit only
     // fails when out of memory for its table; nothing useful can be done about that here.

@@ -247,10 +247,6 @@ pub fn page_size() -> usize {
     n
 }
 
-pub fn machine_crowded() -> Option<bool> {
-    None
-}
-
 pub fn cpu_count() -> usize {
     (system_info().dwNumberOfProcessors as usize).max(1)
 }
