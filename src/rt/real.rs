@@ -65,7 +65,12 @@ pub(crate) fn current_thread_id() -> u64 {
 /// timeslice to another process; a sleep frees this CPU for whoever needs it and comes back
 /// soon after the other thread has run.
 pub(crate) fn nap(round: u32) {
-    threadkit_sys::sleep(std::time::Duration::from_micros(1 << round.min(10)));
+    sleep(std::time::Duration::from_micros(1 << round.min(10)));
+}
+
+/// Sleeps the calling thread for `d` (the OS sleep, through `threadkit_sys`).
+pub(crate) fn sleep(d: std::time::Duration) {
+    threadkit_sys::sleep(d)
 }
 
 /// One step of a busy-wait.

@@ -150,22 +150,22 @@ impl Sleepers {
     /// unless every counted waiter already has a wake-up coming.
     #[inline]
     pub(super) fn notify_one(&self) {
-        model_fence();
-        let w = self.count.load(SeqCst);
-        let (n, k) = split(w);
-        if n > k {
-            self.wake(w, false);
-        }
+        self.notify(false);
     }
 
     /// As [`notify_one`](Self::notify_one), waking every counted waiter.
     #[inline]
     pub(super) fn notify_all(&self) {
+        self.notify(true);
+    }
+
+    #[inline]
+    fn notify(&self, all: bool) {
         model_fence();
         let w = self.count.load(SeqCst);
         let (n, k) = split(w);
         if n > k {
-            self.wake(w, true);
+            self.wake(w, all);
         }
     }
 

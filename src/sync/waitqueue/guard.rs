@@ -171,7 +171,7 @@ mod tests {
                 assert_eq!(q.flags.load(Relaxed) & SLEEPERS, SLEEPERS);
                 q.queue().unlock_guard();
             });
-            std::thread::sleep(std::time::Duration::from_millis(20));
+            crate::rt::sleep(std::time::Duration::from_millis(20));
             assert!(!got.load(SeqCst));
             q.queue().unlock_guard();
         });
@@ -193,7 +193,7 @@ mod tests {
                         q.queue().lock_guard();
                         assert!(!inside.swap(true, SeqCst));
                         if i % 10 == 0 {
-                            std::thread::sleep(std::time::Duration::from_micros(50));
+                            crate::rt::sleep(std::time::Duration::from_micros(50));
                         }
                         inside.store(false, SeqCst);
                         q.queue().unlock_guard();
