@@ -245,6 +245,8 @@ fn hooks_may_reset_hooks_without_deadlock() {
 
 #[test]
 fn main_thread_ids_are_known_from_any_thread() {
+    // It starts a thread, which would run another test's trace or profile hook.
+    let _s = serial();
     // libtest runs tests off the main thread; CPython knows the main thread's ids from the
     // start, whichever thread asks first (threadkit_sys records them before `main`).
     let main = threadkit::main_thread();
