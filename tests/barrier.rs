@@ -289,9 +289,10 @@ fn panicking_action_breaks_and_propagates() {
 }
 
 #[test]
-fn arrivals_wait_while_draining() {
-    // More threads than parties: later arrivals must wait for the round to drain; every
-    // round still hands out 0..parties exactly once. Arrivals are claimed from a shared
+fn more_threads_than_parties_share_rounds_exactly() {
+    // More threads than parties: a released thread may arrive again before its round-mates
+    // have left `wait`, and later arrivals join the next round; every round still hands out
+    // 0..parties exactly once. Arrivals are claimed from a shared
     // budget (an even total), so every arrival finds a partner.
     let parties = 2;
     let total = if cfg!(miri) { 8 } else { 2000 };
@@ -387,7 +388,7 @@ fn default_timeout_starts_inside_the_round() {
 }
 
 /// CPython's `n_waiting` is `parties` while the action runs (the round is full and not yet
-/// released: `_state` is still 0 and `_count` is `parties`), 0 once it drains.
+/// released: `_state` is still 0 and `_count` is `parties`), 0 once it is released.
 #[test]
 fn n_waiting_is_parties_while_the_action_runs() {
     let running = Arc::new(AtomicUsize::new(0));
@@ -408,4 +409,19 @@ fn n_waiting_is_parties_while_the_action_runs() {
     });
     assert_eq!(seen, (3, false));
     assert_eq!(b.n_waiting(), 0);
+}
+
+/// `MAX_PARTIES` is accepted (the count field holds it: arrivals stop at `parties`), one more
+/// panics as documented.
+#[test]
+fn parties_up_to_max_and_one_more_panics() {
+    let b = Barrier::new(Barrier::MAX_PARTIES);
+    assert_eq!(b.parties(), Barrier::MAX_PARTIES);
+    assert_eq!((b.n_waiting(), b.broken()), (0, false));
+    assert!(b.wait_timeout(Duration::ZERO).is_err());
+    assert!(b.broken());
+    b.reset();
+    assert_eq!((b.n_waiting(), b.broken()), (0, false));
+    let r = std::panic::catch_unwind(|| Barrier::new(Barrier::MAX_PARTIES + 1));
+    assert!(r.is_err());
 }

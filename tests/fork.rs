@@ -394,6 +394,7 @@ fn barrier_forgets_vanished_parties() {
                 b.reset();
             }
             assert_eq!(b.n_waiting(), 0, "vanished parties still counted");
+            assert_eq!(b.parties(), 3, "the fork stamp shares the parties word");
             for _ in 0..20 {
                 let idx: Vec<usize> = {
                     let h: Vec<_> = (0..2)

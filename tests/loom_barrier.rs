@@ -118,11 +118,11 @@ fn expired_waiter_racing_an_arrival() {
     });
 }
 
-/// Three timed waits on a barrier of two: whoever comes third arrives while round 1 drains or
-/// after, enters round 2 (its timeout only starts then) and times out alone. A timeout never
+/// Three timed waits on a barrier of two: whoever comes third arrives while round 1 runs its
+/// action or after it was released, enters round 2 (its timeout only starts then) and times out alone. A timeout never
 /// breaks a round that was released: if the action ran, exactly its two threads succeed.
 #[test]
-fn timed_arrival_behind_a_draining_round() {
+fn timed_arrival_after_a_released_round() {
     model_bound(1, || {
         let rounds = Arc::new(loom::sync::atomic::AtomicUsize::new(0));
         let r = rounds.clone();
@@ -147,6 +147,39 @@ fn timed_arrival_behind_a_draining_round() {
         assert!(
             b.broken(),
             "the third thread (or an early timeout) broke the barrier"
+        );
+    });
+}
+
+/// A reset and an abort racing two arrivals on a barrier of two: whatever the order, each
+/// thread gets one answer (a round succeeds for both or neither), a round left by its
+/// failed waiters is opened again by the last one out (a later reset makes the barrier
+/// usable: a new pair of threads passes it), and nothing counts a thread twice.
+#[test]
+fn reset_and_abort_racing_a_round_then_a_fresh_round() {
+    model_bound(1, || {
+        let b = Arc::new(Barrier::new(2));
+        let ts: Vec<_> = (0..2)
+            .map(|_| {
+                let b = b.clone();
+                thread::spawn(move || b.wait().is_ok())
+            })
+            .collect();
+        b.reset();
+        b.abort();
+        let r: Vec<bool> = ts.into_iter().map(|t| t.join().unwrap()).collect();
+        assert_eq!(r[0], r[1], "a round succeeds for both or neither");
+        assert!(b.broken());
+        assert_eq!(b.n_waiting(), 0);
+        b.reset();
+        assert!(!b.broken());
+        let b2 = b.clone();
+        let t = thread::spawn(move || b2.wait().unwrap());
+        let mine = b.wait().unwrap();
+        assert_eq!(
+            mine + t.join().unwrap(),
+            1,
+            "indexes 0 and 1 in the fresh round"
         );
     });
 }

@@ -7,7 +7,7 @@
 //! | `rlock.rs`        | [`RLock`]: a `Lock` + owner + recursion count                           |
 //! | `event.rs`        | [`Event`]                                                               |
 //! | `semaphore/`      | [`Semaphore`] (`mod.rs`), [`BoundedSemaphore`] (`bounded.rs`)           |
-//! | `barrier/`        | [`Barrier`]: state table, arrivals (`mod.rs`); waits, phase ends (`slow.rs`) |
+//! | `barrier/`        | [`Barrier`]: state table, arrivals (`mod.rs`); waits, phase ends (`slow.rs`); word fields (`state.rs`) |
 //! | `waitqueue/`      | the FIFO of waiter nodes (`mod.rs`, `list.rs`); its guard (`guard.rs`); notify and its tokens (`notify.rs`) |
 //! | `condition/`      | [`Condition`] (`mod.rs`) over a [`ConditionLock`] (`lock.rs`)           |
 //! | `mutex.rs`, `condvar.rs` | the `lock_api` data layer: `Mutex<T>` over `Lock`, and `Condvar`  |

@@ -1,12 +1,12 @@
 //! [`Barrier`]: Python's `threading.Barrier`, on two futex words and no lock.
 //!
-//! # State word (`state: AtomicU32`)
+//! # State word (`state: AtomicU64`)
 //!
-//! | bits   | meaning                                                                 |
-//! |--------|-------------------------------------------------------------------------|
-//! | 0..=28 | `count`: threads inside `wait` of the current round (arrived, not left) |
-//! | 29     | `BREAK_PENDING`: aborted while draining (only with `DRAINING`)          |
-//! | 30..=31| phase: `FILLING` 0, `DRAINING` 1, `RESETTING` 2, `BROKEN` 3            |
+//! | bits    | meaning                                                                  |
+//! |---------|--------------------------------------------------------------------------|
+//! | 0..24   | `count`: threads of the current round inside `wait` (arrived, not left)   |
+//! | 24..26  | phase: `FILLING` 0, `RESETTING` 1, `BROKEN` 2                             |
+//! | 26..64  | `round`: which round this is (38 bits, counting every release and reset) |
 //!
 //! `FILLING` with `count == parties` is the *releasing* sub-state: the last arrival is running
 //! the action. Nothing else changes the word then (arrivals, `reset`, `abort` and timed-out
@@ -14,28 +14,35 @@
 //! (so `n_waiting()` is `parties` then, as CPython's, and the action must not call `wait`,
 //! `reset` or `abort` on its own barrier: that deadlocks, as in CPython).
 //!
-//! A timeout (`wait_timeout`, or the default timeout) starts once the thread has joined the
-//! round (`FILLING,c -> FILLING,c+1`): waiting for the previous round to drain, reset or run
-//! its action does not count, as in CPython, where `_enter` waits without a timeout.
+//! A round is released by one store: `FILLING,parties` of round `r` becomes `FILLING,0` of
+//! round `r + 1`. Its waiters learn it from `round` alone (it moved past theirs) and leave
+//! without touching the word again, so the next round fills at once: there is no draining
+//! phase, no second wake-up, and a thread that leaves a round and arrives again never waits
+//! for the others to leave. Only a round that failed keeps its count: its waiters (`BROKEN`
+//! or `RESETTING`, `round` still theirs) each take themselves off it as they leave, and the
+//! last one out of a `RESETTING` round opens the next round. `round` can change while a
+//! waiter is inside only through a release (a reset completes only when nobody is inside),
+//! so "my round moved on" always means "my round was released".
 //!
-//! `DRAINING | BREAK_PENDING` counts as broken for everyone *outside* the released round
-//! (`broken()` is true, arrivals fail at once), while the threads of the released round still
-//! return their index: an `abort` that comes after a round completed never turns that
-//! round's success into an error (in CPython it can, depending on who takes the lock first).
-//! The last thread out turns it into `BROKEN,0`; a `reset` meanwhile clears the flag.
+//! A timeout (`wait_timeout`, or the default timeout) starts once the thread has joined the
+//! round (`FILLING,c -> FILLING,c+1`): waiting for a reset or an action to end does not count,
+//! as in CPython, where `_enter` waits without a timeout.
 //!
 //! ```text
-//!            arrive (CAS count+1)            last arrival: action ok
-//!  FILLING,c ---------------------> FILLING,parties ---------------> DRAINING,parties
-//!     ^  |                                  | action panicked                 | leave (count-1)
-//!     |  | timeout / abort                  v                                 v
-//!     |  +--------------------------> BROKEN,c      abort: DRAINING,c -> DRAINING|PENDING,c
-//!     |                                 | reset, c > 0                        | last leaves
-//!     |  reset with c > 0 (FILLING)     v                                     |
-//!     |  ---------------------->   RESETTING,c --- last leaves --+            |
-//!     +---------------------------------------------------------+------------+
-//!            (reset with c == 0 from any phase also goes straight to FILLING,0)
+//!               arrive (CAS count+1)              last arrival: action ok
+//!  FILLING,c,r ---------------------> FILLING,parties,r -------------------> FILLING,0,r+1
+//!     ^   |                                   | action panicked
+//!     |   | timeout / abort                   v
+//!     |   +----------------------------> BROKEN,c,r --- leave: count-1 (stays BROKEN)
+//!     |                                       | reset, c > 0
+//!     |   reset with c > 0 (FILLING)          v
+//!     |   ------------------------->   RESETTING,c,r --- last leaves ---> FILLING,0,r+1
+//!     |   (reset with c == 0, from any phase, goes straight to FILLING,0,r+1;
+//!     |    abort in RESETTING,c,r gives BROKEN,c,r)
 //! ```
+//!
+//! The round counter wraps after 2^38 rounds; a waiter would have to sleep through all of them
+//! (and wake into a round with its own number) to be confused.
 //!
 //! # Generation word (`generation: AtomicU32`)
 //!
@@ -51,69 +58,46 @@
 //! (during its spin, say) does not set `SLEEPERS`: it goes straight to breaking the round. A
 //! round with no sleeper makes no syscall at all.
 //!
+//! # Parties word (`parties: AtomicU32`)
+//!
+//! Bits 0..24 hold the number of parties (fixed at construction); bit 24 and bits 25..32 are
+//! the fork generation's renewal flag and stamp (see below), packed here so that the barrier
+//! stays at 24 bytes.
+//!
 //! # After `fork()`
 //!
 //! In a fork child the threads that were inside `wait` are gone, but `state` still counts
-//! them. `fork_epoch` holds the fork generation (`wait::fork_generation`) the two words belong
-//! to; every public method compares it first, and the first caller in a child of a newer
-//! generation (others wait for it) puts the barrier back as if those threads had never come:
-//! `FILLING,0` (a round they were filling, releasing, draining or resetting is over; their
-//! action, if one ran, is not run again), or `BROKEN,0` if it was broken, with a new
-//! generation (their `SLEEPERS` dropped).
+//! them. The parties word's stamp holds the fork generation (`rt::fork_generation`, low 7
+//! bits) the two words belong to; every public method compares it first, and the first caller
+//! in a child of a newer generation (others wait for it) puts the barrier back as if those
+//! threads had never come: `FILLING,0` of a new round (a round they were filling, releasing or
+//! resetting is over; their action, if one ran, is not run again), or `BROKEN,0` if it was
+//! broken, with a new generation (their `SLEEPERS` dropped).
 //!
 //! # Memory ordering
 //!
 //! Arrivals are `AcqRel` read-modify-writes on `state`, a release sequence that the last
-//! arrival reads; it publishes the `DRAINING` phase with `Release` after running the action,
-//! and waiters load `state` with `Acquire`: everything each party did before `wait`, and the
-//! action, happens before every party returns. `gen` is bumped with `Release` after the state
-//! change and read with `Acquire` before `state`, so a sleeper that sees the new `gen` also
-//! sees the new phase.
+//! arrival reads; it publishes the next round with a `Release` store after running the action,
+//! and waiters load `state` with `Acquire` (any later value they may read instead comes from
+//! RMWs that continue that store's release sequence, or from threads that read it first):
+//! everything each party did before `wait`, and the action, happens before every party
+//! returns. `generation` is bumped with `Release` after the state change and read with
+//! `Acquire` before `state`, so a sleeper that sees the new `generation` also sees the new state.
 
 use crate::Error;
-use crate::rt::{AtomicU32, deadline_after, spin};
+use crate::rt::{AtomicU32, AtomicU64, deadline_after, spin};
 use std::fmt;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 use std::time::Duration;
 
 mod fork;
 mod slow;
+mod state;
 
-const COUNT_MASK: u32 = (1 << 29) - 1;
-const BREAK_PENDING: u32 = 1 << 29;
-/// In `generation`: somebody sleeps (or is about to) on this generation.
-const SLEEPERS: u32 = 1 << 31;
-/// In `generation`: spin hint, the last waiter that had to wait was released soon (see
-/// `rt::spin`); kept across generations.
-const SPUN: u32 = 1 << 30;
-/// In `generation`: the counter bits.
-const GEN_MASK: u32 = SPUN - 1;
-const PHASE_SHIFT: u32 = 30;
-const FILLING: u32 = 0;
-const DRAINING: u32 = 1;
-const RESETTING: u32 = 2;
-const BROKEN: u32 = 3;
-
-#[inline]
-const fn phase(s: u32) -> u32 {
-    s >> PHASE_SHIFT
-}
-
-#[inline]
-const fn count(s: u32) -> u32 {
-    s & COUNT_MASK
-}
-
-/// Broken as seen from outside the current round.
-#[inline]
-const fn is_broken(s: u32) -> bool {
-    phase(s) == BROKEN || s & BREAK_PENDING != 0
-}
-
-#[inline]
-const fn make(phase: u32, count: u32) -> u32 {
-    (phase << PHASE_SHIFT) | count
-}
+use state::{
+    BROKEN, COUNT_MASK, FILLING, GEN_MASK, PARTIES_MASK, RESETTING, SLEEPERS, SPUN, count,
+    next_round, phase, round, with_phase,
+};
 
 type Action = Box<dyn Fn() + Send + Sync>;
 
@@ -147,19 +131,19 @@ struct Extra {
 /// assert_eq!(indexes, [0, 1, 2]);
 /// ```
 pub struct Barrier {
-    /// Count and phase: the state word (see the module docs' table).
-    state: AtomicU32,
+    /// Count, phase and round: the state word (see the module docs' table).
+    state: AtomicU64,
     /// Phase changes, `SPUN` and `SLEEPERS`: the futex word (see "Generation word").
     generation: AtomicU32,
-    /// The fork generation `state` and `generation` belong to (see "After `fork()`").
-    fork_epoch: AtomicU32,
-    parties: u32,
+    /// The number of parties, and the fork generation `state` and `generation` belong to
+    /// (see "Parties word" and "After `fork()`").
+    parties: AtomicU32,
     extra: Option<Box<Extra>>,
 }
 
 impl Barrier {
     /// The largest supported number of parties.
-    pub const MAX_PARTIES: usize = COUNT_MASK as usize;
+    pub const MAX_PARTIES: usize = PARTIES_MASK as usize;
 
     /// A barrier for `parties` threads. Python: `threading.Barrier(parties)`.
     ///
@@ -177,11 +161,10 @@ impl Barrier {
             "Barrier::new: too many parties"
         );
         Barrier {
-            state: AtomicU32::new(make(FILLING, 0)),
+            state: AtomicU64::new(FILLING),
             generation: AtomicU32::new(0),
-            fork_epoch: AtomicU32::new(0),
-            // (At most MAX_PARTIES, which fits.)
-            parties: parties as u32,
+            // (At most MAX_PARTIES, which fits; fork stamp 0, the first generation's.)
+            parties: AtomicU32::new(parties as u32),
             extra: None,
         }
     }
@@ -270,40 +253,44 @@ impl Barrier {
     /// `wait` with an optional timeout, whose clock starts once `arrive` has let us in.
     fn wait_with(&self, timeout: Option<Duration>) -> Result<usize, Error> {
         self.check_fork_epoch();
-        let index = self.arrive()?;
-        let result = if index + 1 == self.parties as usize {
-            self.release_round()
-        } else {
-            self.await_round(timeout.and_then(deadline_after))
-        };
-        self.leave();
-        result.map(|()| index)
+        let parties = self.parties_u32();
+        let (index, s) = self.arrive(parties)?;
+        if index + 1 == parties {
+            self.release_round(s)?;
+        } else if let Err(e) = self.await_round(round(s), timeout.and_then(deadline_after)) {
+            self.leave();
+            return Err(e);
+        }
+        Ok(index as usize)
     }
 
-    /// Enters the current round (waiting while the previous one drains or resets) and
-    /// returns this thread's index. Python: `_enter` + `index = count; count += 1`.
     #[inline]
-    fn arrive(&self) -> Result<usize, Error> {
+    fn parties_u32(&self) -> u32 {
+        self.parties.load(Relaxed) & PARTIES_MASK
+    }
+
+    /// Enters the current round (waiting while an action runs or a reset completes) and
+    /// returns this thread's index and the state it made. Python: `_enter` + `index = count;
+    /// count += 1`.
+    #[inline]
+    fn arrive(&self, parties: u32) -> Result<(u32, u64), Error> {
         loop {
             let g = self.generation.load(Acquire);
             let s = self.state.load(Acquire);
-            if is_broken(s) {
-                return Err(Error::BrokenBarrier);
-            }
             match phase(s) {
-                FILLING if count(s) < self.parties => {
-                    // FILLING,c -> FILLING,c+1: join the round with index c.
+                BROKEN => return Err(Error::BrokenBarrier),
+                FILLING if count(s) < parties => {
+                    // FILLING,c,r -> FILLING,c+1,r: join round r with index c.
                     if self
                         .state
                         .compare_exchange_weak(s, s + 1, AcqRel, Relaxed)
                         .is_ok()
                     {
-                        return Ok(count(s) as usize);
+                        return Ok((count(s), s + 1));
                     }
                 }
-                // Draining, resetting or running the action: wait for the next phase. The
-                // round's last threads are on their way out, so spin (briefly, bounded in
-                // time) before sleeping.
+                // Resetting or running the action: wait for the next phase. The threads that
+                // end it are running, so spin (briefly, bounded in time) before sleeping.
                 _ => {
                     if spin(true, None, || self.generation.load(Acquire) != g).is_err() {
                         self.sleep(g, None);
@@ -319,13 +306,15 @@ impl Barrier {
     /// assert_eq!(threadkit::Barrier::new(4).parties(), 4);
     /// ```
     pub fn parties(&self) -> usize {
-        self.parties as usize
+        self.parties_u32() as usize
     }
 
     /// The number of threads waiting in the current round. Python: `barrier.n_waiting`.
     ///
     /// As in CPython, this is `parties` while the last arrival runs the action (the round is
-    /// full but not yet released), and 0 while the round drains, resets or is broken.
+    /// full but not yet released), and 0 while the barrier resets or is broken. Once a round is
+    /// released it counts the next round's arrivals at once (CPython's says 0 until the
+    /// released threads have left `wait`: threadkit's next round does not wait for that).
     ///
     /// ```
     /// assert_eq!(threadkit::Barrier::new(4).n_waiting(), 0);
@@ -350,19 +339,16 @@ impl Barrier {
     /// ```
     pub fn broken(&self) -> bool {
         self.check_fork_epoch();
-        is_broken(self.state.load(Acquire))
+        phase(self.state.load(Acquire)) == BROKEN
     }
 }
 
 impl fmt::Debug for Barrier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = self.state.load(Relaxed);
-        let phase = match is_broken(s) {
-            true => "broken",
-            false => ["filling", "draining", "resetting", "broken"][phase(s) as usize],
-        };
+        let phase = ["filling", "resetting", "broken", "?"][phase(s) as usize];
         f.debug_struct("Barrier")
-            .field("parties", &self.parties)
+            .field("parties", &self.parties_u32())
             .field("phase", &phase)
             .field("count", &count(s))
             .field(

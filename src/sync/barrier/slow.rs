@@ -3,12 +3,10 @@
 //! `abort`'s changes, and the generation word through which every phase change is published
 //! (`bump`) and waited for (`sleep`). A part of `barrier/mod.rs`, whose module docs hold the state
 //! word's table and diagram, the generation word's protocol and the memory ordering; the fast
-//! paths (`arrive`, `leave`) stay there.
+//! path (`arrive`) stays there. `leave` is here: only the threads of a failed round leave.
 
-use super::{
-    BREAK_PENDING, BROKEN, Barrier, DRAINING, FILLING, GEN_MASK, RESETTING, SLEEPERS, SPUN,
-};
-use super::{count, make, phase};
+use super::{BROKEN, Barrier, FILLING, GEN_MASK, RESETTING, SLEEPERS, SPUN};
+use super::{count, next_round, phase, round, with_phase};
 use crate::Error;
 use crate::rt::{set_hint, spin, wait, wake_all};
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
@@ -16,17 +14,21 @@ use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::time::Instant;
 
 impl Barrier {
-    /// The last arrival: run the action, then release the round (or break it on a panic).
+    /// The last arrival, whose arrival made `s` (`FILLING,parties,r`): run the action, then
+    /// release the round (or break it on a panic).
     #[cold]
-    pub(super) fn release_round(&self) -> Result<(), Error> {
+    pub(super) fn release_round(&self, s: u64) -> Result<(), Error> {
         let outcome = match self.extra.as_ref().and_then(|e| e.action.as_ref()) {
             Some(action) => catch_unwind(AssertUnwindSafe(action)),
             None => Ok(()),
         };
-        let next = if outcome.is_ok() { DRAINING } else { BROKEN };
-        // FILLING,parties -> DRAINING,parties (or BROKEN,parties): nobody else changes the
+        // FILLING,parties,r -> FILLING,0,r+1 (or BROKEN,parties,r): nobody else changes the
         // word while the action runs, so a plain store is exact.
-        self.state.store(make(next, self.parties), Release);
+        let next = match outcome {
+            Ok(()) => next_round(s),
+            Err(_) => with_phase(s, BROKEN),
+        };
+        self.state.store(next, Release);
         self.bump();
         if let Err(payload) = outcome {
             self.leave();
@@ -35,13 +37,18 @@ impl Barrier {
         Ok(())
     }
 
-    /// A non-last arrival: wait until the round is released or broken.
-    pub(super) fn await_round(&self, deadline: Option<Instant>) -> Result<(), Error> {
+    /// A non-last arrival in round `r`: wait until the round is released or broken. On an
+    /// error the caller must `leave`.
+    pub(super) fn await_round(&self, r: u64, deadline: Option<Instant>) -> Result<(), Error> {
         let mut deadline = deadline;
-        let outcome = |s: u32| match phase(s) {
-            DRAINING => Some(Ok(())),
-            BROKEN | RESETTING => Some(Err(Error::BrokenBarrier)),
-            _ => None,
+        let outcome = |s: u64| {
+            if round(s) != r {
+                Some(Ok(())) // only a release moves the round while we are inside it
+            } else if phase(s) == FILLING {
+                None
+            } else {
+                Some(Err(Error::BrokenBarrier))
+            }
         };
         let hint = self.generation.load(Relaxed) & SPUN != 0;
         let mut result = None;
@@ -61,7 +68,7 @@ impl Barrier {
                 set_hint(&self.generation, SPUN, hint, spun.was_short());
                 return r;
             }
-            if !self.sleep(g, deadline) && self.try_break_on_timeout() {
+            if !self.sleep(g, deadline) && self.try_break_on_timeout(r) {
                 return Err(Error::BrokenBarrier);
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
@@ -72,16 +79,17 @@ impl Barrier {
         }
     }
 
-    /// On a timeout: FILLING,c (c < parties) -> BROKEN,c. False if the round was released,
-    /// broken, or is running its action meanwhile.
+    /// On a timeout in round `r`: FILLING,c,r (c < parties) -> BROKEN,c,r. False if the round
+    /// was released, broken, or is running its action meanwhile.
     #[cold]
-    fn try_break_on_timeout(&self) -> bool {
+    fn try_break_on_timeout(&self, r: u64) -> bool {
+        let parties = self.parties_u32();
         let mut s = self.state.load(Acquire);
-        while phase(s) == FILLING && count(s) < self.parties {
-            // FILLING,c -> BROKEN,c: the timeout breaks the round.
+        while round(s) == r && phase(s) == FILLING && count(s) < parties {
+            // FILLING,c,r -> BROKEN,c,r: the timeout breaks the round.
             match self
                 .state
-                .compare_exchange_weak(s, make(BROKEN, count(s)), AcqRel, Acquire)
+                .compare_exchange_weak(s, with_phase(s, BROKEN), AcqRel, Acquire)
             {
                 Ok(_) => {
                     self.bump();
@@ -92,7 +100,6 @@ impl Barrier {
         }
         false
     }
-
     /// Publishes a phase change to every sleeper.
     pub(super) fn bump(&self) {
         let mut g = self.generation.load(Relaxed);
@@ -133,11 +140,12 @@ impl Barrier {
     }
 
     /// Applies `f` to the state once no action is running; bumps `gen` if it changed.
-    pub(super) fn change(&self, f: impl Fn(u32) -> u32) {
+    pub(super) fn change(&self, f: impl Fn(u64) -> u64) {
+        let parties = self.parties_u32();
         loop {
             let g = self.generation.load(Acquire);
             let s = self.state.load(Acquire);
-            if phase(s) == FILLING && count(s) == self.parties {
+            if phase(s) == FILLING && count(s) == parties {
                 self.sleep(g, None); // the action is running: CPython holds the lock
                 continue;
             }
@@ -166,9 +174,10 @@ impl Barrier {
     pub fn reset(&self) {
         self.check_fork_epoch();
         self.change(|s| match (count(s), phase(s)) {
-            (0, _) => make(FILLING, 0),
-            (c, FILLING | BROKEN) => make(RESETTING, c),
-            (_, DRAINING) => s & !BREAK_PENDING,
+            // Nobody inside: a new round at once.
+            (0, _) => next_round(s),
+            // Its waiters fail and leave; the last one out opens the next round.
+            (_, FILLING | BROKEN) => with_phase(s, RESETTING),
             _ => s,
         });
     }
@@ -183,26 +192,18 @@ impl Barrier {
     /// ```
     pub fn abort(&self) {
         self.check_fork_epoch();
-        self.change(|s| match phase(s) {
-            DRAINING if count(s) > 0 => s | BREAK_PENDING,
-            _ => make(BROKEN, count(s)),
-        });
+        self.change(|s| with_phase(s, BROKEN));
     }
 
-    /// Leaves `wait` (Python: `count -= 1; _exit()`): the last thread out of a draining or
-    /// resetting round opens the next one.
-    #[inline]
+    /// Leaves a round that failed (Python: `count -= 1; _exit()`): the last thread out of a
+    /// resetting round opens the next one. (The threads of a released round never come here.)
     pub(super) fn leave(&self) {
         let mut s = self.state.load(Relaxed);
         loop {
-            let reopen = count(s) == 1 && matches!(phase(s), DRAINING | RESETTING);
-            // DRAINING/RESETTING,1 -> FILLING,0 (reopen; BROKEN,0 if a break is pending),
-            // or P,c -> P,c-1.
-            let new = match (reopen, s & BREAK_PENDING != 0) {
-                (true, false) => make(FILLING, 0),
-                (true, true) => make(BROKEN, 0),
-                (false, _) => s - 1,
-            };
+            debug_assert!(phase(s) != FILLING && count(s) > 0, "leaving {s:#x}");
+            let reopen = count(s) == 1 && phase(s) == RESETTING;
+            // RESETTING,1,r -> FILLING,0,r+1 (reopen), or P,c,r -> P,c-1,r.
+            let new = if reopen { next_round(s) } else { s - 1 };
             match self.state.compare_exchange_weak(s, new, AcqRel, Relaxed) {
                 Ok(_) => {
                     if reopen {
