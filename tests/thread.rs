@@ -434,6 +434,8 @@ fn set_name_on_itself_sets_the_os_name() {
         comm()
     });
     let t = h.thread().clone();
+    // Running: its ids are there (`native_id` waits for them), and it set its OS name before.
+    assert!(t.native_id().is_some());
     t.set_name("from-outside");
     gate.open();
     let os_name = h.join().unwrap();

@@ -2,7 +2,7 @@
 //! OS thread's handle, which the first joiner joins.
 //!
 //! ```text
-//!  (start(): listed, STARTING) -> set TLS handle, ids, OS name -> RUNNING (start() returns)
+//!  (start(): listed, STARTING -> STARTED) -> set TLS handle, ids, OS name -> RUNNING (ids seen)
 //!  -> trace hook, profile Start -> target (panics caught) -> excepthook if it panicked
 //!  -> profile Exit -> drop this thread's Local values -> unlisted + FINISHED (joins go on)
 //!  -> the OS thread ends (its thread_local! destructors run) -> the OS join returns
@@ -64,7 +64,7 @@ fn live(me: &Thread) {
     inner.ident.store(os::current_id(), Relaxed);
     // Takes the "Thread-N" number now if no name was given; spelled out on the stack.
     inner.name_now().with_str(os::set_current_name);
-    // Transition STARTING -> RUNNING: `start()` may return.
+    // Transition STARTING or STARTED -> RUNNING: the ids can be read.
     inner.set_state(RUNNING);
     inner.wake_state();
 

@@ -9,16 +9,25 @@
 //! |------------|------------------------------------------------------------------|
 //! | `NEW`      | built, not started (or a start that the OS refused)              |
 //! | `STARTING` | `start()` won the race, listed the thread, creates the OS thread |
-//! | `RUNNING`  | the thread has its ids and runs; `start()` returns               |
+//! | `STARTED`  | the OS thread exists (`start()` returns); it has not run yet     |
+//! | `RUNNING`  | the thread has its ids and runs                                   |
 //! | `FINISHED` | the target returned or panicked; the thread is unlisted          |
 //!
 //! ```text
-//!  NEW --start(): CAS + listed--> STARTING --new thread has its ids--> RUNNING
-//!   ^                                |                                       |
-//!   +------ OS refused: unlisted ----+           FINISHED + unlisted <--target done
+//!  NEW --start(): CAS + listed--> STARTING --OS thread created--> STARTED
+//!   ^                                |    \                           | has its ids
+//!   +------ OS refused: unlisted ----+     +---- has its ids ----> RUNNING
+//!                                                                     | target done
+//!                                                      FINISHED + unlisted
 //! ```
 //!
-//! `start()` sleeps on the word while it is `STARTING`. `join()` joins the OS thread
+//! `start()` returns as soon as the OS has the thread (`STARTING -> STARTED`, a CAS that
+//! fails, harmlessly, if the thread itself got to `RUNNING` or further first): it does not
+//! wait for the new thread to be scheduled, which would cost a sleep and a wake-up per start.
+//! The thread is listed, alive and joinable from then on, as after CPython's `start()`; only
+//! its ids are written by the thread itself, so [`Thread::ident`] and [`Thread::native_id`]
+//! of a `STARTED` thread wait (briefly: it is about to run) until it is `RUNNING`, and return
+//! exactly what CPython's would after `start()`. `join()` joins the OS thread
 //! (`Inner::os`, whose own state word is described in `entry.rs`), which ends after
 //! storing `FINISHED`, so that `join()` returns after the thread's `thread_local!` destructors
 //! ran, as std's `JoinHandle::join` and CPython 3.13 do; `join_timeout()` sleeps on the word
@@ -27,7 +36,7 @@
 //! but the caller is made `FINISHED` (see `lifecycle/fork.rs`).
 //!
 //! Memory ordering: the new thread writes its ids, then stores `RUNNING` with release;
-//! `start()` reads it with acquire, so the ids are visible when `start()` returns. Likewise
+//! `ident()` and `native_id()` read the word with acquire before the ids. Likewise
 //! everything the thread did (its result, its panic payload, its `Local` values being dropped)
 //! happens before its release store of `FINISHED`, which `join()` reads with acquire; the OS
 //! join then orders everything up to the thread's very end. Those stores are `SeqCst` (see
@@ -45,7 +54,7 @@ use super::{current, registry};
 use crate::error::Error;
 use crate::rt::os::{self, deadline_after};
 use core::fmt;
-use core::sync::atomic::Ordering::{Acquire, Relaxed};
+use core::sync::atomic::Ordering::{Acquire, Relaxed, SeqCst};
 use std::any::Any;
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,6 +63,7 @@ pub(crate) const NEW: u32 = 0;
 pub(crate) const STARTING: u32 = 1;
 pub(crate) const RUNNING: u32 = 2;
 pub(crate) const FINISHED: u32 = 3;
+pub(crate) const STARTED: u32 = 4;
 
 /// A thread of execution, like Python's `threading.Thread`: build it with a target, start it,
 /// join it. Cloning gives another handle to the same thread; `==` compares threads.
@@ -86,7 +96,7 @@ impl fmt::Debug for Thread {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let status = match self.inner.state.load(Acquire) {
             NEW | STARTING => "initial",
-            RUNNING => "started",
+            STARTED | RUNNING => "started",
             _ => "stopped",
         };
         f.debug_struct("Thread")
@@ -174,7 +184,8 @@ impl Thread {
         self
     }
 
-    /// Starts the thread and returns once it runs (has its ids and is registered).
+    /// Starts the thread and returns once the OS has created it (it is registered, alive and
+    /// joinable; its ids are there when asked for: see the module docs).
     /// Python: `Thread.start()`.
     ///
     /// Errors: [`Error::AlreadyStarted`] on a second call, [`Error::InvalidStackSize`] for a
@@ -206,14 +217,27 @@ impl Thread {
         // the hand-over, so a thread whose target does not allocate never sets up the
         // allocator's per-thread cache (about a tenth of a start + join).
         match os::spawn_shared(size, self.inner.clone()) {
-            Ok(raw) => inner.os.set(raw),
+            Ok(raw) => {
+                inner.os.set(raw);
+                // An unnamed thread has its "Thread-N" number by the time `start()` returns
+                // (it or we take it, whoever comes first; a refused start takes none), so a
+                // `Thread::new` after this `start()` gets a later number.
+                inner.take_number();
+            }
             Err(e) => {
                 // The reference was dropped by `spawn_shared`.
                 registry::unregister_unstarted(&self.inner);
                 return Err(Error::Os(e));
             }
         }
-        wait_state(inner, |s| s != STARTING, None);
+        // Transition STARTING -> STARTED, unless the thread got to RUNNING (or further) first.
+        if inner
+            .state
+            .compare_exchange(STARTING, STARTED, SeqCst, Relaxed)
+            .is_ok()
+        {
+            inner.wake_state(); // a shutdown waiting for the start to end
+        }
         Ok(())
     }
 
@@ -262,7 +286,7 @@ impl Thread {
     /// assert!(!t.is_alive());
     /// ```
     pub fn is_alive(&self) -> bool {
-        self.inner.state.load(Acquire) == RUNNING
+        matches!(self.inner.state.load(Acquire), STARTED | RUNNING)
     }
 
     /// The thread's name. Python: `Thread.name`.
@@ -275,9 +299,10 @@ impl Thread {
     }
 
     /// Renames the thread. The OS thread name (seen by `ps`, `top` and debuggers) is set when
-    /// the thread starts, and again when a running thread renames itself, as CPython 3.14
-    /// does; renaming another running thread changes only this name. Python:
-    /// `Thread.name = ...`.
+    /// the thread begins to run (before its ids can be read), and again when a running thread
+    /// renames itself, as CPython 3.14 does; renaming another running thread changes only this
+    /// name (a rename that comes after `start()` but before the thread ran is the OS name it
+    /// takes). Python: `Thread.name = ...`.
     ///
     /// ```
     /// let t = threadkit::Thread::new(|| {});
@@ -302,7 +327,7 @@ impl Thread {
     /// assert!(threadkit::current_thread().ident().is_some());
     /// ```
     pub fn ident(&self) -> Option<u64> {
-        let _ = self.inner.state.load(Acquire);
+        self.await_ids();
         Some(self.inner.ident.load(Relaxed)).filter(|&i| i != 0)
     }
 
@@ -312,8 +337,17 @@ impl Thread {
     /// assert!(threadkit::current_thread().native_id().is_some());
     /// ```
     pub fn native_id(&self) -> Option<u64> {
-        let _ = self.inner.state.load(Acquire);
+        self.await_ids();
         Some(self.inner.native.load(Relaxed)).filter(|&i| i != 0)
+    }
+
+    /// A `STARTED` thread has not written its ids yet: wait until it has (it is about to run).
+    /// Then the ids are visible (the acquire load pairs with the thread's release of `RUNNING`).
+    #[inline]
+    fn await_ids(&self) {
+        if self.inner.state.load(Acquire) == STARTED {
+            wait_state(&self.inner, |s| s != STARTED, None);
+        }
     }
 
     /// Whether this is a daemon thread (abandoned at exit). Python: `Thread.daemon`.

@@ -160,6 +160,18 @@ impl Inner {
         })
     }
 
+    /// Takes the "Thread-N" number now if the thread has no name yet (as [`name_now`]
+    /// does, without copying the name out).
+    ///
+    /// [`name_now`]: Inner::name_now
+    pub(crate) fn take_number(&self) {
+        NAME_LOCK.with(|| {
+            // SAFETY: `name` is only reached under `NAME_LOCK`, held for the whole borrow.
+            let name = unsafe { &mut *self.name.get() };
+            name.get_or_insert_with(|| Name::Numbered(super::names::next_number()));
+        });
+    }
+
     /// Replaces the name (the OS name is not changed).
     pub(crate) fn store_name(&self, new: String) {
         let old = NAME_LOCK.with(|| {

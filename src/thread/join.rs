@@ -14,6 +14,7 @@ impl Thread {
         let inner = &self.inner;
         let s = inner.state.load(Acquire);
         if s == NEW || s == STARTING {
+            // (A `STARTING` thread's `start()` has not got it from the OS yet.)
             return Err(Error::NotStarted);
         }
         if s != FINISHED && inner.ident.load(Relaxed) == os::current_id() {
