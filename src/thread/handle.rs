@@ -21,7 +21,7 @@
 //!                                                      FINISHED + unlisted
 //! ```
 //!
-//! `start()` returns as soon as the OS has the thread (`STARTING -> STARTED`, a CAS that
+//! `start()` (in `start.rs`) returns as soon as the OS has the thread (`STARTING -> STARTED`, a CAS that
 //! fails, harmlessly, if the thread itself got to `RUNNING` or further first): it does not
 //! wait for the new thread to be scheduled, which would cost a sleep and a wake-up per start.
 //! The thread is listed, alive and joinable from then on, as after CPython's `start()`; only
@@ -48,13 +48,12 @@
 //! (by [`Thread::name`], or by the thread as it starts), so that, as in Python,
 //! `Thread::new(f).with_name("a")` takes no number.
 
-use super::inner::{Inner, Kind, STACK_DEFAULT, wait_state};
-use super::lifecycle::ensure_at_exit;
-use super::{current, registry};
+use super::current;
+use super::inner::{Inner, Kind, wait_state};
 use crate::error::Error;
 use crate::rt::os::{self, deadline_after};
 use core::fmt;
-use core::sync::atomic::Ordering::{Acquire, Relaxed, SeqCst};
+use core::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::any::Any;
 use std::sync::Arc;
 use std::time::Duration;
@@ -182,63 +181,6 @@ impl Thread {
             self.inner.stack_size.store(bytes, Relaxed);
         }
         self
-    }
-
-    /// Starts the thread and returns once the OS has created it (it is registered, alive and
-    /// joinable; its ids are there when asked for: see the module docs).
-    /// Python: `Thread.start()`.
-    ///
-    /// Errors: [`Error::AlreadyStarted`] on a second call, [`Error::InvalidStackSize`] for a
-    /// stack below 32 KiB, [`Error::Os`] when the OS refuses (then nothing changed and the
-    /// thread may be started again).
-    ///
-    /// ```
-    /// let t = threadkit::Thread::new(|| {});
-    /// t.start().unwrap();
-    /// assert!(matches!(t.start(), Err(threadkit::Error::AlreadyStarted)));
-    /// t.join().unwrap();
-    /// ```
-    pub fn start(&self) -> Result<(), Error> {
-        let inner = &*self.inner;
-        if inner.kind() != Kind::Normal || inner.state.load(Acquire) != NEW {
-            return Err(Error::AlreadyStarted);
-        }
-        let size = match inner.stack_size.load(Relaxed) {
-            STACK_DEFAULT => super::stack::stack_size(),
-            n => n,
-        };
-        let size = super::stack::round_stack(size)?;
-        ensure_at_exit();
-        // Transition NEW -> STARTING (and listed): this call owns the start.
-        if !registry::register_starting(&self.inner) {
-            return Err(Error::AlreadyStarted);
-        }
-        // The new thread's reference is the `Arc`'s own pointer: nothing is allocated for
-        // the hand-over, so a thread whose target does not allocate never sets up the
-        // allocator's per-thread cache (about a tenth of a start + join).
-        match os::spawn_shared(size, self.inner.clone()) {
-            Ok(raw) => {
-                inner.os.set(raw);
-                // An unnamed thread has its "Thread-N" number by the time `start()` returns
-                // (it or we take it, whoever comes first; a refused start takes none), so a
-                // `Thread::new` after this `start()` gets a later number.
-                inner.take_number();
-            }
-            Err(e) => {
-                // The reference was dropped by `spawn_shared`.
-                registry::unregister_unstarted(&self.inner);
-                return Err(Error::Os(e));
-            }
-        }
-        // Transition STARTING -> STARTED, unless the thread got to RUNNING (or further) first.
-        if inner
-            .state
-            .compare_exchange(STARTING, STARTED, SeqCst, Relaxed)
-            .is_ok()
-        {
-            inner.wake_state(); // a shutdown waiting for the start to end
-        }
-        Ok(())
     }
 
     /// Waits until the thread finishes. Any number of threads may join, any number of times.

@@ -3,7 +3,8 @@
 //!
 //! | file                         | what lives there                                              |
 //! |------------------------------|---------------------------------------------------------------|
-//! | `handle.rs`                  | [`Thread`] and its state word (`NEW` ... `FINISHED`)         |
+//! | `handle.rs`                  | [`Thread`] and its state word (`NEW` ... `FINISHED`)          |
+//! | `start.rs`                   | `start`: list, create the OS thread, return (`STARTED`)       |
 //! | `join.rs`                    | the wait of `join` and `join_timeout` (main thread included)  |
 //! | `inner.rs`                   | `Inner`, the state every handle shares; `wait_state`          |
 //! | `entry.rs`                   | the body of a new OS thread; the OS handle's join word        |
@@ -33,6 +34,7 @@ mod registry;
 mod scope;
 mod spawn;
 mod stack;
+mod start;
 mod timer;
 
 pub use builder::Builder;
@@ -48,7 +50,7 @@ pub use spawn::{JoinHandle, spawn, try_spawn};
 pub use stack::{MIN_STACK_SIZE, set_stack_size, stack_size};
 pub use timer::Timer;
 
-pub(crate) use handle::{FINISHED, NEW, RUNNING, STARTING};
+pub(crate) use handle::{FINISHED, NEW, RUNNING, STARTED, STARTING};
 pub(crate) use inner::{Inner, Kind, name_lock};
 
 use crate::rt::os;
