@@ -10,6 +10,20 @@ fn model(f: impl Fn() + Sync + Send + 'static) {
     model_bound(2, f)
 }
 
+/// Starts two threads, each running `f` on the barrier; join them with [`results`].
+fn two<R: 'static>(b: &Arc<Barrier>, f: fn(&Barrier) -> R) -> Vec<thread::JoinHandle<R>> {
+    (0..2)
+        .map(|_| {
+            let b = b.clone();
+            thread::spawn(move || f(&b))
+        })
+        .collect()
+}
+
+fn results<R>(ts: Vec<thread::JoinHandle<R>>) -> Vec<R> {
+    ts.into_iter().map(|t| t.join().unwrap()).collect()
+}
+
 fn model_bound(bound: usize, f: impl Fn() + Sync + Send + 'static) {
     let mut b = loom::model::Builder::new();
     b.preemption_bound = Some(bound);
@@ -64,14 +78,9 @@ fn three_parties_with_action() {
 fn abort_racing_arrivals() {
     model(|| {
         let b = Arc::new(Barrier::new(2));
-        let ts: Vec<_> = (0..2)
-            .map(|_| {
-                let b = b.clone();
-                thread::spawn(move || b.wait().is_ok())
-            })
-            .collect();
+        let ts = two(&b, |b| b.wait().is_ok());
         b.abort();
-        let r: Vec<bool> = ts.into_iter().map(|t| t.join().unwrap()).collect();
+        let r = results(ts);
         // Either the round completed before the abort (both succeed) or it was broken
         // (both fail): a completed round is never turned into an error.
         assert_eq!(r[0], r[1]);
@@ -83,15 +92,10 @@ fn abort_racing_arrivals() {
 fn reset_racing_arrivals() {
     model(|| {
         let b = Arc::new(Barrier::new(2));
-        let ts: Vec<_> = (0..2)
-            .map(|_| {
-                let b = b.clone();
-                // A timeout keeps a thread left alone by the reset from waiting forever.
-                thread::spawn(move || b.wait_timeout(Duration::from_secs(1)).is_ok())
-            })
-            .collect();
+        // A timeout keeps a thread left alone by the reset from waiting forever.
+        let ts = two(&b, |b| b.wait_timeout(Duration::from_secs(1)).is_ok());
         b.reset();
-        let r: Vec<bool> = ts.into_iter().map(|t| t.join().unwrap()).collect();
+        let r = results(ts);
         if r[0] || r[1] {
             assert!(r[0] && r[1], "a round succeeds for both or neither");
         }
@@ -129,14 +133,9 @@ fn timed_arrival_after_a_released_round() {
         let b = Arc::new(Barrier::with_action(2, move || {
             r.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         }));
-        let ts: Vec<_> = (0..2)
-            .map(|_| {
-                let b = b.clone();
-                thread::spawn(move || b.wait_timeout(Duration::from_secs(1)))
-            })
-            .collect();
+        let ts = two(&b, |b| b.wait_timeout(Duration::from_secs(1)));
         let mut results = vec![b.wait_timeout(Duration::from_secs(1))];
-        results.extend(ts.into_iter().map(|t| t.join().unwrap()));
+        results.extend(crate::results(ts));
         let mut ok: Vec<usize> = results.into_iter().filter_map(Result::ok).collect();
         ok.sort();
         match rounds.load(std::sync::atomic::Ordering::SeqCst) {
@@ -159,15 +158,10 @@ fn timed_arrival_after_a_released_round() {
 fn reset_and_abort_racing_a_round_then_a_fresh_round() {
     model_bound(1, || {
         let b = Arc::new(Barrier::new(2));
-        let ts: Vec<_> = (0..2)
-            .map(|_| {
-                let b = b.clone();
-                thread::spawn(move || b.wait().is_ok())
-            })
-            .collect();
+        let ts = two(&b, |b| b.wait().is_ok());
         b.reset();
         b.abort();
-        let r: Vec<bool> = ts.into_iter().map(|t| t.join().unwrap()).collect();
+        let r = results(ts);
         assert_eq!(r[0], r[1], "a round succeeds for both or neither");
         assert!(b.broken());
         assert_eq!(b.n_waiting(), 0);
