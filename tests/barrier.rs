@@ -425,3 +425,81 @@ fn parties_up_to_max_and_one_more_panics() {
     let r = std::panic::catch_unwind(|| Barrier::new(Barrier::MAX_PARTIES + 1));
     assert!(r.is_err());
 }
+
+/// Six threads on a barrier of three, with timeouts, a thread that aborts and resets at
+/// random, and the workers resetting what they find broken: whatever breaks, every round that
+/// was released hands out each index exactly once and ran the action once (a released round
+/// is never turned into an error, a failed one never into a success), nobody is counted
+/// twice, and afterwards a reset leaves a barrier that works.
+#[test]
+fn rounds_stay_whole_under_aborts_resets_and_timeouts() {
+    const PARTIES: usize = 3;
+    let rounds = if cfg!(miri) { 20 } else { 3000 };
+    let released = Arc::new(AtomicUsize::new(0));
+    let r = released.clone();
+    let b = Barrier::with_action(PARTIES, move || {
+        r.fetch_add(1, SeqCst);
+    });
+    let wins: [AtomicUsize; PARTIES] = Default::default();
+    let working = AtomicUsize::new(2 * PARTIES);
+    thread::scope(|s| {
+        for t in 0..2 * PARTIES {
+            let (b, wins, working) = (&b, &wins, &working);
+            s.spawn(move || {
+                // Counts this worker out even if it panics, so the chaos thread stops.
+                struct Out<'a>(&'a AtomicUsize);
+                impl Drop for Out<'_> {
+                    fn drop(&mut self) {
+                        self.0.fetch_sub(1, SeqCst);
+                    }
+                }
+                let _out = Out(working);
+                for k in 0..rounds {
+                    let timeout = Duration::from_millis(if (k + t) % 7 == 0 { 0 } else { 50 });
+                    match b.wait_timeout(timeout) {
+                        Ok(i) => {
+                            wins[i].fetch_add(1, SeqCst);
+                        }
+                        Err(e) => {
+                            assert!(matches!(e, Error::BrokenBarrier), "{e:?}");
+                            if k % 3 == 0 {
+                                b.reset();
+                            }
+                        }
+                    }
+                }
+            });
+        }
+        let (b, working) = (&b, &working);
+        s.spawn(move || {
+            let mut k = 0u32;
+            while working.load(SeqCst) > 0 {
+                k = k.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                match k >> 28 {
+                    0 => b.abort(),
+                    1..=3 => b.reset(),
+                    _ => thread::yield_now(),
+                }
+                thread::sleep(Duration::from_micros(if cfg!(miri) { 1 } else { 200 }));
+            }
+        });
+    });
+    let wins: Vec<usize> = wins.iter().map(|w| w.load(SeqCst)).collect();
+    let released = released.load(SeqCst);
+    assert!(
+        wins.iter().all(|&w| w == released),
+        "each released round gives every index once: {wins:?}, {released} rounds released"
+    );
+    b.reset();
+    assert_eq!((b.n_waiting(), b.broken()), (0, false));
+    let mut idx = Vec::new();
+    thread::scope(|s| {
+        let hs: Vec<_> = (0..PARTIES)
+            .map(|_| s.spawn(|| b.wait_timeout(Duration::from_secs(30)).unwrap()))
+            .collect();
+        idx = hs.into_iter().map(|h| h.join().unwrap()).collect();
+    });
+    idx.sort();
+    assert_eq!(idx, [0, 1, 2]);
+    eprintln!("{released} rounds released, wins {wins:?}");
+}
