@@ -21,6 +21,8 @@ use super::block::Block;
 use super::engine::Engine;
 use super::engine::learn;
 use super::error::{GetError, PutError};
+use super::list::List;
+use super::lockfree::Slots;
 use super::ring::Ring;
 use super::sleepers::Sleepers;
 use super::store::Fifo;
@@ -32,19 +34,20 @@ const RING_MAX: usize = 1 << 16;
 /// The most bytes of slots a ring is allocated with up front.
 const RING_BYTES: usize = 1 << 20;
 
-/// Hint bits of [`RingQueue::hints`], as in `engine.rs`.
+/// Hint bits of [`LockFree::hints`], as in `engine.rs`.
 const GET_SPUN: u32 = 1;
 const PUT_SPUN: u32 = 2;
 
 /// The engine of a `Queue` (see the module docs).
 pub(crate) enum FifoEngine<T> {
-    Ring(Box<RingQueue<T>>),
+    Ring(Box<LockFree<Ring<T>>>),
+    List(Box<LockFree<List<T>>>),
     Locked(Engine<Fifo<T>>),
 }
 
-/// A bounded FIFO queue on a [`Ring`].
-pub(crate) struct RingQueue<T> {
-    ring: Ring<T>,
+/// A FIFO queue on a lock-free store.
+pub(crate) struct LockFree<S> {
+    store: S,
     not_empty: Sleepers,
     not_full: Sleepers,
     all_done: Sleepers,
@@ -52,101 +55,107 @@ pub(crate) struct RingQueue<T> {
     hints: AtomicU32,
 }
 
+/// Calls the same method on whichever engine `$e` is.
+macro_rules! each {
+    ($e:expr, $x:ident => $call:expr) => {
+        match $e {
+            FifoEngine::Ring($x) => $call,
+            FifoEngine::List($x) => $call,
+            FifoEngine::Locked($x) => $call,
+        }
+    };
+}
+
 impl<T> FifoEngine<T> {
     pub(crate) fn new(maxsize: usize, tasks: bool) -> Self {
         let slot = std::mem::size_of::<T>() + std::mem::size_of::<usize>();
         let fits = (1..=RING_MAX).contains(&maxsize) && maxsize.saturating_mul(slot) <= RING_BYTES;
-        // `unfinished` is read off ring positions, which must not wrap: 64-bit positions only.
-        if tasks && fits && usize::BITS >= 64 {
-            FifoEngine::Ring(Box::new(RingQueue {
-                ring: Ring::new(maxsize),
-                not_empty: Sleepers::new(),
-                not_full: Sleepers::new(),
-                all_done: Sleepers::new(),
-                hints: AtomicU32::new(0),
-            }))
-        } else {
+        // `unfinished` and `qsize` are read off positions, which must not wrap: 64-bit only.
+        if !tasks || usize::BITS < 64 {
             FifoEngine::Locked(Engine::new(maxsize, tasks))
+        } else if fits {
+            FifoEngine::Ring(Box::new(LockFree::new(Ring::new(maxsize))))
+        } else {
+            FifoEngine::List(Box::new(LockFree::new(List::new(maxsize))))
         }
     }
 
     pub(crate) fn maxsize(&self) -> usize {
-        match self {
-            FifoEngine::Ring(r) => r.ring_cap(),
-            FifoEngine::Locked(e) => e.maxsize(),
-        }
+        each!(self, e => e.maxsize())
     }
 
     #[inline]
     pub(crate) fn qsize(&self) -> usize {
-        match self {
-            FifoEngine::Ring(r) => r.ring.qsize(),
-            FifoEngine::Locked(e) => e.qsize(),
-        }
+        each!(self, e => e.qsize())
     }
 
     #[inline]
     pub(crate) fn full(&self) -> bool {
-        match self {
-            FifoEngine::Ring(r) => r.ring.qsize() >= r.ring_cap(),
-            FifoEngine::Locked(e) => e.full(),
-        }
+        each!(self, e => e.full())
     }
 
     #[inline]
     pub(crate) fn is_shutdown(&self) -> bool {
-        match self {
-            FifoEngine::Ring(r) => r.ring.is_shut_down(),
-            FifoEngine::Locked(e) => e.is_shutdown(),
-        }
+        each!(self, e => e.is_shutdown())
     }
 
     #[inline]
     pub(crate) fn put(&self, item: T, block: Block) -> Result<(), PutError<T>> {
-        match self {
-            FifoEngine::Ring(r) => r.put(item, block),
-            FifoEngine::Locked(e) => e.put(item, block),
-        }
+        each!(self, e => e.put(item, block))
     }
 
     #[inline]
     pub(crate) fn get(&self, block: Block) -> Result<T, GetError> {
-        match self {
-            FifoEngine::Ring(r) => r.get(block),
-            FifoEngine::Locked(e) => e.get(block),
-        }
+        each!(self, e => e.get(block))
     }
 
     pub(crate) fn task_done(&self) -> bool {
-        match self {
-            FifoEngine::Ring(r) => r.task_done(),
-            FifoEngine::Locked(e) => e.task_done(),
-        }
+        each!(self, e => e.task_done())
     }
 
     pub(crate) fn join(&self, block: Block) -> bool {
-        match self {
-            FifoEngine::Ring(r) => r.join(block),
-            FifoEngine::Locked(e) => e.join(block),
-        }
+        each!(self, e => e.join(block))
     }
 
     pub(crate) fn shutdown(&self, immediate: bool) -> Vec<T> {
-        match self {
-            FifoEngine::Ring(r) => r.shutdown(immediate),
-            FifoEngine::Locked(e) => e.shutdown(immediate),
-        }
+        each!(self, e => e.shutdown(immediate))
     }
 }
 
-impl<T> RingQueue<T> {
-    fn ring_cap(&self) -> usize {
-        self.ring.cap()
+impl<S: Slots> LockFree<S> {
+    fn new(store: S) -> Self {
+        LockFree {
+            store,
+            not_empty: Sleepers::new(),
+            not_full: Sleepers::new(),
+            all_done: Sleepers::new(),
+            hints: AtomicU32::new(0),
+        }
+    }
+
+    fn maxsize(&self) -> usize {
+        self.store.maxsize()
     }
 
     #[inline]
-    fn put(&self, item: T, block: Block) -> Result<(), PutError<T>> {
-        match self.ring.try_put(item) {
+    fn qsize(&self) -> usize {
+        self.store.qsize()
+    }
+
+    #[inline]
+    fn full(&self) -> bool {
+        let max = self.store.maxsize();
+        max > 0 && self.store.qsize() >= max
+    }
+
+    #[inline]
+    fn is_shutdown(&self) -> bool {
+        self.store.is_shut_down()
+    }
+
+    #[inline]
+    fn put(&self, item: S::Item, block: Block) -> Result<(), PutError<S::Item>> {
+        match self.store.try_put(item) {
             Ok(()) => {
                 self.not_empty.notify_one();
                 Ok(())
@@ -157,7 +166,7 @@ impl<T> RingQueue<T> {
     }
 
     #[cold]
-    fn put_slow(&self, mut item: T, block: Block) -> Result<(), PutError<T>> {
+    fn put_slow(&self, mut item: S::Item, block: Block) -> Result<(), PutError<S::Item>> {
         // None: no spin yet; Some(None): the spin saw room; Some(Some(s)): it did not.
         let mut spun: Option<Option<Spun>> = None;
         loop {
@@ -166,16 +175,16 @@ impl<T> RingQueue<T> {
             }
             if spun.is_none() {
                 let long = self.hints.load(Relaxed) & PUT_SPUN != 0;
-                spun = Some(spin(long, block.deadline(), || self.ring.has_room()).err());
+                spun = Some(spin(long, block.deadline(), || self.store.has_room()).err());
             } else {
                 let s = self.not_full.prepare();
-                if self.ring.has_room() {
+                if self.store.has_room() {
                     self.not_full.cancel();
                 } else {
                     self.not_full.sleep(s, block.deadline());
                 }
             }
-            match self.ring.try_put(item) {
+            match self.store.try_put(item) {
                 Ok(()) => {
                     self.not_empty.notify_one();
                     learn(&self.hints, PUT_SPUN, spun);
@@ -188,8 +197,8 @@ impl<T> RingQueue<T> {
     }
 
     #[inline]
-    fn get(&self, block: Block) -> Result<T, GetError> {
-        match self.ring.try_get() {
+    fn get(&self, block: Block) -> Result<S::Item, GetError> {
+        match self.store.try_get() {
             Ok(item) => {
                 self.not_full.notify_one();
                 Ok(item)
@@ -200,7 +209,7 @@ impl<T> RingQueue<T> {
     }
 
     #[cold]
-    fn get_slow(&self, block: Block) -> Result<T, GetError> {
+    fn get_slow(&self, block: Block) -> Result<S::Item, GetError> {
         // As in `put_slow`.
         let mut spun: Option<Option<Spun>> = None;
         loop {
@@ -209,16 +218,16 @@ impl<T> RingQueue<T> {
             }
             if spun.is_none() {
                 let long = self.hints.load(Relaxed) & GET_SPUN != 0;
-                spun = Some(spin(long, block.deadline(), || self.ring.has_item()).err());
+                spun = Some(spin(long, block.deadline(), || self.store.has_item()).err());
             } else {
                 let s = self.not_empty.prepare();
-                if self.ring.has_item() {
+                if self.store.has_item() {
                     self.not_empty.cancel();
                 } else {
                     self.not_empty.sleep(s, block.deadline());
                 }
             }
-            match self.ring.try_get() {
+            match self.store.try_get() {
                 Ok(item) => {
                     self.not_full.notify_one();
                     learn(&self.hints, GET_SPUN, spun);
@@ -231,7 +240,7 @@ impl<T> RingQueue<T> {
     }
 
     fn task_done(&self) -> bool {
-        match self.ring.finish(1) {
+        match self.store.finish(1) {
             None => false,
             Some(none_left) => {
                 if none_left {
@@ -244,14 +253,14 @@ impl<T> RingQueue<T> {
 
     fn join(&self, block: Block) -> bool {
         loop {
-            if self.ring.unfinished() == 0 {
+            if self.store.unfinished() == 0 {
                 return true;
             }
             if block.expired() {
                 return false;
             }
             let s = self.all_done.prepare();
-            if self.ring.unfinished() == 0 {
+            if self.store.unfinished() == 0 {
                 self.all_done.cancel();
             } else {
                 self.all_done.sleep(s, block.deadline());
@@ -259,15 +268,15 @@ impl<T> RingQueue<T> {
         }
     }
 
-    fn shutdown(&self, immediate: bool) -> Vec<T> {
-        self.ring.shut_down();
+    fn shutdown(&self, immediate: bool) -> Vec<S::Item> {
+        self.store.shut_down();
         let mut removed = Vec::new();
         if immediate {
-            removed.reserve(self.ring.qsize());
-            while let Ok(item) = self.ring.try_get() {
+            removed.reserve(self.store.qsize());
+            while let Ok(item) = self.store.try_get() {
                 removed.push(item);
             }
-            if !removed.is_empty() && self.ring.finish(removed.len()) == Some(true) {
+            if !removed.is_empty() && self.store.finish(removed.len()) == Some(true) {
                 self.all_done.notify_all();
             }
         }
