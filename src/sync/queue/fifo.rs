@@ -1,15 +1,18 @@
 //! [`FifoEngine`]: what a [`Queue`](crate::Queue) runs on. A bounded queue of at most
 //! [`RING_MAX`] slots (and [`RING_BYTES`] of them) is a lock-free [`Ring`] allocated at
-//! construction, with an event count per condition ([`Sleepers`]); any other queue (unbounded,
-//! or too large to allocate up front) is the locked [`Engine`], which grows lazily.
+//! construction; any other queue (unbounded, or bounded but too large to allocate up front)
+//! is a lock-free [`List`] of segments allocated as items arrive. Either store is glued, by
+//! the one generic [`LockFree`] below, to an event count per condition ([`Sleepers`]). Only
+//! on targets without 64-bit positions (from which `unfinished` and `qsize` are read) is a
+//! `Queue` the locked [`Engine`] that `LifoQueue` and `PriorityQueue` run on.
 //!
 //! ```text
-//!  put: ring.try_put ─ok─> not_empty.notify_one (a load; a wake-up call only if counted)
+//!  put: store.try_put ─ok─> not_empty.notify_one (a load; a wake-up call only if counted)
 //!         │Full: nowait/expired? Full ; spin on has_room ; retry
 //!         └─ then: not_full.prepare ; has_room? cancel : sleep ; retry      (ShutDown: fail)
-//!  get: the mirror image (ring.try_get, not_full.notify_one, has_item, not_empty)
-//!  task_done: ring.finish(1) ─ none left ─> all_done.notify_all
-//!  shutdown: ring.shut_down (tail mark) ; immediate: try_get until empty, finish(n) ;
+//!  get: the mirror image (store.try_get, not_full.notify_one, has_item, not_empty)
+//!  task_done: store.finish(1) ─ none left ─> all_done.notify_all
+//!  shutdown: store.shut_down (tail mark) ; immediate: try_get until empty, finish(n) ;
 //!            wake every counted sleeper of the three conditions
 //! ```
 //!

@@ -54,7 +54,7 @@
 //! at `tail` (`Empty`) comes after a `SeqCst` fence, as in the ring.
 
 use super::error::{GetError, PutError};
-use super::lockfree::{Padded, Slots, backoff, reload};
+use super::lockfree::{Padded, Slots, backoff};
 use super::segment::{LAP, SLOTS, Segment};
 use crate::rt::{AtomicPtr, AtomicUsize, fence};
 use std::marker::PhantomData;
@@ -210,7 +210,7 @@ impl<T> Slots for List<T> {
             if offset == SLOTS {
                 // The put of the last slot is linking the next segment.
                 backoff(&mut step);
-                tail = reload(&self.tail.0.index);
+                tail = self.tail.0.index.load(Acquire);
                 seg = self.tail.0.seg.load(Acquire);
                 continue;
             }
@@ -260,7 +260,7 @@ impl<T> Slots for List<T> {
             if offset == SLOTS {
                 // The get of the last slot is moving the head to the next segment.
                 backoff(&mut step);
-                head = reload(&self.head.0.index);
+                head = self.head.0.index.load(Acquire);
                 seg = self.head.0.seg.load(Acquire);
                 continue;
             }

@@ -35,18 +35,6 @@ pub(super) fn backoff(step: &mut u32) {
     *step += 1;
 }
 
-/// A fresh look at `a` after a [`backoff`] (`Acquire`: a position read this way may be
-/// followed by reads of what its writer published). Under loom an RMW, which reads the
-/// latest value: a load may return any older one again, and the model would branch on each
-/// (only progress depends on this value: every decision is made by a CAS or a fenced load).
-#[inline]
-pub(super) fn reload(a: &AtomicUsize) -> usize {
-    #[cfg(threadkit_loom)]
-    return a.fetch_add(0, std::sync::atomic::Ordering::Acquire);
-    #[cfg(not(threadkit_loom))]
-    a.load(std::sync::atomic::Ordering::Acquire)
-}
-
 /// A lock-free FIFO store with Python's shutdown flag and task count.
 pub(super) trait Slots {
     type Item;

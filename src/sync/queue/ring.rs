@@ -39,10 +39,21 @@
 //! waiters read them back with `SeqCst` loads (`has_item`, `has_room`, `unfinished`).
 
 use super::error::{GetError, PutError};
-use super::lockfree::{Padded, Slots, backoff, reload};
+use super::lockfree::{Padded, Slots, backoff};
 use crate::rt::{AtomicUsize, UnsafeCell, fence};
 use std::mem::MaybeUninit;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+
+/// A fresh look at `a` after a [`backoff`]. Under loom an RMW, which reads the latest value:
+/// a load may return any older one again, and the model would branch on each (only progress
+/// depends on this value: every decision is made by a CAS or by the fenced loads).
+#[inline]
+fn reload(a: &AtomicUsize) -> usize {
+    #[cfg(threadkit_loom)]
+    return a.fetch_add(0, Relaxed);
+    #[cfg(not(threadkit_loom))]
+    a.load(Relaxed)
+}
 
 /// One slot: a stamp (see the module docs) and room for an item.
 struct Slot<T> {

@@ -45,18 +45,6 @@ pub(super) struct Segment<T> {
     slots: [Slot<T>; SLOTS],
 }
 
-/// A fresh look at `a` in a wait loop (`Acquire`). Under loom an RMW, for the reason
-/// `lockfree::reload` gives.
-#[inline]
-fn peek<P>(a: &AtomicPtr<P>) -> *mut P {
-    #[cfg(threadkit_loom)]
-    return match a.compare_exchange(std::ptr::null_mut(), std::ptr::null_mut(), Acquire, Acquire) {
-        Ok(p) | Err(p) => p,
-    };
-    #[cfg(not(threadkit_loom))]
-    a.load(Acquire)
-}
-
 impl<T> Segment<T> {
     /// A segment of empty slots, not linked.
     pub(super) fn new() -> Box<Self> {
@@ -90,6 +78,13 @@ impl<T> Segment<T> {
     /// `seg` came from `Box::into_raw` of a [`new`](Self::new) segment, holds no item (none
     /// written, or each moved out or dropped), and no other thread can reach it.
     pub(super) unsafe fn free(seg: *mut Self) {
+        // Under loom, a write access to every item cell first: the model then reports a
+        // freeing that does not happen after each put's write and each get's read.
+        #[cfg(threadkit_loom)]
+        // SAFETY: forwarded precondition: `seg` is live.
+        for slot in unsafe { &(*seg).slots } {
+            slot.value.with_mut(|_| ());
+        }
         // SAFETY: forwarded preconditions; dropping the box drops no item (`MaybeUninit`).
         drop(unsafe { Box::from_raw(seg) });
     }
@@ -120,7 +115,7 @@ impl<T> Segment<T> {
         let mut step = 0;
         loop {
             // SAFETY: forwarded precondition.
-            let next = peek(unsafe { &(*seg).next });
+            let next = unsafe { (*seg).next.load(Acquire) };
             if !next.is_null() {
                 return next;
             }
@@ -163,7 +158,7 @@ impl<T> Segment<T> {
         // SAFETY: `seg` is not freed before this get sets READ or frees it (precondition).
         let slot = unsafe { Self::slot(seg, offset) };
         let mut step = 0;
-        while super::lockfree::reload(&slot.state) & WRITE == 0 {
+        while slot.state.load(Acquire) & WRITE == 0 {
             backoff(&mut step);
         }
         // SAFETY: WRITE (acquired) says the put wrote the item, and the CAS gave it to this
