@@ -74,7 +74,7 @@ impl<T> FifoEngine<T> {
         let slot = std::mem::size_of::<T>() + std::mem::size_of::<usize>();
         let fits = (1..=RING_MAX).contains(&maxsize) && maxsize.saturating_mul(slot) <= RING_BYTES;
         // `unfinished` and `qsize` are read off positions, which must not wrap: 64-bit only.
-        if !tasks || usize::BITS < 64 {
+        if usize::BITS < 64 {
             FifoEngine::Locked(Engine::new(maxsize, tasks))
         } else if fits {
             FifoEngine::Ring(Box::new(LockFree::new(Ring::new(maxsize))))

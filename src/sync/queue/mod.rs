@@ -23,10 +23,11 @@
 //! flavour, with the same mark bit and task count, a segment allocated per 31 puts and freed
 //! by its last reader). Both have an event count per condition (`sleepers.rs`: a waker makes
 //! a wake-up call only for a counted sleeper that has none coming), glued together once in
-//! `fifo.rs` over the `Slots` trait of `lockfree.rs`. An uncontended `put` or `get` there is
+//! `fifo.rs` over the `Slots` trait of `lockfree.rs`. [`SimpleQueue`] runs on the list too
+//! (it never reads the task count nor shuts down). An uncontended `put` or `get` there is
 //! one CAS, one slot store and one load of the other side's sleeper count. The rest of this
-//! section describes the locked engine that `LifoQueue`, `PriorityQueue` and `SimpleQueue`
-//! run on.
+//! section describes the locked engine that [`LifoQueue`] and [`PriorityQueue`] run on (and
+//! a `Queue` or `SimpleQueue` on a target without 64-bit positions).
 //!
 //! Every such queue is one engine: a [`Lock`](crate::Lock) over the items (a ring buffer, a stack
 //! or a binary heap) and the counts, plus three 32-bit futex words that sleepers wait on.
