@@ -21,6 +21,7 @@
 //! `try_get` after the mark, racing only other gets: every item goes to exactly one of them.
 
 use super::block::Block;
+#[cfg(not(target_pointer_width = "64"))]
 use super::engine::Engine;
 use super::engine::learn;
 use super::error::{GetError, PutError};
@@ -28,6 +29,7 @@ use super::list::List;
 use super::lockfree::Slots;
 use super::ring::Ring;
 use super::sleepers::Sleepers;
+#[cfg(not(target_pointer_width = "64"))]
 use super::store::Fifo;
 use crate::rt::{AtomicU32, Spun, spin};
 use std::sync::atomic::Ordering::Relaxed;
@@ -41,10 +43,15 @@ const RING_BYTES: usize = 1 << 20;
 const GET_SPUN: u32 = 1;
 const PUT_SPUN: u32 = 2;
 
-/// The engine of a `Queue` (see the module docs).
+/// The engine of a `Queue` (see the module docs). `Locked` exists only where positions are
+/// narrower than 64 bits: on 64-bit targets the dispatch below is two arms, small enough to
+/// inline into the caller (with a third, the locked engine's `put` inlined here made the
+/// ring's uncontended put + get 5.3 ns -> 8.8 ns).
+#[cfg_attr(not(target_pointer_width = "64"), allow(dead_code))]
 pub(crate) enum FifoEngine<T> {
     Ring(Box<LockFree<Ring<T>>>),
     List(Box<LockFree<List<T>>>),
+    #[cfg(not(target_pointer_width = "64"))]
     Locked(Engine<Fifo<T>>),
 }
 
@@ -64,6 +71,7 @@ macro_rules! each {
         match $e {
             FifoEngine::Ring($x) => $call,
             FifoEngine::List($x) => $call,
+            #[cfg(not(target_pointer_width = "64"))]
             FifoEngine::Locked($x) => $call,
         }
     };
@@ -71,12 +79,22 @@ macro_rules! each {
 
 impl<T> FifoEngine<T> {
     pub(crate) fn new(maxsize: usize, tasks: bool) -> Self {
+        // `unfinished` and `qsize` are read off positions, which must not wrap: 64-bit only.
+        #[cfg(not(target_pointer_width = "64"))]
+        return FifoEngine::Locked(Engine::new(maxsize, tasks));
+        #[cfg(target_pointer_width = "64")]
+        {
+            let _ = tasks; // no task count to turn off: `SimpleQueue` never reads it
+            Self::lock_free(maxsize)
+        }
+    }
+
+    /// A ring if `maxsize` slots fit the limits, else a list.
+    #[cfg_attr(not(target_pointer_width = "64"), allow(dead_code))]
+    fn lock_free(maxsize: usize) -> Self {
         let slot = std::mem::size_of::<T>() + std::mem::size_of::<usize>();
         let fits = (1..=RING_MAX).contains(&maxsize) && maxsize.saturating_mul(slot) <= RING_BYTES;
-        // `unfinished` and `qsize` are read off positions, which must not wrap: 64-bit only.
-        if usize::BITS < 64 {
-            FifoEngine::Locked(Engine::new(maxsize, tasks))
-        } else if fits {
+        if fits {
             FifoEngine::Ring(Box::new(LockFree::new(Ring::new(maxsize))))
         } else {
             FifoEngine::List(Box::new(LockFree::new(List::new(maxsize))))
