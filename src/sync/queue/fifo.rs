@@ -307,13 +307,19 @@ impl<S: Slots> LockFree<S> {
     }
 }
 
-/// As `inner.rs`'s test, on a ring: a fork child does not count the parent's sleepers, so a
-/// `put` into a ring that parent getters slept on makes no wake-up call there.
+/// As `inner.rs`'s test, on a ring and on a list: a fork child does not count the parent's
+/// sleepers, so a `put` that parent getters slept on makes no wake-up call there.
 #[cfg(all(test, unix, not(miri), not(threadkit_loom)))]
 mod tests {
+    use super::super::inner::tests::fork_child_forgets_sleepers;
+
     #[test]
     fn a_fork_child_does_not_count_the_parents_ring_sleepers() {
-        let q = Box::leak(Box::new(crate::Queue::with_maxsize(4)));
-        super::super::inner::tests::fork_child_forgets_sleepers(q);
+        fork_child_forgets_sleepers(Box::leak(Box::new(crate::Queue::with_maxsize(4))));
+    }
+
+    #[test]
+    fn a_fork_child_does_not_count_the_parents_list_sleepers() {
+        fork_child_forgets_sleepers(Box::leak(Box::new(crate::Queue::new())));
     }
 }
