@@ -8,7 +8,7 @@
 source ci/lib.sh
 
 MIRI_TARGETS=(x86_64-unknown-linux-gnu x86_64-pc-windows-msvc aarch64-apple-darwin x86_64-unknown-freebsd)
-MIRI_TESTS=(lock rlock semaphore bounded_semaphore event condition condition_as_rlock condvar barrier thread thread_stack thread_panic thread_process timer local module queue queue_cpython queue_stress queue_ring builder_scope guards)
+MIRI_TESTS=(lock rlock semaphore bounded_semaphore event condition condition_as_rlock condvar barrier thread thread_stack thread_panic thread_process timer local module queue queue_cpython queue_stress queue_ring queue_list builder_scope guards)
 MIRI_SEED_TESTS=(lock rlock semaphore bounded_semaphore event condition condition_as_rlock condvar barrier queue)
 MIRI_SEEDS=${TK_MIRI_SEEDS:-0..4}
 PER_RUN_TIMEOUT=${TK_MIRI_RUN_TIMEOUT:-600}

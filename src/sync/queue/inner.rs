@@ -55,15 +55,39 @@ impl<S> Inner<S> {
 /// the copy of the queue forever: a system call at every put.)
 #[cfg(all(test, unix, not(miri), not(threadkit_loom)))]
 pub(super) mod tests {
-    use crate::Queue;
     use crate::rt::wake_calls_during;
+    use crate::{GetError, LifoQueue, PutError, Queue};
     use std::thread;
     use std::time::Duration;
 
+    /// The calls the test makes, on a `Queue` (ring or list) or a `LifoQueue` (this engine).
+    pub(in crate::sync::queue) trait Calls: Sync + 'static {
+        fn put(&self, x: u32) -> Result<(), PutError<u32>>;
+        fn get(&self) -> Result<u32, GetError>;
+        fn get_nowait(&self) -> Result<u32, GetError>;
+    }
+
+    macro_rules! calls {
+        ($($q:ident),*) => {$(
+            impl Calls for $q<u32> {
+                fn put(&self, x: u32) -> Result<(), PutError<u32>> {
+                    $q::put(self, x)
+                }
+                fn get(&self) -> Result<u32, GetError> {
+                    $q::get(self)
+                }
+                fn get_nowait(&self) -> Result<u32, GetError> {
+                    $q::get_nowait(self)
+                }
+            }
+        )*};
+    }
+    calls!(Queue, LifoQueue);
+
     /// Two parent getters asleep on `q` when the process forks: in the child a `put` makes no
     /// wake-up call for them, and the queue works with the child's own threads; in the parent
-    /// a `put` wakes one of its own. For both engines (`fifo.rs` runs it on a ring).
-    pub(in crate::sync::queue) fn fork_child_forgets_sleepers(q: &'static Queue<u32>) {
+    /// a `put` wakes one of its own. For every engine (`fifo.rs` runs it on a ring and a list).
+    pub(in crate::sync::queue) fn fork_child_forgets_sleepers(q: &'static impl Calls) {
         let getters: Vec<_> = (0..2)
             .map(|_| thread::spawn(move || q.get().unwrap()))
             .collect();
@@ -91,6 +115,6 @@ pub(super) mod tests {
 
     #[test]
     fn a_fork_child_does_not_count_the_parents_sleepers() {
-        fork_child_forgets_sleepers(Box::leak(Box::new(Queue::new())));
+        fork_child_forgets_sleepers(Box::leak(Box::new(LifoQueue::new())));
     }
 }

@@ -18,12 +18,16 @@
 //! A bounded [`Queue`] of at most 2^16 slots (and at most 1 MiB of them) runs on a lock-free
 //! ring allocated at construction (`ring.rs`: Vyukov's bounded MPMC ring with per-slot stamps,
 //! the shutdown flag a mark bit in the tail, `unfinished` read off the tail as puts minus
-//! tasks done) with an event count per condition (`sleepers.rs`: a waker makes a wake-up
-//! call only for a counted sleeper that has none coming), glued together in `fifo.rs`. An
-//! uncontended `put` or `get` there is one CAS, one stamp store and one load of the other
-//! side's sleeper count. The rest of this section describes the locked engine that every
-//! other queue (unbounded or larger `Queue`, `LifoQueue`, `PriorityQueue`, `SimpleQueue`)
-//! runs on.
+//! tasks done); every other [`Queue`] (unbounded, or bounded and larger) runs on a lock-free
+//! linked list of 31-slot segments (`list.rs`, `segment.rs`: crossbeam-channel's list
+//! flavour, with the same mark bit and task count, a segment allocated per 31 puts and freed
+//! by its last reader). Both have an event count per condition (`sleepers.rs`: a waker makes
+//! a wake-up call only for a counted sleeper that has none coming), glued together once in
+//! `fifo.rs` over the `Slots` trait of `lockfree.rs`. [`SimpleQueue`] runs on the list too
+//! (it never reads the task count nor shuts down). An uncontended `put` or `get` there is
+//! one CAS, one slot store and one load of the other side's sleeper count. The rest of this
+//! section describes the locked engine that [`LifoQueue`] and [`PriorityQueue`] run on (and
+//! a `Queue` or `SimpleQueue` on a target without 64-bit positions).
 //!
 //! Every such queue is one engine: a [`Lock`](crate::Lock) over the items (a ring buffer, a stack
 //! or a binary heap) and the counts, plus three 32-bit futex words that sleepers wait on.
@@ -78,8 +82,11 @@ mod engine;
 mod error;
 mod fifo;
 mod inner;
+mod list;
+mod lockfree;
 mod queues;
 mod ring;
+mod segment;
 mod simple;
 mod sleepers;
 mod store;

@@ -28,9 +28,8 @@
 //! fail once set, so no item enters after a shutdown and an immediate shutdown's drain sees
 //! every item.
 //!
-//! Python's `unfinished_tasks` is not a counter of its own (an RMW per `put`): it is the
-//! number of `put`s (read off `tail`) minus `done`; `task_done` moves `done` by CAS, never
-//! past the `put` count.
+//! Python's `unfinished_tasks` is the number of `put`s read off `tail` minus `done` (see
+//! `lockfree.rs`, which holds what the ring shares with the unbounded `list.rs`).
 //!
 //! # Memory ordering
 //!
@@ -40,23 +39,27 @@
 //! waiters read them back with `SeqCst` loads (`has_item`, `has_room`, `unfinished`).
 
 use super::error::{GetError, PutError};
-use crate::rt::{AtomicUsize, UnsafeCell, fence, nap, spin_hint};
+use super::lockfree::{Padded, Slots, backoff};
+use crate::rt::{AtomicUsize, UnsafeCell, fence};
 use std::mem::MaybeUninit;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 
-/// Busy-wait rounds (1, 2, 4, .. steps) on a partner's in-flight slot before napping (see
-/// `rt::nap`): the partner is a few instructions from its stamp store unless it lost its CPU.
-const IN_FLIGHT_SPINS: u32 = 6;
+/// A fresh look at `a` after a [`backoff`]. Under loom an RMW, which reads the latest value:
+/// a load may return any older one again, and the model would branch on each (only progress
+/// depends on this value: every decision is made by a CAS or by the fenced loads).
+#[inline]
+fn reload(a: &AtomicUsize) -> usize {
+    #[cfg(threadkit_loom)]
+    return a.fetch_add(0, Relaxed);
+    #[cfg(not(threadkit_loom))]
+    a.load(Relaxed)
+}
 
 /// One slot: a stamp (see the module docs) and room for an item.
 struct Slot<T> {
     stamp: AtomicUsize,
     value: UnsafeCell<MaybeUninit<T>>,
 }
-
-/// Keeps `head` and `tail` on cache lines of their own (two lines: adjacent-line prefetch).
-#[repr(align(128))]
-struct Padded<T>(T);
 
 /// The ring (see the module docs).
 pub(super) struct Ring<T> {
@@ -78,32 +81,6 @@ pub(super) struct Ring<T> {
 // CAS reserved it until its stamp store hands it on (module docs), so sharing `&Ring<T>` moves
 // `T`s between threads: `T: Send` suffices, as for a channel.
 unsafe impl<T: Send> Sync for Ring<T> {}
-
-/// Waits for a partner's in-flight stamp store: spins, then naps ever longer (see
-/// [`IN_FLIGHT_SPINS`] and `rt::nap`).
-#[inline]
-fn backoff(step: &mut u32) {
-    if cfg!(threadkit_loom) || *step >= IN_FLIGHT_SPINS {
-        nap(step.saturating_sub(IN_FLIGHT_SPINS));
-        *step = step.saturating_add(1);
-        return;
-    }
-    for _ in 0..1u32 << *step {
-        spin_hint();
-    }
-    *step += 1;
-}
-
-/// A fresh look at `a` after a [`backoff`]. Under loom an RMW, which reads the latest value:
-/// a load may return any older one again, and the model would branch on each (only progress
-/// depends on this value: every decision is made by a CAS or by the fenced loads).
-#[inline]
-fn reload(a: &AtomicUsize) -> usize {
-    #[cfg(threadkit_loom)]
-    return a.fetch_add(0, Relaxed);
-    #[cfg(not(threadkit_loom))]
-    a.load(Relaxed)
-}
 
 impl<T> Ring<T> {
     /// A ring of `cap` slots (`1 <= cap`, and `cap` small enough that `2 * mark` fits).
@@ -129,11 +106,6 @@ impl<T> Ring<T> {
         }
     }
 
-    /// `maxsize`.
-    pub(super) fn cap(&self) -> usize {
-        self.cap
-    }
-
     /// The position after `pos` (without the mark).
     #[inline]
     fn next(&self, pos: usize) -> usize {
@@ -150,10 +122,17 @@ impl<T> Ring<T> {
     fn count(&self, pos: usize) -> usize {
         (pos >> self.lap_shift) * self.cap + (pos & (self.mark - 1))
     }
+}
 
-    /// Puts `item` if there is room now (waiting only for an in-flight `get` of its slot).
+impl<T> Slots for Ring<T> {
+    type Item = T;
+
+    fn maxsize(&self) -> usize {
+        self.cap
+    }
+
     #[inline]
-    pub(super) fn try_put(&self, item: T) -> Result<(), PutError<T>> {
+    fn try_put(&self, item: T) -> Result<(), PutError<T>> {
         let mut step = 0;
         let mut tail = self.tail.0.load(Relaxed);
         loop {
@@ -194,9 +173,8 @@ impl<T> Ring<T> {
         }
     }
 
-    /// Takes the next item if there is one now (waiting only for an in-flight `put` of it).
     #[inline]
-    pub(super) fn try_get(&self) -> Result<T, GetError> {
+    fn try_get(&self) -> Result<T, GetError> {
         let mut step = 0;
         let mut head = self.head.0.load(Relaxed);
         loop {
@@ -237,19 +215,17 @@ impl<T> Ring<T> {
         }
     }
 
-    /// Sets the shutdown mark: every later `put` fails (a `SeqCst` publication).
-    pub(super) fn shut_down(&self) {
+    fn shut_down(&self) {
         self.tail.0.fetch_or(self.mark, SeqCst);
     }
 
     #[inline]
-    pub(super) fn is_shut_down(&self) -> bool {
+    fn is_shut_down(&self) -> bool {
         self.tail.0.load(Relaxed) & self.mark != 0
     }
 
-    /// The number of items (a snapshot, at most `cap`).
     #[inline]
-    pub(super) fn qsize(&self) -> usize {
+    fn qsize(&self) -> usize {
         // `head` first: the later `tail` is at least the `head` it was read with.
         let head = self.head.0.load(SeqCst);
         let tail = self.tail.0.load(SeqCst) & !self.mark;
@@ -258,46 +234,26 @@ impl<T> Ring<T> {
             .min(self.cap)
     }
 
-    /// For a sleeping getter's last look: an item is there or on its way, or shut down.
     #[inline]
-    pub(super) fn has_item(&self) -> bool {
+    fn has_item(&self) -> bool {
         let head = self.head.0.load(SeqCst);
         self.tail.0.load(SeqCst) != head
     }
 
-    /// For a sleeping putter's last look: a slot is free or being freed, or shut down.
     #[inline]
-    pub(super) fn has_room(&self) -> bool {
+    fn has_room(&self) -> bool {
         let tail = self.tail.0.load(SeqCst);
         let head = self.head.0.load(SeqCst);
         tail & self.mark != 0 || head.wrapping_add(self.one_lap) != tail
     }
 
-    /// Python's `unfinished_tasks` (a snapshot).
     #[inline]
-    pub(super) fn unfinished(&self) -> usize {
-        // `done` first: never more than the `put` count read after it.
-        let done = self.done.0.load(SeqCst);
-        self.count(self.tail.0.load(SeqCst) & !self.mark) - done
+    fn puts(&self) -> usize {
+        self.count(self.tail.0.load(SeqCst) & !self.mark)
     }
 
-    /// Counts up to `n` tasks done (no more than are unfinished); `None` if none was
-    /// unfinished, else whether none is left (as far as this call saw).
-    pub(super) fn finish(&self, n: usize) -> Option<bool> {
-        let mut done = self.done.0.load(SeqCst);
-        loop {
-            let puts = self.count(self.tail.0.load(SeqCst) & !self.mark);
-            let left = puts - done;
-            if left == 0 {
-                return None;
-            }
-            let k = n.min(left);
-            // Transition: done d -> d + k, never past the puts (read after d).
-            match self.done.0.compare_exchange(done, done + k, SeqCst, SeqCst) {
-                Ok(_) => return Some(left == k),
-                Err(now) => done = now,
-            }
-        }
+    fn done(&self) -> &AtomicUsize {
+        &self.done.0
     }
 }
 

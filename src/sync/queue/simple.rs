@@ -1,9 +1,10 @@
 //! [`SimpleQueue`]: Python's `queue.SimpleQueue`, an unbounded FIFO without task tracking or
-//! shutdown, on the same engine as [`Queue`](super::Queue).
+//! shutdown, on the same engine as an unbounded [`Queue`](super::Queue) (the lock-free list),
+//! whose task count it never reads and whose shutdown it never calls.
 
-use super::engine::{Block, Engine};
+use super::block::Block;
 use super::error::GetError;
-use super::store::Fifo;
+use super::fifo::FifoEngine;
 use std::fmt;
 use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::time::{Duration, Instant};
@@ -20,7 +21,7 @@ use std::time::{Duration, Instant};
 /// assert_eq!(t.join().unwrap(), 42);
 /// ```
 pub struct SimpleQueue<T> {
-    e: Engine<Fifo<T>>,
+    e: FifoEngine<T>,
 }
 
 impl<T> SimpleQueue<T> {
@@ -32,7 +33,7 @@ impl<T> SimpleQueue<T> {
     /// ```
     pub fn new() -> Self {
         SimpleQueue {
-            e: Engine::new(0, false),
+            e: FifoEngine::new(0, false),
         }
     }
 
@@ -143,6 +144,6 @@ impl<T> fmt::Debug for SimpleQueue<T> {
     }
 }
 
-// As for `Queue`: no user code runs under the lock, nothing to poison.
+// As for `Queue`: no lock, no user code run inside the queue, nothing to poison.
 impl<T> UnwindSafe for SimpleQueue<T> {}
 impl<T> RefUnwindSafe for SimpleQueue<T> {}

@@ -37,7 +37,9 @@ pub(crate) trait Store {
     }
 }
 
-/// First in, first out: a growable ring buffer.
+/// First in, first out: a growable ring buffer (a `Queue`'s store only where the lock-free
+/// ones are not used, see `fifo.rs`).
+#[cfg_attr(target_pointer_width = "64", allow(dead_code))]
 #[derive(Debug)]
 pub(crate) struct Fifo<T>(VecDeque<T>);
 

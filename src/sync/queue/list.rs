@@ -1,0 +1,353 @@
+//! [`List`]: the lock-free store of an unbounded FIFO [`Queue`](crate::Queue) (and of a
+//! bounded one too large for the ring): a linked list of segments of [`SLOTS`] slots each,
+//! laid out as crossbeam-channel's list flavour, plus Python's shutdown flag and task count.
+//! A segment is allocated once per [`SLOTS`] puts, never per item, and freed by the last
+//! `get` that reads from it (no epoch collector).
+//!
+//! | word   | meaning                                                                          |
+//! |--------|----------------------------------------------------------------------------------|
+//! | `head.index` | position of the next `get`, shifted left by one; bit 0 (`MARK`): the tail is known to be in a later segment, so this segment's slots all hold or await items |
+//! | `tail.index` | position of the next `put`, the same form; bit 0 (`MARK`): shut down       |
+//! | `*.seg`      | the segment that position lies in                                          |
+//! | `done`       | tasks done (see `lockfree.rs`)                                             |
+//! | slot `state` | `WRITE`: the item is written; `READ`: its `get` is done with the slot; `DESTROY`: the segment's last reader found this slot still in use and left the freeing to its reader |
+//!
+//! A position `p` lies in lap `p / LAP`, at offset `p % LAP`; offsets `0..SLOTS` are slots,
+//! offset `SLOTS` is the step to the next segment (`LAP = SLOTS + 1`), so the number of
+//! operations a position stands for is `p - p / LAP`.
+//!
+//! ```text
+//!  put at tail t: marked? ShutDown ; offset SLOTS? wait for the link ; bounded and full? Full
+//!                 CAS tail t -> t + 1 ; last slot? seg = new segment, tail += 1 (past the step),
+//!                 old.next = new ; write ; state |= WRITE
+//!  get at head h: offset SLOTS? wait for the move ; unmarked and h == tail? Empty (ShutDown if
+//!                 the tail is marked) ; CAS head h -> h + 1 (marked when the tail is in a later
+//!                 segment) ; last slot? head = first slot of old.next ; wait for WRITE ; read ;
+//!                 last slot? free the segment : state |= READ, and if DESTROY was set, free it
+//!  free from slot i: for each later slot (but the last): READ set? next : state |= DESTROY,
+//!                 and if READ was still not set, stop (that slot's reader goes on) ; else dealloc
+//! ```
+//!
+//! A `put` is done once its CAS succeeded, so a `get` that reserved its slot waits for the
+//! `WRITE` bit (a few spins, then naps: `lockfree::backoff`), and so do the puts and gets that
+//! find the position at a segment's step while the partner who took the last slot links or
+//! moves to the next segment. The shutdown mark in `tail` makes every later `put`'s CAS fail,
+//! so an immediate shutdown's drain (`try_get` until `ShutDown`) sees every item. Python's
+//! `unfinished_tasks` is the puts read off `tail` minus `done`.
+//!
+//! In a `fork()` child, a thread of the parent that vanished between its CAS and its store
+//! never completes: a `get` that reaches a slot it reserved and did not write waits forever,
+//! and so does every `put` (every `get`) at a segment step whose link (move) it did not make,
+//! as on a queue whose lock a vanished thread held. An item a vanished `get` had reserved is
+//! never dropped, and its segment never freed.
+//!
+//! # Memory ordering
+//!
+//! The `WRITE` bit (`Release` RMW, `Acquire` load) orders an item's write before its read. The
+//! `READ`/`DESTROY` RMWs are `AcqRel`, so a reader's last access to a slot happens before the
+//! freeing of its segment, whoever frees it. A segment's zeroed slots and its link are
+//! published by `Release` stores of `seg` and of `next` (and the `tail` add after the first),
+//! read back by `Acquire` loads of the index before `seg`, so a position's `seg` is never an
+//! older segment than the position's. The CASes on `head` and `tail` and the shutdown mark are
+//! `SeqCst`: they are the publications of the sleepers' handshake (see `sleepers.rs`), whose
+//! waiters read them back with `SeqCst` loads (`has_item`, `has_room`, `puts`). A `get`'s look
+//! at `tail` (`Empty`) comes after a `SeqCst` fence, as in the ring.
+
+use super::error::{GetError, PutError};
+use super::lockfree::{Padded, Slots, backoff};
+use super::segment::{LAP, SLOTS, Segment};
+use crate::rt::{AtomicPtr, AtomicUsize, fence};
+use std::marker::PhantomData;
+use std::ptr;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+
+/// Positions are shifted left by one: bit 0 is [`MARK`].
+const SHIFT: u32 = 1;
+/// One position.
+const ONE: usize = 1 << SHIFT;
+/// `tail`: shut down. `head`: the tail is in a later segment.
+const MARK: usize = 1;
+
+/// An end of the list: a position and the segment it lies in.
+struct End<T> {
+    index: AtomicUsize,
+    seg: AtomicPtr<Segment<T>>,
+}
+
+/// The list (see the module docs).
+pub(super) struct List<T> {
+    head: Padded<End<T>>,
+    tail: Padded<End<T>>,
+    done: Padded<AtomicUsize>,
+    /// `maxsize` (0: unbounded).
+    maxsize: usize,
+    /// The most items: `maxsize`, or `usize::MAX` when unbounded.
+    cap: usize,
+    /// The list owns the items in its segments.
+    _items: PhantomData<T>,
+}
+
+// SAFETY: items move between threads only through slots, each written by the one put whose
+// CAS reserved it and read by the one get whose CAS reserved it (module docs), so sharing
+// `&List<T>` moves `T`s between threads: `T: Send` suffices, as for a channel.
+unsafe impl<T: Send> Sync for List<T> {}
+
+/// How many operations a position stands for (see the module docs).
+#[inline]
+fn count(pos: usize) -> usize {
+    let p = pos >> SHIFT;
+    p - p / LAP
+}
+
+impl<T> List<T> {
+    /// An empty list with its first segment; `maxsize` 0 is unbounded.
+    pub(super) fn new(maxsize: usize) -> Self {
+        let first = Box::into_raw(Segment::new());
+        let end = |seg| {
+            Padded(End {
+                index: AtomicUsize::new(0),
+                seg: AtomicPtr::new(seg),
+            })
+        };
+        List {
+            head: end(first),
+            tail: end(first),
+            done: Padded(AtomicUsize::new(0)),
+            maxsize,
+            cap: if maxsize == 0 { usize::MAX } else { maxsize },
+            _items: PhantomData,
+        }
+    }
+
+    /// After the CAS that reserved the last slot of `seg`: links `next` behind it, and moves
+    /// the tail past the segment step.
+    fn link(&self, seg: *mut Segment<T>, next: Box<Segment<T>>) {
+        let next = Box::into_raw(next);
+        self.tail.0.seg.store(next, Release);
+        // Transition: tail (lap, SLOTS) -> (lap + 1, 0), keeping a shutdown mark.
+        self.tail.0.index.fetch_add(ONE, Release);
+        // SAFETY: this put reserved a slot of `seg` and has not written it, so its get has
+        // not freed `seg`.
+        unsafe { Segment::link(seg, next) };
+    }
+
+    /// After the CAS that moved the head from `offset` of `seg` to `new`: takes the item.
+    ///
+    /// # Safety
+    /// The CAS reserved slot `offset` of `seg` for this thread (so `seg` is live until this
+    /// thread reads it).
+    #[inline]
+    unsafe fn take(&self, seg: *mut Segment<T>, offset: usize, new: usize) -> T {
+        if offset + 1 == SLOTS {
+            // SAFETY: `seg` is live (precondition).
+            let next = unsafe { Segment::wait_next(seg) };
+            let mut index = (new & !MARK) + ONE;
+            // SAFETY: `next` is the head's next segment; no get can reserve its slots before
+            // the store below, so nobody frees it meanwhile.
+            if !unsafe { Segment::next(next) }.is_null() {
+                index |= MARK;
+            }
+            self.head.0.seg.store(next, Release);
+            // Transition: head (lap, SLOTS) -> (lap + 1, 0), marked if the tail is beyond.
+            self.head.0.index.store(index, Release);
+        }
+        // SAFETY: the CAS reserved the slot (precondition); `offset < SLOTS`; if it is the
+        // last slot, the head moved on above.
+        unsafe { Segment::read(seg, offset) }
+    }
+
+    /// With `&mut self`: drops the items left and frees the segments. If an item's `drop`
+    /// panics, a later call goes on from the next item.
+    fn free_rest(&mut self) {
+        loop {
+            let seg = self.head.0.seg.load(Relaxed);
+            if seg.is_null() {
+                return;
+            }
+            let head = self.head.0.index.load(Relaxed) & !MARK;
+            let tail = self.tail.0.index.load(Relaxed) & !MARK;
+            self.head.0.index.store(head + ONE, Relaxed);
+            let offset = (head >> SHIFT) % LAP;
+            if head != tail && offset < SLOTS {
+                // SAFETY: `&mut self`: no operation is in flight; `seg` is the head's segment,
+                // and the head moved past this slot above, so it is dropped once even if the
+                // drop panics.
+                unsafe { Segment::drop_item(seg, offset) };
+                continue;
+            }
+            let next = if head == tail {
+                ptr::null_mut()
+            } else {
+                // SAFETY: `&mut self`: no operation is in flight; `seg` is the head's.
+                unsafe { Segment::next(seg) }
+            };
+            self.head.0.seg.store(next, Relaxed);
+            // SAFETY: the head has left `seg` (no later call sees it), which came from
+            // `Box::into_raw`; the items in it were dropped or taken before.
+            unsafe { Segment::free(seg) };
+        }
+    }
+}
+
+impl<T> Slots for List<T> {
+    type Item = T;
+
+    fn maxsize(&self) -> usize {
+        self.maxsize
+    }
+
+    #[inline]
+    fn try_put(&self, item: T) -> Result<(), PutError<T>> {
+        let mut step = 0;
+        let mut tail = self.tail.0.index.load(Acquire);
+        let mut seg = self.tail.0.seg.load(Acquire);
+        let mut spare = None;
+        loop {
+            if tail & MARK != 0 {
+                return Err(PutError::ShutDown(item));
+            }
+            let offset = (tail >> SHIFT) % LAP;
+            if offset == SLOTS {
+                // The put of the last slot is linking the next segment.
+                backoff(&mut step);
+                tail = self.tail.0.index.load(Acquire);
+                seg = self.tail.0.seg.load(Acquire);
+                continue;
+            }
+            if self.cap != usize::MAX {
+                // A stale head only overstates the size: never past `maxsize`.
+                let head = self.head.0.index.load(Relaxed);
+                if count(tail).saturating_sub(count(head)) >= self.cap {
+                    return Err(PutError::Full(item));
+                }
+            }
+            if offset + 1 == SLOTS && spare.is_none() {
+                // Allocated before the CAS: the puts waiting for the link wait less.
+                spare = Some(Segment::new());
+            }
+            // Transition: tail t -> t + 1, reserving slot t for this put (fails once shutdown
+            // has set the mark).
+            match self
+                .tail
+                .0
+                .index
+                .compare_exchange(tail, tail + ONE, SeqCst, Acquire)
+            {
+                Ok(_) => {
+                    if let Some(next) = spare.take().filter(|_| offset + 1 == SLOTS) {
+                        self.link(seg, next);
+                    }
+                    // SAFETY: the CAS reserved slot `offset` of `seg` (the tail's segment,
+                    // read after the index it lies at) for this thread alone; `offset < SLOTS`.
+                    unsafe { Segment::write(seg, offset, item) };
+                    return Ok(());
+                }
+                Err(now) => {
+                    tail = now;
+                    seg = self.tail.0.seg.load(Acquire);
+                }
+            }
+        }
+    }
+
+    #[inline]
+    fn try_get(&self) -> Result<T, GetError> {
+        let mut step = 0;
+        let mut head = self.head.0.index.load(Acquire);
+        let mut seg = self.head.0.seg.load(Acquire);
+        loop {
+            let offset = (head >> SHIFT) % LAP;
+            if offset == SLOTS {
+                // The get of the last slot is moving the head to the next segment.
+                backoff(&mut step);
+                head = self.head.0.index.load(Acquire);
+                seg = self.head.0.seg.load(Acquire);
+                continue;
+            }
+            let mut new = head + ONE;
+            if head & MARK == 0 {
+                // Not known to be before the tail's segment: look at the tail.
+                fence(SeqCst);
+                let tail = self.tail.0.index.load(Relaxed);
+                if head >> SHIFT == tail >> SHIFT {
+                    return Err(if tail & MARK != 0 {
+                        GetError::ShutDown
+                    } else {
+                        GetError::Empty
+                    });
+                }
+                if (head >> SHIFT) / LAP != (tail >> SHIFT) / LAP {
+                    new |= MARK;
+                }
+            }
+            // Transition: head h -> h + 1, reserving the item at h for this get.
+            match self
+                .head
+                .0
+                .index
+                .compare_exchange(head, new, SeqCst, Acquire)
+            {
+                // SAFETY: the CAS reserved slot `offset` of `seg` (the head's segment, read
+                // after the index it lies at) for this thread.
+                Ok(_) => return Ok(unsafe { self.take(seg, offset, new) }),
+                Err(now) => {
+                    head = now;
+                    seg = self.head.0.seg.load(Acquire);
+                }
+            }
+        }
+    }
+
+    fn shut_down(&self) {
+        self.tail.0.index.fetch_or(MARK, SeqCst);
+    }
+
+    #[inline]
+    fn is_shut_down(&self) -> bool {
+        self.tail.0.index.load(Relaxed) & MARK != 0
+    }
+
+    #[inline]
+    fn qsize(&self) -> usize {
+        // `head` first: the later `tail` is at least the `head` it was read with.
+        let head = self.head.0.index.load(SeqCst);
+        count(self.tail.0.index.load(SeqCst)).saturating_sub(count(head))
+    }
+
+    #[inline]
+    fn has_item(&self) -> bool {
+        let head = self.head.0.index.load(SeqCst);
+        let tail = self.tail.0.index.load(SeqCst);
+        tail & MARK != 0 || head >> SHIFT != tail >> SHIFT
+    }
+
+    #[inline]
+    fn has_room(&self) -> bool {
+        let tail = self.tail.0.index.load(SeqCst);
+        let head = self.head.0.index.load(SeqCst);
+        tail & MARK != 0 || count(tail).saturating_sub(count(head)) < self.cap
+    }
+
+    #[inline]
+    fn puts(&self) -> usize {
+        count(self.tail.0.index.load(SeqCst))
+    }
+
+    fn done(&self) -> &AtomicUsize {
+        &self.done.0
+    }
+}
+
+impl<T> Drop for List<T> {
+    fn drop(&mut self) {
+        /// Goes on freeing when an item's `drop` panics (the unwind drops it).
+        struct Rest<'a, T>(&'a mut List<T>);
+        impl<T> Drop for Rest<'_, T> {
+            fn drop(&mut self) {
+                self.0.free_rest();
+            }
+        }
+        let rest = Rest(self);
+        rest.0.free_rest();
+    }
+}

@@ -1,0 +1,216 @@
+//! [`Segment`]: one block of [`SLOTS`] slots of the unbounded queue's [`List`](super::list::List),
+//! with the slot states that hand an item from its put to its get and let the last reader
+//! of a segment free it (see `list.rs` for the protocol and its memory ordering).
+//!
+//! | slot `state` bit | set by                                                            |
+//! |------------------|-------------------------------------------------------------------|
+//! | `WRITE`          | the put that reserved the slot, once the item is written (`Release`) |
+//! | `READ`           | the get that reserved the slot, once it is done with it (`AcqRel`) |
+//! | `DESTROY`        | the freeing reader, on a slot whose get was not done: that get frees the segment |
+//!
+//! ```text
+//!  read slot i:  wait for WRITE ; move the item out ;
+//!                i last? release(0) : (state |= READ) had DESTROY? release(i + 1)
+//!  release(s):   for each slot j in s..last: READ? next : (state |= DESTROY) had READ? next
+//!                                                                         : stop (j's get goes on)
+//!                then dealloc (every slot is read, nobody can reach the segment again)
+//! ```
+
+use super::lockfree::backoff;
+use crate::rt::{AtomicPtr, AtomicUsize, UnsafeCell};
+use std::mem::MaybeUninit;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+
+/// Positions per segment: [`SLOTS`] slots and the step to the next segment. Under loom two
+/// slots, so that small models cross segments.
+pub(super) const LAP: usize = if cfg!(threadkit_loom) { 3 } else { 32 };
+/// Items per segment.
+pub(super) const SLOTS: usize = LAP - 1;
+
+/// Slot `state` bits (see the module docs).
+const WRITE: usize = 1;
+const READ: usize = 2;
+const DESTROY: usize = 4;
+
+/// One slot: its state bits and room for an item.
+struct Slot<T> {
+    state: AtomicUsize,
+    value: UnsafeCell<MaybeUninit<T>>,
+}
+
+/// A segment of the list.
+pub(super) struct Segment<T> {
+    /// The next segment, linked by the put of this one's last slot (null until then).
+    next: AtomicPtr<Segment<T>>,
+    slots: [Slot<T>; SLOTS],
+}
+
+impl<T> Segment<T> {
+    /// A segment of empty slots, not linked.
+    pub(super) fn new() -> Box<Self> {
+        #[cfg(not(threadkit_loom))]
+        {
+            use std::alloc::{Layout, alloc_zeroed, handle_alloc_error};
+            let layout = Layout::new::<Self>();
+            // SAFETY: the layout is not zero-sized (a segment holds a pointer).
+            let p = unsafe { alloc_zeroed(layout) }.cast::<Self>();
+            if p.is_null() {
+                handle_alloc_error(layout);
+            }
+            // SAFETY: `p` was allocated with the global allocator and `Self`'s layout, and
+            // all-zero bytes are a valid `Segment`: a null `next`, slot states 0 (core's
+            // atomics are plain integers) and `MaybeUninit` items, which need nothing.
+            unsafe { Box::from_raw(p) }
+        }
+        #[cfg(threadkit_loom)]
+        Box::new(Segment {
+            next: AtomicPtr::new(std::ptr::null_mut()),
+            slots: std::array::from_fn(|_| Slot {
+                state: AtomicUsize::new(0),
+                value: UnsafeCell::new(MaybeUninit::uninit()),
+            }),
+        })
+    }
+
+    /// Frees a segment that holds no item.
+    ///
+    /// # Safety
+    /// `seg` came from `Box::into_raw` of a [`new`](Self::new) segment, holds no item (none
+    /// written, or each moved out or dropped), and no other thread can reach it.
+    pub(super) unsafe fn free(seg: *mut Self) {
+        // Under loom, a write access to every item cell first: the model then reports a
+        // freeing that does not happen after each put's write and each get's read.
+        #[cfg(threadkit_loom)]
+        // SAFETY: forwarded precondition: `seg` is live.
+        for slot in unsafe { &(*seg).slots } {
+            slot.value.with_mut(|_| ());
+        }
+        // SAFETY: forwarded preconditions; dropping the box drops no item (`MaybeUninit`).
+        drop(unsafe { Box::from_raw(seg) });
+    }
+
+    /// Links `next` behind `seg` (`Release`: the readers of the link see `next`'s slots).
+    ///
+    /// # Safety
+    /// `seg` is live for the call.
+    pub(super) unsafe fn link(seg: *mut Self, next: *mut Self) {
+        // SAFETY: forwarded precondition.
+        unsafe { (*seg).next.store(next, Release) };
+    }
+
+    /// The segment after `seg` as far as this thread knows (null: none linked yet).
+    ///
+    /// # Safety
+    /// `seg` is live for the call.
+    pub(super) unsafe fn next(seg: *const Self) -> *mut Self {
+        // SAFETY: forwarded precondition.
+        unsafe { (*seg).next.load(Relaxed) }
+    }
+
+    /// Waits until the put of `seg`'s last slot has linked the next segment.
+    ///
+    /// # Safety
+    /// `seg` is live for the call.
+    pub(super) unsafe fn wait_next(seg: *const Self) -> *mut Self {
+        let mut step = 0;
+        loop {
+            // SAFETY: forwarded precondition.
+            let next = unsafe { (*seg).next.load(Acquire) };
+            if !next.is_null() {
+                return next;
+            }
+            backoff(&mut step);
+        }
+    }
+
+    /// The slot at `offset` of `seg`.
+    ///
+    /// # Safety
+    /// `seg` is live for `'a`, and `offset < SLOTS`.
+    #[inline]
+    unsafe fn slot<'a>(seg: *const Self, offset: usize) -> &'a Slot<T> {
+        // SAFETY: forwarded preconditions.
+        unsafe { (*seg).slots.get_unchecked(offset) }
+    }
+
+    /// Writes `item` into slot `offset` of `seg` and hands it on to its get.
+    ///
+    /// # Safety
+    /// A put's CAS reserved this slot for the caller (so its get, which waits for `WRITE`,
+    /// has not freed `seg`), and `offset < SLOTS`.
+    #[inline]
+    pub(super) unsafe fn write(seg: *const Self, offset: usize, item: T) {
+        // SAFETY: `seg` is live until `WRITE` is set below (precondition).
+        let slot = unsafe { Self::slot(seg, offset) };
+        // SAFETY: the slot is the caller's alone until `WRITE` hands it on.
+        slot.value.with_mut(|p| unsafe { (*p).write(item) });
+        slot.state.fetch_or(WRITE, Release);
+    }
+
+    /// Takes the item of slot `offset` of `seg` (waiting for its put to write it), then frees
+    /// the segment if this get is the last to leave it.
+    ///
+    /// # Safety
+    /// A get's CAS reserved this slot for the caller, and `offset < SLOTS`; if it is the last
+    /// slot, the head has moved to the next segment.
+    #[inline]
+    pub(super) unsafe fn read(seg: *mut Self, offset: usize) -> T {
+        // SAFETY: `seg` is not freed before this get sets READ or frees it (precondition).
+        let slot = unsafe { Self::slot(seg, offset) };
+        let mut step = 0;
+        while slot.state.load(Acquire) & WRITE == 0 {
+            backoff(&mut step);
+        }
+        // SAFETY: WRITE (acquired) says the put wrote the item, and the CAS gave it to this
+        // thread alone: it is moved out once.
+        let item = slot.value.with(|p| unsafe { (*p).assume_init_read() });
+        if offset + 1 == SLOTS {
+            // SAFETY: this get read the last slot; only the last slot's reader starts at 0.
+            unsafe { Self::release(seg, 0) };
+        } else if slot.state.fetch_or(READ, AcqRel) & DESTROY != 0 {
+            // SAFETY: DESTROY says the freeing reader stopped here and leaves the rest to this
+            // thread; the slots before and the last one were read.
+            unsafe { Self::release(seg, offset + 1) };
+        }
+        item
+    }
+
+    /// Frees `seg` unless a slot from `start` on (but the last) is still being read: then
+    /// marks it `DESTROY`, and its reader calls this again from the slot after it.
+    ///
+    /// # Safety
+    /// `seg` is live, every slot before `start` and the last slot have been read, and no
+    /// other thread will call this for `seg` from `start` or before.
+    unsafe fn release(seg: *mut Self, start: usize) {
+        for i in start..SLOTS - 1 {
+            // SAFETY: `seg` is live (precondition) until this call frees it; `i < SLOTS`.
+            let slot = unsafe { Self::slot(seg, i) };
+            // Transition: a slot still being read gets DESTROY; its reader sees it in its
+            // READ RMW and goes on freeing from the next slot.
+            if slot.state.load(Acquire) & READ == 0
+                && slot.state.fetch_or(DESTROY, AcqRel) & READ == 0
+            {
+                return;
+            }
+        }
+        // SAFETY: every slot has been read (the RMWs above acquired each reader's last
+        // access, and each put wrote before its reader read), the head has moved past this
+        // segment, so no thread can reach it again; its items were all moved out.
+        unsafe { Self::free(seg) };
+    }
+
+    /// With no operation in flight: drops the item in slot `offset` of `seg`, if one was
+    /// written there.
+    ///
+    /// # Safety
+    /// `seg` is live, `offset < SLOTS`, no thread touches the segment during the call, and
+    /// the slot's item (if written) was not taken and is not dropped again.
+    pub(super) unsafe fn drop_item(seg: *const Self, offset: usize) {
+        // SAFETY: forwarded preconditions.
+        let slot = unsafe { Self::slot(seg, offset) };
+        if slot.state.load(Relaxed) & WRITE != 0 {
+            // SAFETY: a written item that nobody took, dropped once (precondition).
+            slot.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
+        }
+    }
+}
