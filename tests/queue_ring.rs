@@ -92,7 +92,7 @@ fn ring_join_and_task_done_rounds() {
     queue_rounds::join_and_task_done_rounds(Arc::new(Queue::with_maxsize(2)), scale(300), 1);
 }
 
-/// The largest ring and the smallest locked bounded queue behave alike.
+/// The largest ring and the smallest bounded queue on the list (too large for a ring) behave alike.
 #[test]
 fn sizes_around_the_ring_limit() {
     for maxsize in [65_535, 65_536, 65_537] {

@@ -1,6 +1,7 @@
-//! `join` / `task_done` rounds on a `Queue`, shared by tests/queue_stress.rs (an unbounded,
-//! locked queue) and tests/queue_ring.rs (a two-slot ring): three workers take items and mark
-//! them done while the main thread and `joiners` more threads `join` after every round.
+//! `join` / `task_done` rounds on a `Queue`, shared by tests/queue_stress.rs (an unbounded
+//! queue, on the lock-free list) and tests/queue_ring.rs (a two-slot ring): three workers
+//! take items and mark them done while the main thread and `joiners` more threads `join`
+//! after every round.
 
 use std::sync::Arc;
 use std::thread;
