@@ -375,7 +375,10 @@ fn large_bounded_queue_keeps_its_bound() {
         .collect();
     let mut sum = 0;
     for _ in 0..2 * n {
-        sum += q.get().unwrap();
+        // A timeout, so that a producer that failed makes this test fail, not hang.
+        sum += q
+            .get_timeout(Duration::from_secs(30))
+            .expect("an item within 30 s (did a producer panic?)");
     }
     for p in prods {
         p.join().unwrap();

@@ -309,9 +309,13 @@ impl<T> Slots for List<T> {
 
     #[inline]
     fn qsize(&self) -> usize {
-        // `head` first: the later `tail` is at least the `head` it was read with.
+        // `head` first: the later `tail` is at least the `head` it was read with. Gets and puts
+        // between the two loads can make the difference overstate the size: never past
+        // `maxsize`.
         let head = self.head.0.index.load(SeqCst);
-        count(self.tail.0.index.load(SeqCst)).saturating_sub(count(head))
+        count(self.tail.0.index.load(SeqCst))
+            .saturating_sub(count(head))
+            .min(self.cap)
     }
 
     #[inline]
