@@ -74,6 +74,16 @@ struct End<T> {
     seg: AtomicPtr<Segment<T>>,
 }
 
+impl<T> End<T> {
+    /// The position, then the segment it lies in (`Acquire` both: the segment is never older
+    /// than the position's, see "Memory ordering").
+    #[inline]
+    fn load(&self) -> (usize, *mut Segment<T>) {
+        let index = self.index.load(Acquire);
+        (index, self.seg.load(Acquire))
+    }
+}
+
 /// The list (see the module docs).
 pub(super) struct List<T> {
     head: Padded<End<T>>,
@@ -199,8 +209,7 @@ impl<T> Slots for List<T> {
     #[inline]
     fn try_put(&self, item: T) -> Result<(), PutError<T>> {
         let mut step = 0;
-        let mut tail = self.tail.0.index.load(Acquire);
-        let mut seg = self.tail.0.seg.load(Acquire);
+        let (mut tail, mut seg) = self.tail.0.load();
         let mut spare = None;
         loop {
             if tail & MARK != 0 {
@@ -210,8 +219,7 @@ impl<T> Slots for List<T> {
             if offset == SLOTS {
                 // The put of the last slot is linking the next segment.
                 backoff(&mut step);
-                tail = self.tail.0.index.load(Acquire);
-                seg = self.tail.0.seg.load(Acquire);
+                (tail, seg) = self.tail.0.load();
                 continue;
             }
             if self.cap != usize::MAX {
@@ -253,15 +261,13 @@ impl<T> Slots for List<T> {
     #[inline]
     fn try_get(&self) -> Result<T, GetError> {
         let mut step = 0;
-        let mut head = self.head.0.index.load(Acquire);
-        let mut seg = self.head.0.seg.load(Acquire);
+        let (mut head, mut seg) = self.head.0.load();
         loop {
             let offset = (head >> SHIFT) % LAP;
             if offset == SLOTS {
                 // The get of the last slot is moving the head to the next segment.
                 backoff(&mut step);
-                head = self.head.0.index.load(Acquire);
-                seg = self.head.0.seg.load(Acquire);
+                (head, seg) = self.head.0.load();
                 continue;
             }
             let mut new = head + ONE;
