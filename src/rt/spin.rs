@@ -16,6 +16,14 @@ const SPIN_SHORT: u32 = 10;
 /// right now, and a lost bet costs this much CPU time on top of the sleep.
 const SPIN_LONG: Duration = Duration::from_micros(10);
 
+/// The longest a thread spins for a partner that it has just woken ([`woke_partner`]): the
+/// wake-up of a sleeper on an idle virtual CPU takes 20-35 us on some hypervisors (the 2-CPU
+/// Firecracker VM of `docs/benchmarks.md`), longer than [`SPIN_LONG`], and a waker that then
+/// sleeps itself needs its partner to pay the same again to wake it: both sides sleep at
+/// every hand-over from then on. The budget follows what the thread has measured (see
+/// [`Bets::partner_us`]), within this bound.
+const AFTER_WAKE_MAX: Duration = Duration::from_micros(80);
+
 /// A spinner reads the clock every this many steps (a read costs about one step).
 const STEPS_PER_LOOK: u32 = 8;
 
@@ -47,12 +55,71 @@ struct Bets {
     skip: u32,
     /// How many long spins the last lost bet made the thread skip (doubled by the next loss).
     penalty: u32,
+    /// When this thread last woke a partner it may wait for next (see [`woke_partner`]);
+    /// taken by its next spin.
+    woke: Option<Instant>,
+    /// How long, in microseconds, partners this thread woke took to act (0: not measured):
+    /// a running average of won after-wake spins, doubled by a lost one.
+    partner_us: u32,
 }
 
 #[cfg(not(threadkit_loom))]
 std::thread_local! {
-    static BETS: core::cell::Cell<Bets> =
-        const { core::cell::Cell::new(Bets { skip: 0, penalty: 0 }) };
+    static BETS: core::cell::Cell<Bets> = const {
+        core::cell::Cell::new(Bets { skip: 0, penalty: 0, woke: None, partner_us: 0 })
+    };
+}
+
+/// Records that this thread has just made a wake-up call for a partner that its next wait
+/// probably depends on (a `put` that woke a getter, whose `get` makes the room the next `put`
+/// needs): that spin may last as long as such a partner took to act before (see
+/// [`AFTER_WAKE_MAX`]), counted from now.
+#[inline]
+pub(crate) fn woke_partner() {
+    #[cfg(not(threadkit_loom))]
+    BETS.with(|b| {
+        b.set(Bets {
+            woke: Some(Instant::now()),
+            ..b.get()
+        })
+    });
+}
+
+/// Takes this thread's [`woke_partner`] record, with the spin budget that goes with it.
+#[inline]
+fn take_woke() -> Option<(Instant, Duration)> {
+    #[cfg(not(threadkit_loom))]
+    return BETS.with(|b| {
+        let bets = b.get();
+        let t0 = bets.woke?;
+        b.set(Bets { woke: None, ..bets });
+        let us = u64::from(bets.partner_us) * 3 / 2;
+        let budget = Duration::from_micros(us).clamp(SPIN_LONG, AFTER_WAKE_MAX);
+        Some((t0, budget))
+    });
+    #[cfg(threadkit_loom)]
+    None
+}
+
+/// An after-wake spin's outcome: the partner acted `Some(after)` its wake-up call, or not
+/// within the budget (`None`).
+#[cold]
+fn partner_learned(after: Option<Duration>) {
+    #[cfg(not(threadkit_loom))]
+    BETS.with(|b| {
+        let bets = b.get();
+        let max = AFTER_WAKE_MAX.as_micros() as u32;
+        let partner_us = match after {
+            Some(d) => {
+                let us = u32::try_from(d.as_micros()).unwrap_or(max).min(max);
+                (bets.partner_us * 3 + us) / 4
+            }
+            None => (bets.partner_us.max(SPIN_LONG.as_micros() as u32) * 2).min(max),
+        };
+        b.set(Bets { partner_us, ..bets });
+    });
+    #[cfg(threadkit_loom)]
+    let _ = after;
 }
 
 /// Whether this thread may make a long spin now (and counts one skip if not).
@@ -79,10 +146,12 @@ fn may_bet() -> bool {
 fn bet_won() {
     #[cfg(not(threadkit_loom))]
     BETS.with(|b| {
-        if b.get().penalty != 0 {
+        let bets = b.get();
+        if bets.penalty != 0 {
             b.set(Bets {
                 skip: 0,
                 penalty: 0,
+                ..bets
             });
         }
     });
@@ -93,14 +162,16 @@ fn bet_won() {
 fn bet_lost(preempted: bool) {
     #[cfg(not(threadkit_loom))]
     BETS.with(|b| {
+        let bets = b.get();
         let penalty = if preempted {
             SKIP_MAX
         } else {
-            (b.get().penalty * 2).clamp(1, SKIP_MAX)
+            (bets.penalty * 2).clamp(1, SKIP_MAX)
         };
         b.set(Bets {
             skip: penalty,
             penalty,
+            ..bets
         });
     });
     #[cfg(threadkit_loom)]
@@ -165,28 +236,59 @@ pub(crate) fn spin(
         return Err(Spun { start: None });
     }
     let start = Instant::now();
+    let woke = take_woke();
     for _ in 0..SPIN_SHORT {
         spin_hint();
         if ready() {
             return Ok(());
         }
     }
+    // Just after waking the partner this wait depends on: spin for as long as such partners
+    // took to act (from the wake-up call), hint or not.
+    if let Some((t0, budget)) = woke {
+        if t0 + budget > start && may_bet() {
+            return spin_long(start, t0 + budget, deadline, Some(t0), ready);
+        }
+    }
     if !long || !may_bet() {
         return Err(Spun { start: Some(start) });
     }
-    spin_long(start, deadline, ready)
+    spin_long(start, start + SPIN_LONG, deadline, None, ready)
 }
 
-/// The long part of [`spin`], from `start`: up to [`SPIN_LONG`], looking at the clock every
+/// A waker's brief busy-wait before a wake-up call: polls `ready` for [`SPIN_SHORT`] steps
+/// (about 0.4 us; a wake-up call costs microseconds) and says whether it turned true. No
+/// spinning on a single CPU; under loom exactly one look, so that the models cover both
+/// outcomes.
+#[inline]
+pub(crate) fn spin_briefly(mut ready: impl FnMut() -> bool) -> bool {
+    if cfg!(threadkit_loom) {
+        return ready();
+    }
+    if !may_spin() {
+        return false;
+    }
+    for _ in 0..SPIN_SHORT {
+        spin_hint();
+        if ready() {
+            return true;
+        }
+    }
+    false
+}
+
+/// The long part of [`spin`], from `start` until `end`: looking at the clock every
 /// [`STEPS_PER_LOOK`] steps, and giving up at once when a look finds that the spinner lost
-/// its CPU since the last one.
+/// its CPU since the last one. `woke`: the spin follows this thread's wake-up call of then
+/// (see [`woke_partner`]), and teaches the thread how long its partners take.
 #[inline(never)]
 fn spin_long(
     start: Instant,
+    end: Instant,
     deadline: Option<Instant>,
+    woke: Option<Instant>,
     mut ready: impl FnMut() -> bool,
 ) -> Result<(), Spun> {
-    let end = start + SPIN_LONG;
     let end = deadline.map_or(end, |d| d.min(end));
     let mut last = start;
     loop {
@@ -194,6 +296,9 @@ fn spin_long(
             spin_hint();
             if ready() {
                 bet_won();
+                if let Some(t0) = woke {
+                    partner_learned(Some(t0.elapsed()));
+                }
                 return Ok(());
             }
         }
@@ -201,6 +306,9 @@ fn spin_long(
         let preempted = now.duration_since(last) >= PREEMPTED;
         if preempted || now >= end {
             bet_lost(preempted);
+            if woke.is_some() && !preempted && deadline.is_none_or(|d| now < d) {
+                partner_learned(None);
+            }
             return Err(Spun { start: Some(start) });
         }
         last = now;
