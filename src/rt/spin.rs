@@ -12,17 +12,17 @@ const SPIN_SHORT: u32 = 10;
 /// How long a spin may last when the primitive's hint says that its releases come from
 /// running threads (a ping-pong): a partner that is running answers within a microsecond or
 /// two, and a partner that is itself waking from a futex sleep takes 5-10 us on a virtual
-/// machine. Never more than this, loaded or not: a spin is a bet that the partner is on a CPU
-/// right now, and a lost bet costs this much CPU time on top of the sleep.
+/// machine. Never more than this, loaded or not (but see [`SPIN_AFTER_WAKE`]): a spin is a bet
+/// that the partner is on a CPU right now, and a lost bet costs this much CPU time on top of
+/// the sleep.
 const SPIN_LONG: Duration = Duration::from_micros(10);
 
-/// The longest a thread spins for a partner that it has just woken ([`woke_partner`]): the
-/// wake-up of a sleeper on an idle virtual CPU takes 20-35 us on some hypervisors (the 2-CPU
-/// Firecracker VM of `docs/benchmarks.md`), longer than [`SPIN_LONG`], and a waker that then
-/// sleeps itself needs its partner to pay the same again to wake it: both sides sleep at
-/// every hand-over from then on. The budget follows what the thread has measured (see
-/// [`Bets::partner_us`]), within this bound.
-const AFTER_WAKE_MAX: Duration = Duration::from_micros(80);
+/// How long a thread spins, counted from its wake-up call, for a partner that it has just
+/// woken ([`woke_partner`]): the wake-up of a sleeper on an idle virtual CPU takes 20-35 us on
+/// some hypervisors (the 2-CPU Firecracker VM of `docs/benchmarks.md`), longer than
+/// [`SPIN_LONG`], and a waker that then sleeps itself makes its partner pay the same again to
+/// wake it: from the first such hand-over on, both sides slept at every one.
+const SPIN_AFTER_WAKE: Duration = Duration::from_micros(50);
 
 /// A spinner reads the clock every this many steps (a read costs about one step).
 const STEPS_PER_LOOK: u32 = 8;
@@ -58,22 +58,18 @@ struct Bets {
     /// When this thread last woke a partner it may wait for next (see [`woke_partner`]);
     /// taken by its next spin.
     woke: Option<Instant>,
-    /// How long, in microseconds, partners this thread woke took to act (0: not measured):
-    /// a running average of won after-wake spins, doubled by a lost one.
-    partner_us: u32,
 }
 
 #[cfg(not(threadkit_loom))]
 std::thread_local! {
     static BETS: core::cell::Cell<Bets> = const {
-        core::cell::Cell::new(Bets { skip: 0, penalty: 0, woke: None, partner_us: 0 })
+        core::cell::Cell::new(Bets { skip: 0, penalty: 0, woke: None })
     };
 }
 
 /// Records that this thread has just made a wake-up call for a partner that its next wait
 /// probably depends on (a `put` that woke a getter, whose `get` makes the room the next `put`
-/// needs): that spin may last as long as such a partner took to act before (see
-/// [`AFTER_WAKE_MAX`]), counted from now.
+/// needs): that spin may last [`SPIN_AFTER_WAKE`] from now.
 #[inline]
 pub(crate) fn woke_partner() {
     #[cfg(not(threadkit_loom))]
@@ -85,41 +81,18 @@ pub(crate) fn woke_partner() {
     });
 }
 
-/// Takes this thread's [`woke_partner`] record, with the spin budget that goes with it.
+/// Takes this thread's [`woke_partner`] record.
 #[inline]
-fn take_woke() -> Option<(Instant, Duration)> {
+fn take_woke() -> Option<Instant> {
     #[cfg(not(threadkit_loom))]
     return BETS.with(|b| {
         let bets = b.get();
         let t0 = bets.woke?;
         b.set(Bets { woke: None, ..bets });
-        let us = u64::from(bets.partner_us) * 3 / 2;
-        let budget = Duration::from_micros(us).clamp(SPIN_LONG, AFTER_WAKE_MAX);
-        Some((t0, budget))
+        Some(t0)
     });
     #[cfg(threadkit_loom)]
     None
-}
-
-/// An after-wake spin's outcome: the partner acted `Some(after)` its wake-up call, or not
-/// within the budget (`None`).
-#[cold]
-fn partner_learned(after: Option<Duration>) {
-    #[cfg(not(threadkit_loom))]
-    BETS.with(|b| {
-        let bets = b.get();
-        let max = AFTER_WAKE_MAX.as_micros() as u32;
-        let partner_us = match after {
-            Some(d) => {
-                let us = u32::try_from(d.as_micros()).unwrap_or(max).min(max);
-                (bets.partner_us * 3 + us) / 4
-            }
-            None => (bets.partner_us.max(SPIN_LONG.as_micros() as u32) * 2).min(max),
-        };
-        b.set(Bets { partner_us, ..bets });
-    });
-    #[cfg(threadkit_loom)]
-    let _ = after;
 }
 
 /// Whether this thread may make a long spin now (and counts one skip if not).
@@ -218,7 +191,9 @@ pub(crate) fn set_hint(word: &AtomicU32, bit: u32, was: bool, on: bool) {
 /// (`Ok`), or the budget is spent (`Err`, for [`Spun::was_short`]). The budget is
 /// [`SPIN_SHORT`] steps, plus up to [`SPIN_LONG`] (never past `deadline`) when `long`, the
 /// primitive's hint that its last waiter was released by a running thread, and this thread's
-/// [`Bets`] allow it.
+/// [`Bets`] allow it; or, if this thread has just woken the partner it now waits for
+/// ([`woke_partner`]), until [`SPIN_AFTER_WAKE`] after that wake-up call, with the same
+/// [`Bets`].
 ///
 /// Never a `sched_yield`: on a busy machine each one can hand a whole timeslice (milliseconds)
 /// to another process, while a futex sleeper is woken, and preferred by the scheduler, within
@@ -243,17 +218,16 @@ pub(crate) fn spin(
             return Ok(());
         }
     }
-    // Just after waking the partner this wait depends on: spin for as long as such partners
-    // took to act (from the wake-up call), hint or not.
-    if let Some((t0, budget)) = woke {
-        if t0 + budget > start && may_bet() {
-            return spin_long(start, t0 + budget, deadline, Some(t0), ready);
-        }
-    }
-    if !long || !may_bet() {
+    // Just after waking the partner this wait depends on: spin until SPIN_AFTER_WAKE after the
+    // wake-up call, hint or not. One bet either way.
+    let after_wake = woke
+        .map(|t0| t0 + SPIN_AFTER_WAKE)
+        .filter(|&end| end > start);
+    if !(long || after_wake.is_some()) || !may_bet() {
         return Err(Spun { start: Some(start) });
     }
-    spin_long(start, start + SPIN_LONG, deadline, None, ready)
+    let end = after_wake.unwrap_or(start + SPIN_LONG);
+    spin_long(start, end, deadline, ready)
 }
 
 /// A waker's brief busy-wait before a wake-up call: polls `ready` for [`SPIN_SHORT`] steps
@@ -279,14 +253,12 @@ pub(crate) fn spin_briefly(mut ready: impl FnMut() -> bool) -> bool {
 
 /// The long part of [`spin`], from `start` until `end`: looking at the clock every
 /// [`STEPS_PER_LOOK`] steps, and giving up at once when a look finds that the spinner lost
-/// its CPU since the last one. `woke`: the spin follows this thread's wake-up call of then
-/// (see [`woke_partner`]), and teaches the thread how long its partners take.
+/// its CPU since the last one.
 #[inline(never)]
 fn spin_long(
     start: Instant,
     end: Instant,
     deadline: Option<Instant>,
-    woke: Option<Instant>,
     mut ready: impl FnMut() -> bool,
 ) -> Result<(), Spun> {
     let end = deadline.map_or(end, |d| d.min(end));
@@ -296,9 +268,6 @@ fn spin_long(
             spin_hint();
             if ready() {
                 bet_won();
-                if let Some(t0) = woke {
-                    partner_learned(Some(t0.elapsed()));
-                }
                 return Ok(());
             }
         }
@@ -306,9 +275,6 @@ fn spin_long(
         let preempted = now.duration_since(last) >= PREEMPTED;
         if preempted || now >= end {
             bet_lost(preempted);
-            if woke.is_some() && !preempted && deadline.is_none_or(|d| now < d) {
-                partner_learned(None);
-            }
             return Err(Spun { start: Some(start) });
         }
         last = now;

@@ -220,7 +220,7 @@ impl<S: Store> Engine<S> {
             }
             if room {
                 held.with(|i| i.store.push(item));
-                learn(&self.hints, PUT_SPUN, spun, false);
+                learn(&self.hints, PUT_SPUN, spun);
                 return Ok(());
             }
             if block.expired() {
@@ -263,7 +263,7 @@ impl<S: Store> Engine<S> {
         loop {
             if !first {
                 if let Some(item) = held.with(|i| i.store.pop()) {
-                    learn(&self.hints, GET_SPUN, spun, false);
+                    learn(&self.hints, GET_SPUN, spun);
                     return Ok(item);
                 }
             }
@@ -370,22 +370,15 @@ impl<S: Store> Engine<S> {
 }
 
 /// After a wait that succeeded: turns the spin hint `bit` of `hints` on if the spin caught
-/// the release or the whole wait was short, off otherwise (see `rt::spin`), but never off
-/// after a wait that was `queued` behind other sleepers: a long wait in line says that others
-/// were served first, not that the releases come from a thread that is not running (one
-/// producer feeding ten consumers: the sleepers' long waits turned the hint off for the one
-/// consumer that was spinning for each item, and every item cost a wake-up). For both engines
-/// (this one and the lock-free one, `fifo.rs`).
+/// the release or the whole wait was short, off otherwise (see `rt::spin`). For both engines
+/// (this one and the ring's, `fifo.rs`).
 #[inline]
-pub(super) fn learn(hints: &AtomicU32, bit: u32, spun: Option<Option<Spun>>, queued: bool) {
+pub(super) fn learn(hints: &AtomicU32, bit: u32, spun: Option<Option<Spun>>) {
     let on = match spun {
         None => return,
         Some(None) => true,
         Some(Some(s)) => s.was_short(),
     };
-    if queued && !on {
-        return;
-    }
     let was = hints.load(Relaxed) & bit != 0;
     set_hint(hints, bit, was, on);
 }

@@ -190,8 +190,6 @@ impl<S: Slots> LockFree<S> {
     fn put_slow(&self, mut item: S::Item, block: Block) -> Result<(), PutError<S::Item>> {
         // None: no spin yet; Some(None): the spin saw room; Some(Some(s)): it did not.
         let mut spun: Option<Option<Spun>> = None;
-        // Whether this waiter counted itself behind other sleepers (see `learn`).
-        let mut queued = false;
         loop {
             if block.expired() {
                 return Err(PutError::Full(item));
@@ -200,8 +198,7 @@ impl<S: Slots> LockFree<S> {
                 let long = self.hints.load(Relaxed) & PUT_SPUN != 0;
                 spun = Some(spin(long, block.deadline(), || self.store.has_room()).err());
             } else {
-                let (s, behind) = self.not_full.prepare();
-                queued |= behind;
+                let s = self.not_full.prepare();
                 if self.store.has_room() {
                     self.not_full.cancel();
                 } else {
@@ -211,7 +208,7 @@ impl<S: Slots> LockFree<S> {
             match self.store.try_put(item) {
                 Ok(()) => {
                     self.not_empty.notify_one(|| !self.store.has_item());
-                    learn(&self.hints, PUT_SPUN, spun, queued);
+                    learn(&self.hints, PUT_SPUN, spun);
                     return Ok(());
                 }
                 Err(PutError::Full(back)) => item = back,
@@ -236,8 +233,6 @@ impl<S: Slots> LockFree<S> {
     fn get_slow(&self, block: Block) -> Result<S::Item, GetError> {
         // As in `put_slow`.
         let mut spun: Option<Option<Spun>> = None;
-        // Whether this waiter counted itself behind other sleepers (see `learn`).
-        let mut queued = false;
         loop {
             if block.expired() {
                 return Err(GetError::Empty);
@@ -246,8 +241,7 @@ impl<S: Slots> LockFree<S> {
                 let long = self.hints.load(Relaxed) & GET_SPUN != 0;
                 spun = Some(spin(long, block.deadline(), || self.store.has_item()).err());
             } else {
-                let (s, behind) = self.not_empty.prepare();
-                queued |= behind;
+                let s = self.not_empty.prepare();
                 if self.store.has_item() {
                     self.not_empty.cancel();
                 } else {
@@ -257,7 +251,7 @@ impl<S: Slots> LockFree<S> {
             match self.store.try_get() {
                 Ok(item) => {
                     self.not_full.notify_one(|| !self.store.has_room());
-                    learn(&self.hints, GET_SPUN, spun, queued);
+                    learn(&self.hints, GET_SPUN, spun);
                     return Ok(item);
                 }
                 Err(GetError::Empty) => {}
@@ -286,7 +280,7 @@ impl<S: Slots> LockFree<S> {
             if block.expired() {
                 return false;
             }
-            let (s, _) = self.all_done.prepare();
+            let s = self.all_done.prepare();
             if self.store.unfinished() == 0 {
                 self.all_done.cancel();
             } else {

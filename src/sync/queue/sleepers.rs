@@ -51,9 +51,9 @@
 //! two that mattered off their CPUs. The same holds for room and sleeping putters.
 //!
 //! A wake-up call is also recorded for the thread that made it (`rt::woke_partner`): its
-//! next wait (the producer's wait for room that the woken consumer makes) spins for as long
-//! as such partners took to act, not the usual 10 us. On a hypervisor where a wake-up of an
-//! idle CPU takes 20-35 us, both sides otherwise slept at every hand-over from the first one on.
+//! next wait (the producer's wait for room that the woken consumer makes) may spin until
+//! 50 us after the call, not the usual 10 us. On a hypervisor where a wake-up of an idle CPU
+//! takes 20-35 us, both sides otherwise slept at every hand-over from the first one on.
 //!
 //! After a `fork()` the child forgets the counts of the parent's vanished threads: a count
 //! stamped with another generation counts nobody (wakers skip it, the next waiter restarts
@@ -111,11 +111,10 @@ impl Sleepers {
     }
 
     /// Counts the caller as (about to be) asleep and returns the value to pass to
-    /// [`sleep`](Self::sleep), and whether others were counted before it. The caller must look
-    /// at its condition afterwards, and call [`sleep`](Self::sleep) (false) or
-    /// [`cancel`](Self::cancel) (true).
+    /// [`sleep`](Self::sleep). The caller must look at its condition afterwards, and call
+    /// [`sleep`](Self::sleep) (false) or [`cancel`](Self::cancel) (true).
     #[inline]
-    pub(super) fn prepare(&self) -> (u32, bool) {
+    pub(super) fn prepare(&self) -> u32 {
         // Read before counting: a wake-up issued for the count below bumps `seq` after this
         // read, so it either wakes this waiter or makes its sleep return at once.
         let s = self.seq.load(SeqCst);
@@ -131,13 +130,12 @@ impl Sleepers {
                 (g << GEN_SHIFT) | WAITER
             };
             match self.count.compare_exchange(w, new, SeqCst, Relaxed) {
-                Ok(_) => {
-                    model_fence();
-                    return (s, new & WAITERS > 1);
-                }
+                Ok(_) => break,
                 Err(now) => w = now,
             }
         }
+        model_fence();
+        s
     }
 
     /// Sleeps while nobody has bumped `seq` since [`prepare`](Self::prepare) returned `s`
