@@ -107,23 +107,32 @@ const ONE_WAITER: u32 = 1 << 11;
 /// without any of them is exactly `0` or `LOCKED`, which the fast paths compare against.
 const WAITER_STATE: u32 = !(LOCKED | GEN_MASK);
 
-/// How many times a newcomer re-reads a held lock before it sleeps, after 2, 4, 8, 16, 32,
-/// then 32 busy-wait steps each time (see `spin_then_try`): 7 rounds, 126 steps, about 4 us
-/// here, about what std's futex mutex (100 looks) and Go's `sync.Mutex` (4 x 30 `PAUSE`)
-/// spend. A newcomer spins its rounds even while other waiters sleep: with short critical
-/// sections and more threads than CPUs some waiter nearly always sleeps, yet the lock frees
-/// every few dozen nanoseconds, and giving up at once (as this did before) made every
-/// newcomer count itself in, and nearly every unlock a futex wake for a waiter not yet
-/// asleep (`Mutex<u64>` with a 50 ns section from 4 to 16 threads: 0.15 futex calls per
-/// lock against 0.015 now, and 1.1-1.7x std's time against 0.8-1.1x). Spinning is skipped
+/// How long a newcomer spins on a held lock before it counts itself in and sleeps (see
+/// `spin_then_try`), re-reading it after 2, 4, 8, ... busy-wait steps, at most
+/// [`BACKOFF_MAX`]: the clock, not a count of steps, bounds it, because a step (`PAUSE`)
+/// takes 12 ns on one machine and 30 on another. A newcomer spins even while other waiters
+/// sleep: with short critical sections and more threads than CPUs some waiter nearly always
+/// sleeps, yet the lock frees every few dozen nanoseconds, and giving up at once (as this did
+/// once) made every newcomer count itself in, and nearly every unlock a futex wake for a
+/// waiter not yet asleep. 10 us and 256 steps: `Mutex<u64>` with a 50 ns section on the 2-CPU
+/// Firecracker VM of `docs/benchmarks.md` from 2 to 16 threads took 0.77-0.57x the time of
+/// the 126-step spin it replaces (1.5 us there), with a fifth of its futex calls; the waiter
+/// that looks at the lock rarely leaves the holder its cache line. Spinning is skipped
 /// entirely on a single CPU, and never yields the CPU: on a busy machine a yield can give a
-/// whole timeslice to another process, while a sleeper is woken in microseconds.
-const SPIN_ROUNDS: u32 = 7;
+/// whole timeslice to another process, while a sleeper is woken in microseconds; a spinner
+/// that loses its CPU meanwhile finds its time spent when it runs again, and sleeps.
+const SPIN_TIME: Duration = Duration::from_micros(10);
+
+/// The first rounds of a spin (2 + 4 + 8 + 16 steps) do not read the clock.
+const UNTIMED_ROUNDS: u32 = 4;
+
+/// An upper bound on a spin's rounds besides [`SPIN_TIME`] (and what `rt::spin_limit` turns
+/// into 0 under loom, where nothing spins).
+const SPIN_ROUNDS: u32 = 64;
 
 /// The longest busy-wait between two looks at the lock, in steps: the backoff doubles up to
-/// it (so the holder keeps its cache line while the lock is busy). Was `YIELD_LIMIT`, the
-/// number of `sched_yield`s after the spin, which are gone.
-const BACKOFF_MAX: u32 = 32;
+/// it (so the holder keeps its cache line while the lock is busy).
+const BACKOFF_MAX: u32 = 256;
 
 /// How long a sleeper may be overtaken by newcomers before it asks for the lock to be handed
 /// to a sleeper directly (the figure CPython 3.13 and Go use).

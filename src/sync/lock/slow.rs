@@ -7,7 +7,7 @@ use super::fork::{stamp, tidy};
 use super::state::{holds_for_handee, is_handed, is_held, is_plainly_held, waiters};
 use super::{
     BACKOFF_MAX, HANDED, HANDOFF, LOCKED, Lock, NEWCOMERS, ONE_WAITER, RELEASED, SPIN_ROUNDS,
-    STARVATION_LIMIT, WAKING,
+    SPIN_TIME, STARVATION_LIMIT, UNTIMED_ROUNDS, WAKING,
 };
 use crate::rt::{self as wait, Stopwatch, may_spin, spin_hint, spin_limit};
 use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
@@ -127,10 +127,9 @@ impl Lock {
         }
     }
 
-    /// Spins while the lock is held, re-reading it after 2, 4, 8, ...
-    /// busy-wait steps, at most [`BACKOFF_MAX`] (backing off, so the holder keeps the cache
-    /// line), [`SPIN_ROUNDS`] times: a few microseconds in all, never a yield. Takes the lock
-    /// if it frees up; `true` if acquired.
+    /// Spins while the lock is held, re-reading it after 2, 4, 8, ... busy-wait steps, at
+    /// most [`BACKOFF_MAX`] (backing off, so the holder keeps the cache line), for at most
+    /// [`SPIN_TIME`]: never a yield. Takes the lock if it frees up; `true` if acquired.
     #[inline]
     fn spin_then_try(&self, deadline: Option<Instant>) -> bool {
         // The deadline is not looked at: the whole spin is shorter than a timed wait's slack.
@@ -141,6 +140,7 @@ impl Lock {
             0
         };
         let mut step = 0;
+        let mut started = None;
         loop {
             let s = self.state.load(Relaxed);
             if !is_held(s) {
@@ -157,7 +157,15 @@ impl Lock {
             if step == rounds {
                 return false;
             }
-            for _ in 0..(2u32 << step).min(BACKOFF_MAX) {
+            if step >= UNTIMED_ROUNDS {
+                let now = Instant::now();
+                match started {
+                    None => started = Some(now),
+                    Some(t0) if now.duration_since(t0) >= SPIN_TIME => return false,
+                    Some(_) => {}
+                }
+            }
+            for _ in 0..(2u32 << step.min(16)).min(BACKOFF_MAX) {
                 spin_hint();
             }
             step += 1;

@@ -36,9 +36,10 @@ use crate::rt::{may_spin, spin_hint, spin_limit, wait, wake_one};
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
 /// How many times a thread re-reads a held guard before it sleeps, with 2, 4, 8, 16, 32,
-/// then 32 busy-wait steps between: the same bet as `Lock`'s `SPIN_ROUNDS` (about 4 us here;
-/// std's and Go's mutexes spend about as much), for a lock held far shorter. No spin while a
-/// thread sleeps for it, on a single CPU, or under loom.
+/// then 32 busy-wait steps between (1.5-4 us, by the machine's `PAUSE`; std's and Go's
+/// mutexes spend about as much), for a lock held far shorter than a user's `Lock` (whose spin
+/// is bounded by time instead, see `Lock`'s `SPIN_TIME`). No spin while a thread sleeps for
+/// it, on a single CPU, or under loom.
 const GUARD_SPIN_ROUNDS: u32 = 7;
 
 /// The longest busy-wait between two looks at the guard, in steps.
