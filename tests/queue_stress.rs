@@ -109,6 +109,10 @@ macro_rules! mpmc {
 
 mpmc!(queue_bounded_4p_4c, Queue, 8, 4, 4);
 mpmc!(queue_one_slot_2p_5c, Queue, 1, 2, 5);
+// The shapes whose wake-ups a `put`/`get` skips when a waiter that never slept used the item
+// or the room up (`sleepers.rs`): a skip too many is a hang here, a lost item a wrong sum.
+mpmc!(queue_one_slot_1p_10c, Queue, 1, 1, 10);
+mpmc!(queue_one_slot_10p_1c, Queue, 1, 10, 1);
 mpmc!(queue_unbounded_3p_2c, Queue, 0, 3, 2);
 mpmc!(lifo_bounded_3p_3c, LifoQueue, 16, 3, 3);
 mpmc!(priority_bounded_3p_3c, PriorityQueue, 16, 3, 3);
