@@ -46,8 +46,12 @@ pub use sync::queue::{self, GetError, LifoQueue, PriorityQueue, PutError, Queue,
 pub use sync::{
     Barrier, BoundedSemaphore, Condition, ConditionLock, Event, Lock, RLock, Semaphore,
 };
+// threadkit's own data layer (lock_api over `Lock`, and its condition variable), named from
+// the files that define them.
 #[cfg(not(threadkit_loom))]
-pub use sync::{Condvar, MappedMutexGuard, Mutex, MutexGuard};
+pub use sync::condvar::Condvar;
+#[cfg(not(threadkit_loom))]
+pub use sync::mutex::{MappedMutexGuard, Mutex, MutexGuard};
 pub use thread::{Builder, Scope, ScopedJoinHandle, scope};
 pub use thread::{
     ExceptHook, ExceptHookArgs, JoinHandle, Local, MIN_STACK_SIZE, ProfileHook, Thread,

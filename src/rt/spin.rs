@@ -212,11 +212,8 @@ pub(crate) fn spin(
     }
     let start = Instant::now();
     let woke = take_woke();
-    for _ in 0..SPIN_SHORT {
-        spin_hint();
-        if ready() {
-            return Ok(());
-        }
+    if poll_short(&mut ready) {
+        return Ok(());
     }
     // Just after waking the partner this wait depends on: spin until SPIN_AFTER_WAKE after the
     // wake-up call, hint or not. One bet either way.
@@ -239,9 +236,13 @@ pub(crate) fn spin_briefly(mut ready: impl FnMut() -> bool) -> bool {
     if cfg!(threadkit_loom) {
         return ready();
     }
-    if !may_spin() {
-        return false;
-    }
+    may_spin() && poll_short(&mut ready)
+}
+
+/// [`SPIN_SHORT`] busy-wait steps, each followed by a look at `ready`: the short part of every
+/// spin, a waiter's and a waker's.
+#[inline]
+fn poll_short(ready: &mut impl FnMut() -> bool) -> bool {
     for _ in 0..SPIN_SHORT {
         spin_hint();
         if ready() {

@@ -19,10 +19,10 @@
 
 mod barrier;
 mod condition;
-mod condvar;
+pub(crate) mod condvar;
 mod event;
 mod lock;
-mod mutex;
+pub(crate) mod mutex;
 pub mod queue;
 mod rlock;
 mod semaphore;
@@ -31,11 +31,7 @@ mod waitqueue;
 
 pub use barrier::Barrier;
 pub use condition::{Condition, ConditionLock};
-#[cfg(not(threadkit_loom))]
-pub use condvar::Condvar;
 pub use event::Event;
 pub use lock::Lock;
-#[cfg(not(threadkit_loom))]
-pub use mutex::{MappedMutexGuard, Mutex, MutexGuard};
 pub use rlock::RLock;
 pub use semaphore::{BoundedSemaphore, Semaphore};

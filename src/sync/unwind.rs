@@ -12,6 +12,6 @@ impl RefUnwindSafe for Barrier {}
 impl<L: ConditionLock> UnwindSafe for Condition<L> {}
 impl<L: ConditionLock> RefUnwindSafe for Condition<L> {}
 #[cfg(not(threadkit_loom))]
-impl UnwindSafe for super::Condvar {}
+impl UnwindSafe for super::condvar::Condvar {}
 #[cfg(not(threadkit_loom))]
-impl RefUnwindSafe for super::Condvar {}
+impl RefUnwindSafe for super::condvar::Condvar {}
