@@ -130,6 +130,11 @@ pub(crate) fn nap(_round: u32) {
 /// Never reached under the model (spin limits are 0), kept for the shared signatures.
 pub(crate) fn spin_hint() {}
 
+/// Never reached under the model (spin limits are 0), kept for the shared signatures.
+pub(crate) const fn steps_for(_ns: u32) -> u32 {
+    1
+}
+
 /// Loom models no `fork()`: always the first generation.
 #[inline]
 pub(crate) fn fork_generation() -> u32 {

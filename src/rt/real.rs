@@ -96,6 +96,52 @@ pub(crate) fn cpus() -> u32 {
     }
 }
 
+/// How many busy-wait steps ([`spin_hint`]) take about `ns` nanoseconds on this CPU (at
+/// least 1). A step is one `PAUSE` (or the target's equivalent), whose cost differs tenfold
+/// between CPUs (about 12 ns on the Intel VM of `docs/benchmarks.md`, 30 on the AMD one,
+/// 40 and more on other Intel parts, a few on others), so a spin that means to leave a lock's
+/// cache line alone for a given time measures its steps once: the fastest of three runs of
+/// [`CALIBRATION_STEPS`] steps (a run the thread was preempted in only comes out slower).
+#[inline]
+pub(crate) fn steps_for(ns: u32) -> u32 {
+    use core::sync::atomic::Ordering::Relaxed;
+    // Picoseconds per step; 0: not measured yet. Racing first callers each measure and
+    // store a valid figure.
+    static STEP_PS: AtomicU32 = AtomicU32::new(0);
+    let ps = match STEP_PS.load(Relaxed) {
+        0 => {
+            let ps = measure_step_ps();
+            STEP_PS.store(ps, Relaxed);
+            ps
+        }
+        ps => ps,
+    };
+    u32::try_from(u64::from(ns) * 1000 / u64::from(ps))
+        .unwrap_or(u32::MAX)
+        .max(1)
+}
+
+/// Busy-wait steps per calibration run of [`steps_for`]: about 0.8 us at 12 ns a step.
+const CALIBRATION_STEPS: u32 = 64;
+
+#[cold]
+fn measure_step_ps() -> u32 {
+    let fastest = (0..3)
+        .map(|_| {
+            let t0 = Instant::now();
+            for _ in 0..CALIBRATION_STEPS {
+                spin_hint();
+            }
+            t0.elapsed().as_nanos()
+        })
+        .min()
+        .unwrap_or(0);
+    // Between 0.1 ns (a step that is a no-op, or a clock too coarse to see it) and 1 us.
+    u32::try_from(fastest * 1000 / u128::from(CALIBRATION_STEPS))
+        .unwrap_or(u32::MAX)
+        .clamp(100, 1_000_000)
+}
+
 /// Whether spinning can help at all: false on a single CPU.
 #[inline]
 pub(crate) fn may_spin() -> bool {
@@ -146,5 +192,39 @@ impl<T> UnsafeCell<T> {
     #[inline]
     pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
         f(self.0.get())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{spin_hint, steps_for};
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn steps_for_grows_with_the_time_asked_and_is_never_zero() {
+        assert!(steps_for(0) >= 1);
+        let (a, b, c) = (steps_for(100), steps_for(10_000), steps_for(1_000_000));
+        assert!(a >= 1 && a <= b && b <= c, "{a} {b} {c}");
+        assert!(
+            c >= 1_000,
+            "a step is at most 1 us, so 1 ms is at least 1,000 of them: {c}"
+        );
+    }
+
+    /// The calibration keeps its fastest run, so the steps it gives take at least about the
+    /// time asked (a quarter of it: a CPU may clock up after the calibration).
+    #[test]
+    fn steps_for_takes_about_the_time_asked() {
+        let want = Duration::from_millis(2);
+        let n = steps_for(2_000_000);
+        let t0 = Instant::now();
+        for _ in 0..n {
+            spin_hint();
+        }
+        let took = t0.elapsed();
+        assert!(
+            took >= want / 4,
+            "{n} steps took {took:?}, asked for {want:?}"
+        );
     }
 }

@@ -108,31 +108,43 @@ const ONE_WAITER: u32 = 1 << 11;
 const WAITER_STATE: u32 = !(LOCKED | GEN_MASK);
 
 /// How long a newcomer spins on a held lock before it counts itself in and sleeps (see
-/// `spin_then_try`), re-reading it after 2, 4, 8, ... busy-wait steps, at most
-/// [`BACKOFF_MAX`]: the clock, not a count of steps, bounds it, because a step (`PAUSE`)
-/// takes 12 ns on one machine and 30 on another. A newcomer spins even while other waiters
-/// sleep: with short critical sections and more threads than CPUs some waiter nearly always
-/// sleeps, yet the lock frees every few dozen nanoseconds, and giving up at once (as this did
-/// once) made every newcomer count itself in, and nearly every unlock a futex wake for a
-/// waiter not yet asleep. 10 us and 256 steps: `Mutex<u64>` with a 50 ns section on the 2-CPU
-/// Firecracker VM of `docs/benchmarks.md` from 2 to 16 threads took 0.77-0.57x the time of
-/// the 126-step spin it replaces (1.5 us there), with a fifth of its futex calls; the waiter
-/// that looks at the lock rarely leaves the holder its cache line. Spinning is skipped
-/// entirely on a single CPU, and never yields the CPU: on a busy machine a yield can give a
-/// whole timeslice to another process, while a sleeper is woken in microseconds; a spinner
-/// that loses its CPU meanwhile finds its time spent when it runs again, and sleeps.
+/// `spin_then_try`): it looks at the lock on arrival, after [`QUICK_LOOK`], after
+/// [`FIRST_LOOK`], and after twice as long each time, at most [`LOOK_MAX`] apart. The clock,
+/// not a count of steps, bounds it, because a step (`PAUSE`) takes 12 ns on one machine and 40
+/// on another (`rt::steps_for` measures it). A newcomer spins even while other waiters sleep:
+/// with short critical sections and more threads than CPUs some waiter nearly always sleeps,
+/// yet the lock frees every few dozen nanoseconds, and giving up at once (as this did once)
+/// made every newcomer count itself in, and nearly every unlock a futex wake for a waiter not
+/// yet asleep. Spinning is skipped entirely on a single CPU, and never yields the CPU: on a
+/// busy machine a yield can give a whole timeslice to another process, while a sleeper is
+/// woken in microseconds; a spinner that loses its CPU meanwhile finds its time spent when it
+/// runs again, and sleeps.
 const SPIN_TIME: Duration = Duration::from_micros(10);
 
-/// The first rounds of a spin (2 + 4 + 8 + 16 steps) do not read the clock.
-const UNTIMED_ROUNDS: u32 = 4;
+/// The wait before a spinner's second look, in nanoseconds: a holder that is about to let go
+/// (a notifier that releases the lock its waiter reacquires, the other side of a one-slot
+/// queue) is caught at once.
+const QUICK_LOOK: u32 = 100;
+
+/// The wait before the third look, in nanoseconds; each later wait is twice the one before.
+/// A look takes the cache line from the holder, which then waits for it back at its unlock
+/// and at its next lock: the rarer the looks, the faster the holder, and while the lock is
+/// busy it changes hands between running threads anyway. On the 2-CPU Firecracker VM of
+/// `docs/benchmarks.md` (12 ns steps), 5 alternations, median ns per lock with looks after
+/// 2, 4, 8, ... steps (the spin this replaced) / after 100 and 400 ns, 800, ... (this): 4
+/// threads on a random one of 2 locks 61-67 / 41 (parking_lot 49-54); one lock, a 50 ns
+/// section, 2 / 4 / 8 / 16 threads 65 / 80 / 107 / 104 against 64 / 72 / 82 / 82 (parking_lot
+/// 86 / 93 / 88 / 79). Without the quick look, a one-slot queue's producer and consumer pass
+/// the lock in 0.9-2.9 us per item instead of 0.7, and a `Condition` ping-pong round trip
+/// takes 0.79 us instead of 0.72.
+const FIRST_LOOK: u32 = 400;
+
+/// The longest wait between two looks, in nanoseconds (the wait doubles up to it).
+const LOOK_MAX: u32 = 3_000;
 
 /// An upper bound on a spin's rounds besides [`SPIN_TIME`] (and what `rt::spin_limit` turns
 /// into 0 under loom, where nothing spins).
 const SPIN_ROUNDS: u32 = 64;
-
-/// The longest busy-wait between two looks at the lock, in steps: the backoff doubles up to
-/// it (so the holder keeps its cache line while the lock is busy).
-const BACKOFF_MAX: u32 = 256;
 
 /// How long a sleeper may be overtaken by newcomers before it asks for the lock to be handed
 /// to a sleeper directly (the figure CPython 3.13 and Go use).

@@ -6,10 +6,10 @@
 use super::fork::{stamp, tidy};
 use super::state::{holds_for_handee, is_handed, is_held, is_plainly_held, waiters};
 use super::{
-    BACKOFF_MAX, HANDED, HANDOFF, LOCKED, Lock, NEWCOMERS, ONE_WAITER, RELEASED, SPIN_ROUNDS,
-    SPIN_TIME, STARVATION_LIMIT, UNTIMED_ROUNDS, WAKING,
+    FIRST_LOOK, HANDED, HANDOFF, LOCKED, LOOK_MAX, Lock, NEWCOMERS, ONE_WAITER, QUICK_LOOK,
+    RELEASED, SPIN_ROUNDS, SPIN_TIME, STARVATION_LIMIT, WAKING,
 };
-use crate::rt::{self as wait, Stopwatch, may_spin, spin_hint, spin_limit};
+use crate::rt::{self as wait, Stopwatch, may_spin, spin_hint, spin_limit, steps_for};
 use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::time::Instant;
 
@@ -127,9 +127,10 @@ impl Lock {
         }
     }
 
-    /// Spins while the lock is held, re-reading it after 2, 4, 8, ... busy-wait steps, at
-    /// most [`BACKOFF_MAX`] (backing off, so the holder keeps the cache line), for at most
-    /// [`SPIN_TIME`]: never a yield. Takes the lock if it frees up; `true` if acquired.
+    /// Spins while the lock is held, re-reading it on arrival, after [`QUICK_LOOK`], after
+    /// [`FIRST_LOOK`] and then after twice as long each time, at most [`LOOK_MAX`] (backing
+    /// off, so the holder keeps the cache line), for at most [`SPIN_TIME`]: never a yield.
+    /// Takes the lock if it frees up; `true` if acquired.
     #[inline]
     fn spin_then_try(&self, deadline: Option<Instant>) -> bool {
         // The deadline is not looked at: the whole spin is shorter than a timed wait's slack.
@@ -139,6 +140,11 @@ impl Lock {
         } else {
             0
         };
+        let (quick, first, most) = (
+            steps_for(QUICK_LOOK),
+            steps_for(FIRST_LOOK),
+            steps_for(LOOK_MAX),
+        );
         let mut step = 0;
         let mut started = None;
         loop {
@@ -157,7 +163,8 @@ impl Lock {
             if step == rounds {
                 return false;
             }
-            if step >= UNTIMED_ROUNDS {
+            if step > 0 {
+                // (The quick look comes too soon to need the clock.)
                 let now = Instant::now();
                 match started {
                     None => started = Some(now),
@@ -165,7 +172,11 @@ impl Lock {
                     Some(_) => {}
                 }
             }
-            for _ in 0..(2u32 << step.min(16)).min(BACKOFF_MAX) {
+            let steps = match step {
+                0 => quick,
+                n => first.saturating_mul(1 << (n - 1).min(16)).min(most),
+            };
+            for _ in 0..steps {
                 spin_hint();
             }
             step += 1;
