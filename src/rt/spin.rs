@@ -282,14 +282,18 @@ fn spin_long(
     }
 }
 
-/// Released waiters in flight per CPU (see [`notify_window`](super::notify_window)): enough that when one leaves
-/// the lock, every CPU still has another one awake and ready to take it, so no CPU goes idle
-/// between two of them (waking an idle CPU is the dearest step of a hand-over: about 20 us on
-/// the 2-CPU virtual machine of `docs/benchmarks.md`, against 1-2 us for a switch between two
-/// runnable threads). Measured there: 1 per CPU 0.75x std's herd time, 2 about 0.5x, 4 about
-/// 0.45x, more no better.
+/// Released waiters in flight per CPU (see [`notify_window`](super::notify_window)): enough
+/// that when one leaves the lock, every CPU still has another one awake and ready to take it,
+/// so no CPU goes idle between two of them (waking an idle CPU is the dearest step of a
+/// hand-over: 20-35 us on the 2-CPU virtual machines of `docs/benchmarks.md`, against 1-2 us
+/// for a switch between two runnable threads), and no more: each one more in flight spins
+/// for the lock. Measured on the Firecracker VM (`versus --filter herd`, 3 alternations of
+/// 3 runs each, the 32-waiter herd against std): 1 per CPU 0.83-0.91x std's time, 2
+/// 0.62-0.68x with 0.72-0.74x its CPU time, 3 0.63-0.64x (CPU 0.79-0.83), 4 0.64-0.68x (CPU
+/// 0.86-0.93); 8 0.83-0.92x. (On the AMD VM, before `Lock`'s spin looked less often, 4 did
+/// best: 0.45x against 0.5x for 2.)
 #[cfg_attr(threadkit_loom, allow(dead_code))] // the model sets its window per test
-pub(super) const NOTIFY_WINDOW_PER_CPU: u32 = 4;
+pub(super) const NOTIFY_WINDOW_PER_CPU: u32 = 2;
 
 /// The most released waiters in flight however many CPUs there are: a `notify_all` to
 /// hundreds of waiters never makes more than this many compete for the lock.
