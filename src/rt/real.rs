@@ -100,8 +100,7 @@ pub(crate) fn cpus() -> u32 {
 /// least 1). A step is one `PAUSE` (or the target's equivalent), whose cost differs tenfold
 /// between CPUs (about 12 ns on the Intel VM of `docs/benchmarks.md`, 30 on the AMD one,
 /// 40 and more on other Intel parts, a few on others), so a spin that means to leave a lock's
-/// cache line alone for a given time measures its steps once: the fastest of three runs of
-/// [`CALIBRATION_STEPS`] steps (a run the thread was preempted in only comes out slower).
+/// cache line alone for a given time measures its steps once (see [`measure_step_ps`]).
 #[inline]
 pub(crate) fn steps_for(ns: u32) -> u32 {
     use core::sync::atomic::Ordering::Relaxed;
@@ -121,25 +120,35 @@ pub(crate) fn steps_for(ns: u32) -> u32 {
         .max(1)
 }
 
-/// Busy-wait steps per calibration run of [`steps_for`]: about 0.8 us at 12 ns a step.
-const CALIBRATION_STEPS: u32 = 64;
+/// The shortest calibration run of [`measure_step_ps`]: long against the clock's resolution
+/// (a coarse clock that read 0 would make every step look free, and every spin endless).
+const CALIBRATION_MIN: std::time::Duration = std::time::Duration::from_nanos(500);
 
+/// Picoseconds per busy-wait step: the fastest of three runs of 64 steps (a run the thread
+/// was preempted in only comes out slower), with 4 times as many steps while that run is
+/// shorter than [`CALIBRATION_MIN`] (at most 2^20 steps). About 2.5 us once per process here.
 #[cold]
 fn measure_step_ps() -> u32 {
-    let fastest = (0..3)
-        .map(|_| {
-            let t0 = Instant::now();
-            for _ in 0..CALIBRATION_STEPS {
-                spin_hint();
-            }
-            t0.elapsed().as_nanos()
-        })
-        .min()
-        .unwrap_or(0);
-    // Between 0.1 ns (a step that is a no-op, or a clock too coarse to see it) and 1 us.
-    u32::try_from(fastest * 1000 / u128::from(CALIBRATION_STEPS))
-        .unwrap_or(u32::MAX)
-        .clamp(100, 1_000_000)
+    let mut steps: u32 = 64;
+    loop {
+        let fastest = (0..3)
+            .map(|_| {
+                let t0 = Instant::now();
+                for _ in 0..steps {
+                    spin_hint();
+                }
+                t0.elapsed()
+            })
+            .min()
+            .unwrap_or_default();
+        if fastest >= CALIBRATION_MIN || steps >= 1 << 20 {
+            // Between 0.1 ns and 1 us a step.
+            return u32::try_from(fastest.as_nanos() * 1000 / u128::from(steps))
+                .unwrap_or(u32::MAX)
+                .clamp(100, 1_000_000);
+        }
+        steps *= 4;
+    }
 }
 
 /// Whether spinning can help at all: false on a single CPU.
