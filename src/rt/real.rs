@@ -100,35 +100,37 @@ pub(crate) fn cpus() -> u32 {
 /// least 1). A step is one `PAUSE` (or the target's equivalent), whose cost differs tenfold
 /// between CPUs (about 12 ns on the Intel VM of `docs/benchmarks.md`, 30 on the AMD one,
 /// 40 and more on other Intel parts, a few on others), so a spin that means to leave a lock's
-/// cache line alone for a given time measures its steps once (see [`measure_step_ps`]).
+/// cache line alone for a given time measures its steps once (see [`measure_steps_per_ms`]).
 #[inline]
 pub(crate) fn steps_for(ns: u32) -> u32 {
     use core::sync::atomic::Ordering::Relaxed;
-    // Picoseconds per step; 0: not measured yet. Racing first callers each measure and
-    // store a valid figure.
-    static STEP_PS: AtomicU32 = AtomicU32::new(0);
-    let ps = match STEP_PS.load(Relaxed) {
+    // Steps per millisecond; 0: not measured yet. Racing first callers each measure and
+    // store a valid figure. (Per millisecond, so that the call divides by a constant.)
+    static STEPS_PER_MS: AtomicU32 = AtomicU32::new(0);
+    let per_ms = match STEPS_PER_MS.load(Relaxed) {
         0 => {
-            let ps = measure_step_ps();
-            STEP_PS.store(ps, Relaxed);
-            ps
+            let n = measure_steps_per_ms();
+            STEPS_PER_MS.store(n, Relaxed);
+            n
         }
-        ps => ps,
+        n => n,
     };
-    u32::try_from(u64::from(ns) * 1000 / u64::from(ps))
+    u32::try_from(u64::from(ns) * u64::from(per_ms) / 1_000_000)
         .unwrap_or(u32::MAX)
         .max(1)
 }
 
-/// The shortest calibration run of [`measure_step_ps`]: long against the clock's resolution
-/// (a coarse clock that read 0 would make every step look free, and every spin endless).
+/// The shortest calibration run of [`measure_steps_per_ms`]: long against the clock's
+/// resolution (a coarse clock that read 0 would make every step look free, and every spin
+/// endless).
 const CALIBRATION_MIN: std::time::Duration = std::time::Duration::from_nanos(500);
 
-/// Picoseconds per busy-wait step: the fastest of three runs of 64 steps (a run the thread
-/// was preempted in only comes out slower), with 4 times as many steps while that run is
-/// shorter than [`CALIBRATION_MIN`] (at most 2^20 steps). About 2.5 us once per process here.
+/// Busy-wait steps per millisecond: from the fastest of three runs of 64 steps (a run the
+/// thread was preempted in only comes out slower), with 4 times as many steps while that run
+/// is shorter than [`CALIBRATION_MIN`] (at most 2^20 steps). About 2.5 us once per process
+/// here.
 #[cold]
-fn measure_step_ps() -> u32 {
+fn measure_steps_per_ms() -> u32 {
     let mut steps: u32 = 64;
     loop {
         let fastest = (0..3)
@@ -142,10 +144,11 @@ fn measure_step_ps() -> u32 {
             .min()
             .unwrap_or_default();
         if fastest >= CALIBRATION_MIN || steps >= 1 << 20 {
-            // Between 0.1 ns and 1 us a step.
-            return u32::try_from(fastest.as_nanos() * 1000 / u128::from(steps))
+            // Between 0.1 ns and 1 us a step: 10^7 to 10^3 steps per millisecond.
+            let ns = fastest.as_nanos().max(1);
+            return u32::try_from(u128::from(steps) * 1_000_000 / ns)
                 .unwrap_or(u32::MAX)
-                .clamp(100, 1_000_000);
+                .clamp(1_000, 10_000_000);
         }
         steps *= 4;
     }

@@ -129,14 +129,13 @@ const QUICK_LOOK: u32 = 100;
 /// The wait before the third look, in nanoseconds; each later wait is twice the one before.
 /// A look takes the cache line from the holder, which then waits for it back at its unlock
 /// and at its next lock: the rarer the looks, the faster the holder, and while the lock is
-/// busy it changes hands between running threads anyway. On the 2-CPU Firecracker VM of
-/// `docs/benchmarks.md` (12 ns steps), 5 alternations, median ns per lock with looks after
-/// 2, 4, 8, ... steps (the spin this replaced) / after 100 and 400 ns, 800, ... (this): 4
-/// threads on a random one of 2 locks 61-67 / 41 (parking_lot 49-54); one lock, a 50 ns
-/// section, 2 / 4 / 8 / 16 threads 65 / 80 / 107 / 104 against 64 / 72 / 82 / 82 (parking_lot
-/// 86 / 93 / 88 / 79). Without the quick look, a one-slot queue's producer and consumer pass
-/// the lock in 0.9-2.9 us per item instead of 0.7, and a `Condition` ping-pong round trip
-/// takes 0.79 us instead of 0.72.
+/// busy it changes hands between running threads anyway. Against looks after 2, 4, 8, ...
+/// steps (the spin this replaced), on the 2-CPU VM of `docs/benchmarks.md` (12 ns steps):
+/// 4 threads on a random one of 2 locks 61-67 -> 41 ns per lock, one lock with a 50 ns
+/// section at 16 threads 104 -> 82 ns; up to 7% slower with 0.6 us sections, where a later
+/// look now and then misses a release (figures and the other thread counts there). Without
+/// the quick look, a one-slot queue's producer and consumer pass the lock in 0.9-2.9 us per
+/// item instead of 0.7, and a `Condition` ping-pong round trip takes 0.79 us instead of 0.72.
 const FIRST_LOOK: u32 = 400;
 
 /// The longest wait between two looks, in nanoseconds (the wait doubles up to it).
