@@ -52,17 +52,7 @@ impl BoundedSemaphore {
         }
     }
 
-    /// The current value (a snapshot). Python: `sem._value`.
-    ///
-    /// ```
-    /// let s = threadkit::BoundedSemaphore::new(2);
-    /// s.acquire();
-    /// assert_eq!(s.value(), 1);
-    /// ```
-    #[inline]
-    pub fn value(&self) -> usize {
-        self.raw.value() as usize
-    }
+    super::unit_methods!(BoundedSemaphore);
 
     /// The value given to [`new`](Self::new), the limit of [`release_n`](Self::release_n).
     /// Python: `sem._initial_value`.
@@ -73,59 +63,6 @@ impl BoundedSemaphore {
     #[inline]
     pub fn initial_value(&self) -> usize {
         self.initial as usize
-    }
-
-    /// Blocks until a unit is available and takes it. Python: `sem.acquire()`.
-    ///
-    /// ```
-    /// let s = threadkit::BoundedSemaphore::new(1);
-    /// s.acquire();
-    /// assert_eq!(s.value(), 0);
-    /// ```
-    #[inline]
-    pub fn acquire(&self) {
-        self.raw.acquire()
-    }
-
-    /// Takes a unit if one is available now. Python: `sem.acquire(blocking=False)`.
-    ///
-    /// ```
-    /// let s = threadkit::BoundedSemaphore::new(1);
-    /// assert!(s.try_acquire());
-    /// assert!(!s.try_acquire());
-    /// ```
-    #[inline]
-    #[must_use = "if it returned true the primitive is held and must be released"]
-    pub fn try_acquire(&self) -> bool {
-        self.raw.try_acquire()
-    }
-
-    /// Waits at most `timeout` for a unit; `false` when it passed. Zero behaves like
-    /// [`try_acquire`](Self::try_acquire); more than [`TIMEOUT_MAX`](crate::TIMEOUT_MAX) waits
-    /// without a timeout. Python: `sem.acquire(timeout=t)`.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let s = threadkit::BoundedSemaphore::new(0);
-    /// assert!(!s.acquire_timeout(Duration::from_millis(1)));
-    /// ```
-    #[inline]
-    #[must_use = "if it returned true the primitive is held and must be released"]
-    pub fn acquire_timeout(&self, timeout: Duration) -> bool {
-        self.raw.acquire_timeout(timeout)
-    }
-
-    /// Waits until `deadline` at the latest for a unit; `false` when it passed.
-    ///
-    /// ```
-    /// use std::time::{Duration, Instant};
-    /// let s = threadkit::BoundedSemaphore::new(1);
-    /// assert!(s.acquire_until(Instant::now() + Duration::from_millis(1)));
-    /// ```
-    #[inline]
-    #[must_use = "if it returned true the primitive is held and must be released"]
-    pub fn acquire_until(&self, deadline: Instant) -> bool {
-        self.raw.acquire_until(deadline)
     }
 
     /// Gives one unit back, waking one waiter if any. Python: `sem.release()`.

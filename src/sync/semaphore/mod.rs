@@ -59,6 +59,79 @@ use crate::rt::loom_const_fn;
 use std::fmt;
 use std::time::{Duration, Instant};
 
+/// The methods that [`Semaphore`] and [`BoundedSemaphore`] share word for word: the value and
+/// the four ways to take a unit, each a call on the `raw` field (`release` differs: its limit
+/// and its error).
+macro_rules! unit_methods {
+    ($ty:ident) => {
+        /// The current value (a snapshot). Python: `sem._value`.
+        ///
+        /// ```
+        #[doc = concat!("let s = threadkit::", stringify!($ty), "::new(3);")]
+        /// s.acquire();
+        /// assert_eq!(s.value(), 2);
+        /// ```
+        #[inline]
+        pub fn value(&self) -> usize {
+            self.raw.value() as usize
+        }
+
+        /// Blocks until a unit is available and takes it. Python: `sem.acquire()`.
+        ///
+        /// ```
+        #[doc = concat!("let s = threadkit::", stringify!($ty), "::new(1);")]
+        /// s.acquire();
+        /// assert_eq!(s.value(), 0);
+        /// ```
+        #[inline]
+        pub fn acquire(&self) {
+            self.raw.acquire()
+        }
+
+        /// Takes a unit if one is available now. Python: `sem.acquire(blocking=False)`.
+        ///
+        /// ```
+        #[doc = concat!("let s = threadkit::", stringify!($ty), "::new(1);")]
+        /// assert!(s.try_acquire());
+        /// assert!(!s.try_acquire());
+        /// ```
+        #[inline]
+        #[must_use = "if it returned true the primitive is held and must be released"]
+        pub fn try_acquire(&self) -> bool {
+            self.raw.try_acquire()
+        }
+
+        /// Waits at most `timeout` for a unit; `false` when it passed. Zero behaves like
+        /// [`try_acquire`](Self::try_acquire); more than [`TIMEOUT_MAX`](crate::TIMEOUT_MAX)
+        /// waits without a timeout. Python: `sem.acquire(timeout=t)`.
+        ///
+        /// ```
+        /// use std::time::Duration;
+        #[doc = concat!("let s = threadkit::", stringify!($ty), "::new(0);")]
+        /// assert!(!s.acquire_timeout(Duration::from_millis(1)));
+        /// ```
+        #[inline]
+        #[must_use = "if it returned true the primitive is held and must be released"]
+        pub fn acquire_timeout(&self, timeout: Duration) -> bool {
+            self.raw.acquire_timeout(timeout)
+        }
+
+        /// Waits until `deadline` at the latest for a unit; `false` when it passed.
+        ///
+        /// ```
+        /// use std::time::{Duration, Instant};
+        #[doc = concat!("let s = threadkit::", stringify!($ty), "::new(1);")]
+        /// assert!(s.acquire_until(Instant::now() + Duration::from_millis(1)));
+        /// ```
+        #[inline]
+        #[must_use = "if it returned true the primitive is held and must be released"]
+        pub fn acquire_until(&self, deadline: Instant) -> bool {
+            self.raw.acquire_until(deadline)
+        }
+    };
+}
+use unit_methods;
+
 mod bounded;
 mod raw;
 pub use bounded::BoundedSemaphore;
@@ -113,69 +186,7 @@ impl Semaphore {
         }
     }
 
-    /// The current value (a snapshot). Python: `sem._value`.
-    ///
-    /// ```
-    /// let s = threadkit::Semaphore::new(3);
-    /// assert_eq!(s.value(), 3);
-    /// ```
-    #[inline]
-    pub fn value(&self) -> usize {
-        self.raw.value() as usize
-    }
-
-    /// Blocks until a unit is available and takes it. Python: `sem.acquire()`.
-    ///
-    /// ```
-    /// let s = threadkit::Semaphore::new(1);
-    /// s.acquire();
-    /// assert_eq!(s.value(), 0);
-    /// ```
-    #[inline]
-    pub fn acquire(&self) {
-        self.raw.acquire()
-    }
-
-    /// Takes a unit if one is available now. Python: `sem.acquire(blocking=False)`.
-    ///
-    /// ```
-    /// let s = threadkit::Semaphore::new(1);
-    /// assert!(s.try_acquire());
-    /// assert!(!s.try_acquire());
-    /// ```
-    #[inline]
-    #[must_use = "if it returned true the primitive is held and must be released"]
-    pub fn try_acquire(&self) -> bool {
-        self.raw.try_acquire()
-    }
-
-    /// Waits at most `timeout` for a unit; `false` when it passed. Zero behaves like
-    /// [`try_acquire`](Self::try_acquire); more than [`TIMEOUT_MAX`](crate::TIMEOUT_MAX) waits
-    /// without a timeout. Python: `sem.acquire(timeout=t)`.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let s = threadkit::Semaphore::new(0);
-    /// assert!(!s.acquire_timeout(Duration::from_millis(1)));
-    /// ```
-    #[inline]
-    #[must_use = "if it returned true the primitive is held and must be released"]
-    pub fn acquire_timeout(&self, timeout: Duration) -> bool {
-        self.raw.acquire_timeout(timeout)
-    }
-
-    /// Waits until `deadline` at the latest for a unit; `false` when it passed.
-    ///
-    /// ```
-    /// use std::time::{Duration, Instant};
-    /// let s = threadkit::Semaphore::new(1);
-    /// assert!(s.acquire_until(Instant::now() + Duration::from_millis(1)));
-    /// ```
-    #[inline]
-    #[must_use = "if it returned true the primitive is held and must be released"]
-    pub fn acquire_until(&self, deadline: Instant) -> bool {
-        self.raw.acquire_until(deadline)
-    }
+    unit_methods!(Semaphore);
 
     /// Adds one unit, waking one waiter if any. Python: `sem.release()`.
     /// `Err(Overflow)` (value unchanged) if the value is already [`Semaphore::MAX_VALUE`].
