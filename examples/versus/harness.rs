@@ -136,49 +136,60 @@ const MIN_ROUND: Duration = Duration::from_millis(2);
 /// Runs a scenario: calibrates, then interleaves `budget.rounds` rounds of every contender.
 pub fn measure(mut scenario: Scenario, budget: Budget) -> Row {
     let started = Instant::now();
-    // Calibrate: double `ops` until one call takes MIN_CALIBRATION; keep the slowest per-op
-    // cost so that every contender does the same fixed amount of work per round.
-    // On a busy machine a call's fixed costs (starting threads, and waiting for a CPU before
-    // the first operation runs: milliseconds when other processes hold every CPU) can dwarf a
-    // few operations, so calibration goes on doubling until doubling the work at least
-    // 1.6-folds the time (the operations, not the fixed cost, dominate), within half of the
-    // scenario's budget.
+    // Calibrate: double `ops` until one call takes MIN_CALIBRATION, per contender, and keep
+    // its cost per operation. On a busy machine a call's fixed costs (starting threads, and
+    // waiting for a CPU before the first operation runs: milliseconds when other processes
+    // hold every CPU) can dwarf a few operations, so calibration goes on doubling until
+    // doubling the work at least 1.6-folds the time (the operations, not the fixed cost,
+    // dominate), within half of the scenario's budget.
     let cap = budget
         .per_scenario
         .div_f64(2.0 * scenario.contenders.len().max(1) as f64);
-    let mut slowest_per_op = 0.0f64;
-    for c in &mut scenario.contenders {
-        let begun = Instant::now();
-        let mut ops = 1u64;
-        let mut prev: Option<Duration> = None;
-        loop {
-            let t = (c.run)(ops);
-            let scales = prev.is_some_and(|p| t.as_secs_f64() >= 1.6 * p.as_secs_f64());
-            if (t >= MIN_CALIBRATION && scales) || ops >= 1 << 40 || begun.elapsed() >= cap {
-                slowest_per_op = slowest_per_op.max(t.as_secs_f64() / ops as f64);
-                break;
+    let per_op: Vec<f64> = scenario
+        .contenders
+        .iter_mut()
+        .map(|c| {
+            let begun = Instant::now();
+            let mut ops = 1u64;
+            let mut prev: Option<Duration> = None;
+            loop {
+                let t = (c.run)(ops);
+                let scales = prev.is_some_and(|p| t.as_secs_f64() >= 1.6 * p.as_secs_f64());
+                if (t >= MIN_CALIBRATION && scales) || ops >= 1 << 40 || begun.elapsed() >= cap {
+                    break t.as_secs_f64() / ops as f64;
+                }
+                prev = Some(t);
+                ops *= 2;
             }
-            prev = Some(t);
-            ops *= 2;
-        }
-    }
+        })
+        .collect();
+    // Every contender's rounds last about the same time (each does as many operations as its
+    // own cost per operation fits in `per_round`), not the same work: a round's fixed costs
+    // (releasing the workers from the start gate, the last ones finishing alone) then weigh
+    // the same share of every contender's figure. With the same work for all, sized for the
+    // slowest, a contender 30 times faster ran rounds of a millisecond or two, mostly those
+    // fixed costs (the queue rows beside the Python-style port: 1,637 items a round).
     let left = budget
         .per_scenario
         .saturating_sub(started.elapsed())
         .as_secs_f64();
     let slots = (budget.rounds * scenario.contenders.len()).max(1) as f64;
     let per_round = (left / slots).max(MIN_ROUND.as_secs_f64());
-    let ops = ((per_round / slowest_per_op.max(1e-12)) as u64).max(1);
+    let ops: Vec<u64> = per_op
+        .iter()
+        .map(|&p| ((per_round / p.max(1e-12)) as u64).max(1))
+        .collect();
 
     let n = scenario.contenders.len();
     let mut times: Vec<Vec<f64>> = vec![Vec::with_capacity(budget.rounds); n];
     let mut cpus: Vec<Vec<f64>> = vec![Vec::with_capacity(budget.rounds); n];
     for _ in 0..budget.rounds {
-        for ((c, t), u) in scenario
+        for (((c, t), u), &ops) in scenario
             .contenders
             .iter_mut()
             .zip(&mut times)
             .zip(&mut cpus)
+            .zip(&ops)
         {
             let (wall, cpu) = cpu_of(|| (c.run)(ops));
             t.push(wall.as_nanos() as f64 / ops as f64);
