@@ -49,7 +49,9 @@
 //! kernel's compare in `wait` closes the window between that CAS and the sleep. `SPUN` is only a
 //! hint (`Relaxed`); it never decides a return value.
 
-use crate::rt::{AtomicU32, deadline_after, loom_const_fn, set_hint, spin, wait, wake_all};
+use crate::rt::{
+    AtomicU32, deadline_after, loom_const_fn, set_hint, spin, wait, wake_all, woke_partner,
+};
 use std::fmt;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::time::{Duration, Instant};
@@ -143,6 +145,7 @@ impl Event {
     #[cold]
     fn wake(&self) {
         wake_all(&self.state);
+        woke_partner();
     }
 
     /// Turns the flag off. Python: `event.clear()`.

@@ -8,7 +8,7 @@
 use super::{BROKEN, Barrier, FILLING, GEN_MASK, RESETTING, SLEEPERS, SPUN};
 use super::{count, next_round, phase, round, with_phase};
 use crate::Error;
-use crate::rt::{set_hint, spin, wait, wake_all};
+use crate::rt::{set_hint, spin, wait, wake_all, woke_partner};
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::time::Instant;
@@ -29,7 +29,10 @@ impl Barrier {
             Err(_) => with_phase(s, BROKEN),
         };
         self.state.store(next, Release);
-        self.bump();
+        if self.bump() && self.parties_u32() == 2 {
+            // The one other party, asleep, released: this thread's next round waits for it.
+            woke_partner();
+        }
         if let Err(payload) = outcome {
             self.leave();
             resume_unwind(payload);
@@ -100,8 +103,8 @@ impl Barrier {
         }
         false
     }
-    /// Publishes a phase change to every sleeper.
-    pub(super) fn bump(&self) {
+    /// Publishes a phase change to every sleeper; whether it made a wake-up call.
+    pub(super) fn bump(&self) -> bool {
         let mut g = self.generation.load(Relaxed);
         loop {
             // g -> g+1 with SLEEPERS cleared (SPUN kept): a new generation nobody sleeps on yet.
@@ -114,9 +117,11 @@ impl Barrier {
                 Err(now) => g = now,
             }
         }
-        if g & SLEEPERS != 0 {
+        let woke = g & SLEEPERS != 0;
+        if woke {
             wake_all(&self.generation);
         }
+        woke
     }
 
     /// Sleeps while the generation is still `g` (as loaded before the state), announcing the

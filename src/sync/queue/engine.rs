@@ -8,7 +8,7 @@ use super::store::Store;
 use crate::Lock;
 use crate::rt::{
     AtomicBool, AtomicU32, AtomicUsize, Spun, UnsafeCell, set_hint, spin, wait, wake_all, wake_n,
-    wake_one,
+    wake_one, woke_partner,
 };
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
@@ -153,6 +153,7 @@ impl<S: Store> Engine<S> {
         } else {
             wake_n(word, n);
         }
+        woke_partner();
     }
 
     #[cold]

@@ -5,7 +5,7 @@
 use crate::Error;
 use crate::rt::{
     AtomicU32, deadline_after, fork_generation, loom_const_fn, set_hint, spin, wait, wake_all,
-    wake_n,
+    wake_n, woke_partner,
 };
 use std::sync::atomic::Ordering::{Acquire, Relaxed, SeqCst};
 use std::time::{Duration, Instant};
@@ -190,6 +190,10 @@ impl RawSemaphore {
             wake_all(&self.value);
         } else {
             wake_n(&self.value, n as usize);
+        }
+        if sleepers == 1 {
+            // The one sleeper there was: a partner this thread's next wait probably depends on.
+            woke_partner();
         }
     }
 }

@@ -6,7 +6,7 @@
 
 use super::{CHAINED, NOTIFIED, Queue, RELEASED, TOKEN, TOKENS, WAITING, WOKEN};
 use crate::Lock;
-use crate::rt::{AtomicU32, notify_window, wake_one};
+use crate::rt::{AtomicU32, notify_window, wake_one, woke_partner};
 use std::sync::atomic::Ordering::{Relaxed, Release};
 
 /// The wake-up calls of one `notify`, made once it has released the guard: a waiter that links
@@ -80,6 +80,8 @@ impl Queue<'_> {
         let window = notify_window();
         let mut wakes = Wakes::new();
         let mut done = 0;
+        // Sleepers released (woken, or moved onto the lock's word for its unlock to wake).
+        let mut slept = 0;
         while done < n {
             // SAFETY: a non-null `cursor` is a linked, hence valid, node (we hold the guard).
             let Some(node) = (unsafe { cursor.as_ref() }) else {
@@ -114,6 +116,7 @@ impl Queue<'_> {
                 continue;
             }
             // SLEEPING: only we (under the guard) move it on from here.
+            slept += 1;
             let lock = match lock {
                 Some(l) => l,
                 // SAFETY: `node`'s owner is blocked in `wait` borrowing the lock at its key, and
@@ -138,8 +141,15 @@ impl Queue<'_> {
             unsafe { lock.requeue_from(&node.word, NOTIFIED) };
             node.word.store(RELEASED, Release);
         }
+        // The one waiter there was, asleep, released: a partner this thread's next wait
+        // probably depends on (a ping-pong, a one-slot queue); see `rt::woke_partner`.
+        // SAFETY: we hold the guard.
+        let partner = done == 1 && slept == 1 && unsafe { self.head() }.is_null();
         self.unlock_guard();
         wakes.wake();
+        if partner {
+            woke_partner();
+        }
         done
     }
 
