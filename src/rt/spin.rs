@@ -68,8 +68,12 @@ std::thread_local! {
 }
 
 /// Records that this thread has just made a wake-up call for a partner that its next wait
-/// probably depends on (a `put` that woke a getter, whose `get` makes the room the next `put`
-/// needs): that spin may last [`SPIN_AFTER_WAKE`] from now.
+/// probably depends on: that spin may last [`SPIN_AFTER_WAKE`] from now. Called for the one
+/// sleeping partner of a ping-pong or a one-slot queue: a `put` that woke a getter (whose `get`
+/// makes the room the next `put` needs), a notify that released the only waiter, a release to
+/// the only sleeper, an `Event` set, a 2-party `Barrier` round. Without it both sides of a
+/// ping-pong sleep at every turn once one of them slept: each sleep makes the partner's wait
+/// too long for the hint, and a wake-up on a virtual machine outlasts [`SPIN_LONG`].
 #[inline]
 pub(crate) fn woke_partner() {
     #[cfg(not(threadkit_loom))]
@@ -299,3 +303,53 @@ pub(super) const NOTIFY_WINDOW_PER_CPU: u32 = 2;
 /// hundreds of waiters never makes more than this many compete for the lock.
 #[cfg_attr(threadkit_loom, allow(dead_code))]
 pub(super) const NOTIFY_WINDOW_MAX: u32 = 16;
+
+#[cfg(all(test, not(threadkit_loom)))]
+mod tests {
+    use super::{BETS, SKIP_MAX, SPIN_AFTER_WAKE, SPIN_LONG, spin, take_woke, woke_partner};
+    use crate::rt::may_spin;
+    use std::time::Instant;
+
+    /// Whether this thread's last long spin was cut short because it lost its CPU (which a
+    /// loaded machine may do to any spin; the tests then accept the shorter spin).
+    fn preempted() -> bool {
+        BETS.with(|b| b.get().skip == SKIP_MAX)
+    }
+
+    /// After a wake-up call, a spin with no hint lasts until `SPIN_AFTER_WAKE` after the call
+    /// (not the `SPIN_LONG` of a hinted spin), and uses the record up: the next spin is short.
+    #[test]
+    fn a_wait_after_waking_a_partner_spins_until_the_partner_could_answer() {
+        if !may_spin() {
+            return; // one CPU: nothing spins
+        }
+        let t0 = Instant::now();
+        woke_partner();
+        assert!(spin(false, None, || false).is_err());
+        let took = t0.elapsed();
+        assert!(
+            took >= SPIN_AFTER_WAKE || preempted(),
+            "spun {took:?} after a wake-up call"
+        );
+        assert!(take_woke().is_none(), "the spin took the record");
+        assert!(SPIN_AFTER_WAKE > SPIN_LONG);
+    }
+
+    /// The record is only a permission: a spin that finds its condition true returns at once,
+    /// and a record older than `SPIN_AFTER_WAKE` gives no long spin (no bet made, so none
+    /// lost: the thread's record of bets stays clean).
+    #[test]
+    fn a_stale_wake_up_record_gives_no_long_spin() {
+        if !may_spin() {
+            return;
+        }
+        woke_partner();
+        assert!(spin(false, None, || true).is_ok());
+        woke_partner();
+        std::thread::sleep(SPIN_AFTER_WAKE * 2);
+        assert!(spin(false, None, || false).is_err());
+        let bets = BETS.with(|b| b.get());
+        assert_eq!((bets.skip, bets.penalty), (0, 0), "a long spin ran and lost");
+        assert!(take_woke().is_none(), "the spin took the record");
+    }
+}
