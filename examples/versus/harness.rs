@@ -4,7 +4,8 @@
 //! list of contenders that each know how to do `ops` of it and time themselves (so thread
 //! start-up is left out of the clock). Rounds are interleaved, A, B, C, A, B, C, ..., so that a
 //! noisy neighbour on this shared machine hurts every contender alike, and the median of the
-//! rounds is kept.
+//! rounds is kept. Each contender's rounds last about the same time (its own number of
+//! operations), so a round's fixed costs weigh the same share of every contender's figure.
 //!
 //! Every round also measures CPU time (user + sys): worker threads read their own thread CPU
 //! clock around their work ([`timed_workers`]), a single-threaded loop reads the process's

@@ -47,7 +47,7 @@ pub(crate) use fork::{is_current_generation, renew_after_fork};
 
 #[cfg(not(threadkit_loom))]
 use spin::{NOTIFY_WINDOW_MAX, NOTIFY_WINDOW_PER_CPU};
-pub(crate) use spin::{Spun, set_hint, spin, spin_briefly, woke_partner};
+pub(crate) use spin::{Spun, forget_partner, set_hint, spin, spin_briefly, woke_partner};
 
 #[cfg(all(test, not(threadkit_loom)))]
 std::thread_local! {

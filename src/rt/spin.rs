@@ -85,6 +85,13 @@ pub(crate) fn woke_partner() {
     });
 }
 
+/// Drops this thread's [`woke_partner`] record: its next wait is not one that the woken
+/// partner answers first (it queues behind other waiters, whom a notify releases first).
+#[inline]
+pub(crate) fn forget_partner() {
+    let _ = take_woke();
+}
+
 /// Takes this thread's [`woke_partner`] record.
 #[inline]
 fn take_woke() -> Option<Instant> {
@@ -349,7 +356,11 @@ mod tests {
         std::thread::sleep(SPIN_AFTER_WAKE * 2);
         assert!(spin(false, None, || false).is_err());
         let bets = BETS.with(|b| b.get());
-        assert_eq!((bets.skip, bets.penalty), (0, 0), "a long spin ran and lost");
+        assert_eq!(
+            (bets.skip, bets.penalty),
+            (0, 0),
+            "a long spin ran and lost"
+        );
         assert!(take_woke().is_none(), "the spin took the record");
     }
 }

@@ -150,10 +150,10 @@ impl<S: Store> Engine<S> {
     fn wake(&self, word: &AtomicU32, n: usize) {
         if n == 1 {
             wake_one(word);
+            woke_partner();
         } else {
             wake_n(word, n);
         }
-        woke_partner();
     }
 
     #[cold]

@@ -131,7 +131,7 @@
 //! before it. The user's data is ordered by the user's lock, which the waiter reacquires.
 
 use crate::Lock;
-use crate::rt::{AtomicU32, UnsafeCell, set_hint, spin, wait};
+use crate::rt::{AtomicU32, UnsafeCell, forget_partner, set_hint, spin, wait};
 use std::ptr;
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::time::Instant;
@@ -277,6 +277,8 @@ impl Queue<'_> {
         let node = Node::new(lock);
         self.check_generation();
         self.lock_guard();
+        // SAFETY: we hold the guard.
+        let first = unsafe { self.head() }.is_null();
         // SAFETY: `node` lives on this frame, which does not return before it is unlinked (by
         // us under the guard below, or by a notifier) and, if notified, released; we hold the
         // guard.
@@ -284,6 +286,11 @@ impl Queue<'_> {
         self.unlock_guard();
         if !pushed {
             return None;
+        }
+        if !first {
+            // Behind other waiters, this one is not the next a notify releases: no spin for a
+            // partner this thread just woke (see `rt::woke_partner`).
+            forget_partner();
         }
         let woken = if release() {
             self.sleep(&node, deadline)
