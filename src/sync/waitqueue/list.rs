@@ -1,12 +1,13 @@
-//! The list of [`WaitQueue`](super::WaitQueue): its [`Node`], and linking and unlinking one
-//! under the guard. The list is circular one way only (see "The layout" in `mod.rs`): `head`
-//! is the oldest node, `head.prev` the tail, every other `prev` the older neighbour, and
-//! `next` runs from the head to the tail, whose `next` is null.
+//! The list of [`WaitQueue`](super::WaitQueue): its [`Node`], and linking and unlinking one under
+//! the guard (and a timed-out waiter leaving it). The list is circular one way only (see "The
+//! layout" in `mod.rs`): `head` is the oldest node, `head.prev` the tail, every other `prev` the
+//! older neighbour, and `next` runs from the head to the tail, whose `next` is null.
 
-use super::{Queue, WAITING};
+use super::{CHAINED, Queue, SLEEPING, WAITING, WOKEN, Woken};
 use crate::Lock;
 use crate::rt::{AtomicU32, UnsafeCell};
 use std::ptr;
+use std::sync::atomic::Ordering::Acquire;
 
 /// One sleeping waiter; lives on the waiter's stack while linked.
 pub(super) struct Node {
@@ -114,5 +115,32 @@ impl Queue<'_> {
                 }
             }
         }
+    }
+}
+
+impl Queue<'_> {
+    /// Decides a timed-out (or failed) wait under the guard: unlink if still linked.
+    #[cold]
+    pub(super) fn withdraw(self, node: &Node) -> Woken {
+        self.lock_guard();
+        let result = match node.word.load(Acquire) {
+            WAITING | SLEEPING => {
+                // SAFETY: we hold the guard, and WAITING or SLEEPING under the guard means
+                // `node` is linked.
+                unsafe { self.unlink(node) };
+                Woken::TimedOut
+            }
+            CHAINED => {
+                // Notified, still behind the tokens: leave the chain (they skip us).
+                // SAFETY: as above, CHAINED nodes are linked.
+                unsafe { self.unlink(node) };
+                Woken::NotifiedUncounted
+            }
+            WOKEN => Woken::NotifiedUncounted,
+            // A notifier unlinked and counted us and, since we now hold the guard, is done.
+            _ => Woken::Notified,
+        };
+        self.unlock_guard();
+        result
     }
 }

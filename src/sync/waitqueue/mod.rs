@@ -370,31 +370,6 @@ impl Queue<'_> {
         }
     }
 
-    /// Decides a timed-out (or failed) wait under the guard: unlink if still linked.
-    #[cold]
-    fn withdraw(self, node: &Node) -> Woken {
-        self.lock_guard();
-        let result = match node.word.load(Acquire) {
-            WAITING | SLEEPING => {
-                // SAFETY: we hold the guard, and WAITING or SLEEPING under the guard means
-                // `node` is linked.
-                unsafe { self.unlink(node) };
-                Woken::TimedOut
-            }
-            CHAINED => {
-                // Notified, still behind the tokens: leave the chain (they skip us).
-                // SAFETY: as above, CHAINED nodes are linked.
-                unsafe { self.unlink(node) };
-                Woken::NotifiedUncounted
-            }
-            WOKEN => Woken::NotifiedUncounted,
-            // A notifier unlinked and counted us and, since we now hold the guard, is done.
-            _ => Woken::Notified,
-        };
-        self.unlock_guard();
-        result
-    }
-
     /// Waits until the notifier is finished with `node` (almost always already the case).
     #[inline]
     fn await_release(self, node: &Node) {
