@@ -1,10 +1,11 @@
 //! `cargo run --release --example versus`: threadkit side by side with `std::sync`,
 //! `parking_lot` and libc, scenario by scenario.
 //!
-//! Method: every scenario is a unit of work; each contender repeats it in interleaved rounds
-//! (A, B, C, A, B, C, ...), every round timed with `Instant` and lasting about the same time
-//! for every contender, and the median per contender is kept. The ratio is threadkit / baseline: below 1 threadkit took less time (or, in the size
-//! rows, fewer bytes). Progress goes to stderr, the table to stdout.
+//! Method: every scenario is a unit of work; each contender repeats it in interleaved rounds (A, B,
+//! C, A, B, C, ...), every round timed with `Instant` and lasting about the same time for every
+//! contender, and the median per contender is kept. The ratio is threadkit / baseline: below 1
+//! threadkit took less time (or, in the size rows, fewer bytes). Progress goes to stderr, the table
+//! to stdout.
 //!
 //! Every round also takes the CPU time (user + sys) its contender used, shown per operation in
 //! a second table beside the wall times (see `harness.rs` for how it is read).

@@ -353,7 +353,7 @@ mod tests {
         woke_partner();
         assert!(spin(false, None, || true).is_ok());
         woke_partner();
-        std::thread::sleep(SPIN_AFTER_WAKE * 2);
+        crate::rt::sleep(SPIN_AFTER_WAKE * 2);
         assert!(spin(false, None, || false).is_err());
         let bets = BETS.with(|b| b.get());
         assert_eq!(

@@ -57,13 +57,13 @@ impl Queue<'_> {
         unsafe { self.head.with(|h| *h) }
     }
 
-    /// Links `node` at the tail. Returns `false` (nothing linked) if waiters exist that use a
-    /// different key (another lock).
+    /// Links `node` at the tail and returns whether it is the only waiter (the head); `None`
+    /// (nothing linked) if waiters exist that use a different key (another lock).
     ///
     /// # Safety
     /// `node` must stay valid and unmoved until it is unlinked (and released if notified), and
     /// must not be linked already. The caller must hold the guard.
-    pub(super) unsafe fn push(self, node: &Node) -> bool {
+    pub(super) unsafe fn push(self, node: &Node) -> Option<bool> {
         let me = node as *const Node;
         // SAFETY: we hold the guard, so no other thread touches the list or the links of a
         // linked node, and every linked node (the head, and the tail it points to) is valid:
@@ -74,19 +74,20 @@ impl Queue<'_> {
                     // Alone: the head, and its own tail.
                     node.prev.with_mut(|p| *p = me);
                     self.head.with_mut(|h| *h = me);
+                    Some(true)
                 }
                 Some(head) => {
                     if !ptr::eq(head.key, node.key) {
-                        return false;
+                        return None;
                     }
                     let tail = head.prev.with(|t| *t);
                     node.prev.with_mut(|p| *p = tail);
                     (*tail).next.with_mut(|n| *n = me);
                     head.prev.with_mut(|t| *t = me);
+                    Some(false)
                 }
             }
         }
-        true
     }
 
     /// Unlinks `node`.
@@ -116,9 +117,7 @@ impl Queue<'_> {
             }
         }
     }
-}
 
-impl Queue<'_> {
     /// Decides a timed-out (or failed) wait under the guard: unlink if still linked.
     #[cold]
     pub(super) fn withdraw(self, node: &Node) -> Woken {

@@ -277,16 +277,12 @@ impl Queue<'_> {
         let node = Node::new(lock);
         self.check_generation();
         self.lock_guard();
-        // SAFETY: we hold the guard.
-        let first = unsafe { self.head() }.is_null();
         // SAFETY: `node` lives on this frame, which does not return before it is unlinked (by
         // us under the guard below, or by a notifier) and, if notified, released; we hold the
         // guard.
         let pushed = unsafe { self.push(&node) };
         self.unlock_guard();
-        if !pushed {
-            return None;
-        }
+        let first = pushed?;
         if !first {
             // Behind other waiters, this one is not the next a notify releases: no spin for a
             // partner this thread just woke (see `rt::woke_partner`).
