@@ -13,7 +13,7 @@
 //! | `real.rs`  | atomics + futex wait/wake forwarded to `threadkit-sys` (normal builds)       |
 //! | `model.rs` | the same names under `cfg(threadkit_loom)`: loom's atomics and a modelled futex        |
 //! | `fork.rs`  | fork generations: `is_current_generation`, `renew_after_fork`             |
-//! | `spin.rs`  | the spin policy ([`spin`], [`set_hint`]) and its named constants             |
+//! | `spin/`    | the spin policy ([`spin`], [`set_hint`], [`yield_to_holder`]), its constants, tests |
 //! | `os.rs`    | the thread layer's unmodelled view: real atomics and futex, thread syscalls |
 
 use std::time::{Duration, Instant};
@@ -47,7 +47,9 @@ pub(crate) use fork::{is_current_generation, renew_after_fork};
 
 #[cfg(not(threadkit_loom))]
 use spin::{NOTIFY_WINDOW_MAX, NOTIFY_WINDOW_PER_CPU};
-pub(crate) use spin::{Spun, forget_partner, set_hint, spin, spin_briefly, woke_partner};
+pub(crate) use spin::{
+    Spun, forget_partner, set_hint, spin, spin_briefly, woke_partner, yield_to_holder,
+};
 
 #[cfg(all(test, not(threadkit_loom)))]
 std::thread_local! {

@@ -68,6 +68,13 @@ pub(crate) fn nap(round: u32) {
     sleep(std::time::Duration::from_micros(1 << round.min(10)));
 }
 
+/// Offers the calling thread's CPU to another runnable thread (`sched_yield`,
+/// `SwitchToThread`); only [`yield_to_holder`](super::spin::yield_to_holder) calls it, and at
+/// most once a millisecond per thread.
+pub(crate) fn yield_now() {
+    threadkit_sys::yield_now()
+}
+
 /// Sleeps the calling thread for `d` (the OS sleep, through `threadkit_sys`).
 pub(crate) fn sleep(d: std::time::Duration) {
     threadkit_sys::sleep(d)

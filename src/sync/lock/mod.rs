@@ -115,11 +115,18 @@ const WAITER_STATE: u32 = !(LOCKED | GEN_MASK);
 /// with short critical sections and more threads than CPUs some waiter nearly always sleeps,
 /// yet the lock frees every few dozen nanoseconds, and giving up at once (as this did once)
 /// made every newcomer count itself in, and nearly every unlock a futex wake for a waiter not
-/// yet asleep. Spinning is skipped entirely on a single CPU, and never yields the CPU: on a
-/// busy machine a yield can give a whole timeslice to another process, while a sleeper is
-/// woken in microseconds; a spinner that loses its CPU meanwhile finds its time spent when it
-/// runs again, and sleeps.
+/// yet asleep. Spinning is skipped entirely on a single CPU; it yields the CPU at most once a
+/// millisecond per thread ([`YIELD_STEP`]): on a busy machine a yield can give a whole
+/// timeslice to another process, while a sleeper is woken in microseconds. A spinner that
+/// loses its CPU meanwhile finds its time spent when it runs again, and sleeps.
 const SPIN_TIME: Duration = Duration::from_micros(10);
+
+/// The look after which a spinner that still finds the lock held calls
+/// `rt::yield_to_holder` (which yields at most once a millisecond per thread): after the
+/// arrival, [`QUICK_LOOK`] and [`FIRST_LOOK`] looks, half a microsecond in. On a machine busy
+/// with other work this keeps contenders from running at the same time, each passing the
+/// lock's cache line to the other at every acquire; the figures are at that function.
+const YIELD_STEP: u32 = 2;
 
 /// The wait before a spinner's second look, in nanoseconds: a holder that is about to let go
 /// (a notifier that releases the lock its waiter reacquires, the other side of a one-slot

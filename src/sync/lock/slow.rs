@@ -7,7 +7,7 @@ use super::fork::{stamp, tidy};
 use super::state::{holds_for_handee, is_handed, is_held, is_plainly_held, waiters};
 use super::{
     FIRST_LOOK, HANDED, HANDOFF, LOCKED, LOOK_MAX, Lock, NEWCOMERS, ONE_WAITER, QUICK_LOOK,
-    RELEASED, SPIN_ROUNDS, SPIN_TIME, STARVATION_LIMIT, WAKING,
+    RELEASED, SPIN_ROUNDS, SPIN_TIME, STARVATION_LIMIT, WAKING, YIELD_STEP,
 };
 use crate::rt::{self as wait, Stopwatch, may_spin, spin_hint, spin_limit, steps_for};
 use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
@@ -69,7 +69,7 @@ impl Lock {
     /// The slow path of every blocking acquire. `counted`: the caller is already counted as a
     /// waiter (by [`add_waiter`](Lock::add_waiter)). Returns `false` only on timeout.
     ///
-    /// A waiter spins (and then yields) uncounted; counts itself and sleeps; and once woken, if
+    /// A waiter spins uncounted; counts itself and sleeps; and once woken, if
     /// the lock was taken again meanwhile, leaves the count and spins again, so that an unlock
     /// wakes a sleeper only while one really sleeps (as the parking-lot crate's waiters do).
     /// A starving waiter (one that has asked for [`HANDOFF`]) stays counted until it gets the
@@ -129,8 +129,9 @@ impl Lock {
 
     /// Spins while the lock is held, re-reading it on arrival, after [`QUICK_LOOK`], after
     /// [`FIRST_LOOK`] and then after twice as long each time, at most [`LOOK_MAX`] (backing
-    /// off, so the holder keeps the cache line), for at most [`SPIN_TIME`]: never a yield.
-    /// Takes the lock if it frees up; `true` if acquired.
+    /// off, so the holder keeps the cache line), for at most [`SPIN_TIME`]; after the third
+    /// look, a yield at most once a millisecond per thread ([`YIELD_STEP`]). Takes the lock if
+    /// it frees up; `true` if acquired.
     #[inline]
     fn spin_then_try(&self, deadline: Option<Instant>) -> bool {
         // The deadline is not looked at: the whole spin is shorter than a timed wait's slack.
@@ -175,6 +176,11 @@ impl Lock {
                     None => started = Some(now),
                     Some(t0) if now.duration_since(t0) >= SPIN_TIME => return false,
                     Some(_) => {}
+                }
+                if step == YIELD_STEP {
+                    // Held at three looks: the lock is busy. Now and then let another
+                    // process have this CPU (see `rt::yield_to_holder`).
+                    wait::yield_to_holder(now);
                 }
             }
             let steps = match step {

@@ -1,0 +1,76 @@
+//! The spin policy's tests: what a wake-up record and the yield's rate bound allow.
+
+use super::{
+    BETS, SKIP_MAX, SPIN_AFTER_WAKE, SPIN_LONG, YIELD_EVERY, spin, take_woke, woke_partner,
+    yield_to_holder,
+};
+use crate::rt::may_spin;
+use std::time::{Duration, Instant};
+
+/// Whether this thread's last long spin was cut short because it lost its CPU (which a
+/// loaded machine may do to any spin; the tests then accept the shorter spin).
+fn preempted() -> bool {
+    BETS.with(|b| b.get().skip == SKIP_MAX)
+}
+
+/// After a wake-up call, a spin with no hint lasts until `SPIN_AFTER_WAKE` after the call
+/// (not the `SPIN_LONG` of a hinted spin), and uses the record up: the next spin is short.
+#[test]
+fn a_wait_after_waking_a_partner_spins_until_the_partner_could_answer() {
+    if !may_spin() {
+        return; // one CPU: nothing spins
+    }
+    let t0 = Instant::now();
+    woke_partner();
+    assert!(spin(false, None, || false).is_err());
+    let took = t0.elapsed();
+    assert!(
+        took >= SPIN_AFTER_WAKE || preempted(),
+        "spun {took:?} after a wake-up call"
+    );
+    assert!(take_woke().is_none(), "the spin took the record");
+    assert!(SPIN_AFTER_WAKE > SPIN_LONG);
+}
+
+/// The record is only a permission: a spin that finds its condition true returns at once,
+/// and a record older than `SPIN_AFTER_WAKE` gives no long spin (no bet made, so none
+/// lost: the thread's record of bets stays clean).
+#[test]
+fn a_stale_wake_up_record_gives_no_long_spin() {
+    if !may_spin() {
+        return;
+    }
+    woke_partner();
+    assert!(spin(false, None, || true).is_ok());
+    woke_partner();
+    crate::rt::sleep(SPIN_AFTER_WAKE * 2);
+    assert!(spin(false, None, || false).is_err());
+    let bets = BETS.with(|b| b.get());
+    assert_eq!(
+        (bets.skip, bets.penalty),
+        (0, 0),
+        "a long spin ran and lost"
+    );
+    assert!(take_woke().is_none(), "the spin took the record");
+}
+
+/// A lock waiter's yield comes at most once per `YIELD_EVERY` per thread: a call within that
+/// time of the last yield gives nothing away (the record keeps the earlier time); the first
+/// call after it yields again. Times are passed in, so the clock cannot make this flake.
+#[test]
+fn yields_to_a_lock_holder_at_most_once_per_period() {
+    let yielded = || BETS.with(|b| b.get().yielded);
+    let t0 = Instant::now();
+    yield_to_holder(t0);
+    assert_eq!(yielded(), Some(t0), "the first call yields");
+    yield_to_holder(t0 + YIELD_EVERY / 2);
+    assert_eq!(yielded(), Some(t0), "a call within the period yielded");
+    yield_to_holder(t0 + YIELD_EVERY - Duration::from_nanos(1));
+    assert_eq!(yielded(), Some(t0), "a call within the period yielded");
+    let t1 = t0 + YIELD_EVERY;
+    yield_to_holder(t1);
+    assert_eq!(yielded(), Some(t1), "a call a period later did not yield");
+    // A time before the last yield (another clock reading raced this one) never yields.
+    yield_to_holder(t0);
+    assert_eq!(yielded(), Some(t1));
+}
