@@ -121,11 +121,11 @@ const WAITER_STATE: u32 = !(LOCKED | GEN_MASK);
 /// loses its CPU meanwhile finds its time spent when it runs again, and sleeps.
 const SPIN_TIME: Duration = Duration::from_micros(10);
 
-/// The look after which a spinner that still finds the lock held calls
-/// `rt::yield_to_holder` (which yields at most once a millisecond per thread): after the
-/// arrival, [`QUICK_LOOK`] and [`FIRST_LOOK`] looks, half a microsecond in. On a machine busy
-/// with other work this keeps contenders from running at the same time, each passing the
-/// lock's cache line to the other at every acquire; the figures are at that function.
+/// The look after which a spinner that still finds the lock held calls `rt::yield_to_holder`
+/// (a yield at most once a millisecond per thread; never in a timed acquire, which a lost
+/// timeslice would make late): after the arrival, [`QUICK_LOOK`] and [`FIRST_LOOK`] looks,
+/// half a microsecond in. On a busy machine this keeps contenders from running at the same
+/// time, passing the lock's cache line to and fro; the figures are at that function.
 const YIELD_STEP: u32 = 2;
 
 /// The wait before a spinner's second look, in nanoseconds: a holder that is about to let go

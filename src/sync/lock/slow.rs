@@ -130,12 +130,13 @@ impl Lock {
     /// Spins while the lock is held, re-reading it on arrival, after [`QUICK_LOOK`], after
     /// [`FIRST_LOOK`] and then after twice as long each time, at most [`LOOK_MAX`] (backing
     /// off, so the holder keeps the cache line), for at most [`SPIN_TIME`]; after the third
-    /// look, a yield at most once a millisecond per thread ([`YIELD_STEP`]). Takes the lock if
-    /// it frees up; `true` if acquired.
+    /// look, a yield at most once a millisecond per thread ([`YIELD_STEP`]; none with a
+    /// `deadline`). Takes the lock if it frees up; `true` if acquired.
     #[inline]
     fn spin_then_try(&self, deadline: Option<Instant>) -> bool {
-        // The deadline is not looked at: the whole spin is shorter than a timed wait's slack.
-        let _ = deadline;
+        // The deadline is not looked at by the spin, which is shorter than a timed wait's
+        // slack; but a timed acquire never yields: on a busy machine a yield can cost a whole
+        // timeslice, which would make it return milliseconds after its deadline.
         let rounds = if may_spin() {
             spin_limit(SPIN_ROUNDS)
         } else {
@@ -177,7 +178,7 @@ impl Lock {
                     Some(t0) if now.duration_since(t0) >= SPIN_TIME => return false,
                     Some(_) => {}
                 }
-                if step == YIELD_STEP {
+                if step == YIELD_STEP && deadline.is_none() {
                     // Held at three looks: the lock is busy. Now and then let another
                     // process have this CPU (see `rt::yield_to_holder`).
                     wait::yield_to_holder(now);
