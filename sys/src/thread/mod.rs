@@ -5,6 +5,7 @@
 use std::io;
 use std::time::Duration;
 
+mod fork_gen;
 #[cfg(unix)]
 #[path = "unix.rs"]
 mod imp;
@@ -14,6 +15,8 @@ mod imp;
 mod main_thread;
 
 pub use main_thread::{is_main_thread, main_thread_ids, record_main_thread};
+
+use fork_gen::with_registration_lock;
 
 /// The longest OS thread name, in bytes, that [`set_current_name`] keeps (longer names are
 /// truncated on a char boundary): 15 on Linux, 63 on macOS, 19 on FreeBSD, 255 on Windows.
@@ -323,46 +326,4 @@ pub fn fork_generation() -> u32 {
         fork_gen::hook();
     }
     fork_gen::GENERATION.load(Relaxed)
-}
-
-/// Registers `at_fork` handlers one at a time (the C library's own lock is invisible to
-/// ThreadSanitizer, and `fork_generation` must register its handler exactly once): a small
-/// futex lock, taken a few times per process.
-fn with_registration_lock<R>(f: impl FnOnce() -> R) -> R {
-    use core::sync::atomic::Ordering::{Acquire, Release};
-    // 0: free, 1: held (sleepers possible).
-    while fork_gen::REGISTERING.swap(1, Acquire) != 0 {
-        crate::wait(&fork_gen::REGISTERING, 1, None);
-    }
-    let r = f();
-    fork_gen::REGISTERING.store(0, Release);
-    crate::wake_all(&fork_gen::REGISTERING);
-    r
-}
-
-mod fork_gen {
-    use core::sync::atomic::{AtomicBool, AtomicU32, Ordering::Relaxed};
-
-    pub(super) static HOOKED: AtomicBool = AtomicBool::new(false);
-    pub(super) static GENERATION: AtomicU32 = AtomicU32::new(0);
-    pub(super) static REGISTERING: AtomicU32 = AtomicU32::new(0);
-
-    /// Registers the child handler, once; every caller returns only once it is registered
-    /// (or the C library refused: then the next call tries again).
-    #[cold]
-    pub(super) fn hook() {
-        use core::sync::atomic::Ordering::Release;
-        super::with_registration_lock(|| {
-            if !HOOKED.load(Relaxed) && super::imp::at_fork(none, none, bump).is_ok() {
-                HOOKED.store(true, Release);
-            }
-        });
-    }
-
-    extern "C" fn none() {}
-
-    /// The child handler: runs in the child before `fork` returns there.
-    extern "C" fn bump() {
-        GENERATION.fetch_add(1, Relaxed);
-    }
 }

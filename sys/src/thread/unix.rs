@@ -347,6 +347,14 @@ pub fn cpu_count() -> usize {
     if n > 0 { n as usize } else { 1 }
 }
 
+/// This process's id (never 0): tells the registration lock's holder in this process from one
+/// in the process this one was forked from.
+pub(super) fn process_id() -> u32 {
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::getpid() };
+    pid.unsigned_abs()
+}
+
 pub fn at_exit(f: extern "C" fn()) {
     // SAFETY: `f` is a plain `extern "C" fn()` that lives for the whole program. atexit only
     // fails when out of memory for its table; nothing useful can be done about that here.

@@ -256,6 +256,12 @@ unsafe extern "C" {
     fn atexit(f: extern "C" fn()) -> core::ffi::c_int;
 }
 
+/// Any mark but 0 for the registration lock's holder: Windows has no `fork`, so a held lock is
+/// always held by a thread of this process.
+pub(super) fn process_id() -> u32 {
+    1
+}
+
 pub fn at_exit(f: extern "C" fn()) {
     // SAFETY: `f` is a plain `extern "C" fn()` that lives for the whole program.
     unsafe { atexit(f) };
