@@ -72,7 +72,7 @@ extern "C" fn bump() {
 #[cfg(test)]
 mod tests {
     use super::{REGISTERING, with_registration_lock};
-    use core::sync::atomic::{AtomicBool, Ordering::SeqCst};
+    use core::sync::atomic::Ordering::SeqCst;
 
     /// A word left held by another process (as a fork child finds one its parent's thread
     /// held) is taken over, not waited on forever.
@@ -101,6 +101,7 @@ mod tests {
     #[test]
     #[cfg(all(unix, not(miri)))]
     fn a_child_forked_while_another_thread_registers_can_register() {
+        use core::sync::atomic::AtomicBool;
         static HOLDING: AtomicBool = AtomicBool::new(false);
         static FORKED: AtomicBool = AtomicBool::new(false);
         extern "C" fn nothing() {}
