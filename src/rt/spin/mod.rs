@@ -41,7 +41,7 @@ const SKIP_MAX: u32 = 64;
 /// one yield now and then is enough to set apart, on a machine busy with other work, the
 /// timeslices of threads that contend for one lock (see there), while a yield at every wait
 /// would hand a slice to another process each time (the policy this replaced did that, and a
-/// one-slot queue of `Mutex` + `Condvar` took 20x longer than parking_lot's).
+/// one-slot producer/consumer queue took 20x longer than the baseline's: docs/benchmarks.md).
 #[cfg_attr(threadkit_loom, allow(dead_code))]
 const YIELD_EVERY: Duration = Duration::from_millis(1);
 
@@ -104,10 +104,10 @@ pub(crate) fn woke_partner() {
 /// that one spends alone; a yield lets the other process run on this CPU now and puts this
 /// thread's next timeslice where the holder's is not. On the 2-CPU VM of
 /// `docs/benchmarks.md`, two threads locking and unlocking with two CPU-bound processes
-/// running: 35-42 ns of CPU per lock without it, 17.4-17.8 with it (parking_lot's waiters,
-/// which yield up to 7 times per wait, 17.4); the rate bound keeps 4 threads with 0.6 us
-/// sections on an idle machine at 830-920 ns per lock (800-920 without any yield, 1,120-1,360
-/// with one at every wait: each one a switch to another contender).
+/// running: 35-44 ns of CPU per lock without it (in some runs), 16.8-18.1 with it, about what
+/// one thread alone spends (17.4); the rate bound keeps 4 threads with 0.6 us sections on an
+/// idle machine at 830-920 ns per lock (800-920 without any yield, 1,080-1,360 with one at
+/// every wait: each one a switch to another contender). Figures: `docs/benchmarks.md`.
 #[inline]
 pub(crate) fn yield_to_holder(now: Instant) {
     #[cfg(not(threadkit_loom))]

@@ -85,7 +85,7 @@ mod tests {
             .compare_exchange(0, other, SeqCst, SeqCst)
             .is_err()
         {
-            std::thread::yield_now();
+            crate::yield_now();
         }
         assert_eq!(with_registration_lock(|| 7), 7);
         assert_ne!(
@@ -105,16 +105,20 @@ mod tests {
         static HOLDING: AtomicBool = AtomicBool::new(false);
         static FORKED: AtomicBool = AtomicBool::new(false);
         extern "C" fn nothing() {}
-        let holder = std::thread::spawn(|| {
-            with_registration_lock(|| {
-                HOLDING.store(true, SeqCst);
-                while !FORKED.load(SeqCst) {
-                    std::thread::yield_now();
-                }
-            })
-        });
+        let holder = crate::spawn(
+            crate::min_stack_size().max(1 << 16),
+            Box::new(|| {
+                with_registration_lock(|| {
+                    HOLDING.store(true, SeqCst);
+                    while !FORKED.load(SeqCst) {
+                        crate::yield_now();
+                    }
+                })
+            }),
+        )
+        .expect("spawn");
         while !HOLDING.load(SeqCst) {
-            std::thread::yield_now();
+            crate::yield_now();
         }
         // SAFETY: fork has no preconditions; the child registers a handler, reads atomics and
         // `_exit`s.
@@ -129,7 +133,7 @@ mod tests {
             unsafe { libc::_exit(if ok { 0 } else { 1 }) };
         }
         FORKED.store(true, SeqCst);
-        holder.join().unwrap();
+        holder.join().expect("join");
         let mut status = 0;
         // SAFETY: `pid` is our child; `status` is writable.
         let r = unsafe { libc::waitpid(pid, &mut status, 0) };
