@@ -8,14 +8,16 @@
 //! while the mutex is held is counted on it and requeued onto its futex (Linux), so it wakes only
 //! when the unlock lets it in; a waiter notified while the mutex is free is simply woken;
 //! `notify_all` releases the oldest waiter so and chains the rest behind it, each woken by the one
-//! before (no herd, one system call). The waiters' mutex (whose address the nodes carry, and which
+//! before (no herd, one system call). `notify_one` releases the oldest waiter, or, if that one
+//! sleeps, the newest while it is still awake (spinning before it sleeps: no system call), at
+//! most 64 times in a row past the same sleeper (see "Awake first" in `waitqueue/notify.rs`). The waiters' mutex (whose address the nodes carry, and which
 //! is alive while any node is linked) is remembered while any wait: a wait with another mutex then
 //! panics (a bug in the caller, as in std) instead of corrupting anything.
 
 #[cfg(not(threadkit_loom))]
 mod imp {
     use crate::rt::deadline_after;
-    use crate::sync::waitqueue::{WaitQueue, Woken};
+    use crate::sync::waitqueue::{Order, WaitQueue, Woken};
     use crate::{Lock, MutexGuard};
     use std::fmt;
     use std::time::{Duration, Instant};
@@ -23,7 +25,11 @@ mod imp {
     /// A condition variable for [`Mutex`](crate::Mutex): waits with a [`MutexGuard`].
     /// The data-layer form of Python's `threading.Condition`.
     ///
-    /// Waiters are woken oldest first; `wait` never returns spuriously.
+    /// `wait` never returns spuriously. `notify_all` wakes every waiter; `notify_one` wakes the
+    /// oldest, unless it is asleep and a newer waiter is still awake (it began its wait a few
+    /// microseconds ago and has not gone to sleep yet): that one is cheaper to wake and is
+    /// released instead, but never more than 64 times in a row past the same sleeper. (std and
+    /// parking_lot promise no order; `Condition::notify(n)` wakes strictly the oldest.)
     ///
     /// ```
     /// use std::collections::VecDeque;
@@ -148,7 +154,7 @@ mod imp {
             };
             match self
                 .queue
-                .wait(raw, deadline, || raw.release().is_ok(), reacquire)
+                .wait(raw, deadline, || raw.release().is_ok(), reacquire, Order::AwakeFirst)
             {
                 Some(Woken::Notified | Woken::NotifiedUncounted) => true,
                 Some(Woken::TimedOut) => false,
@@ -156,14 +162,15 @@ mod imp {
             }
         }
 
-        /// Wakes the oldest waiter; `true` if there was one. Python: `cond.notify()`.
+        /// Wakes one waiter; `true` if there was one. Python: `cond.notify()`. Which one: the
+        /// oldest, or a newer one still awake (see [`Condvar`]).
         ///
         /// ```
         /// assert!(!threadkit::Condvar::new().notify_one());
         /// ```
         #[inline]
         pub fn notify_one(&self) -> bool {
-            self.queue.notify(1, None) == 1
+            self.queue.notify_one_awake_first()
         }
 
         /// Wakes every waiter; returns how many. Python: `cond.notify_all()`.

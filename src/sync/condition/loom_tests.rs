@@ -1,6 +1,7 @@
 //! Loom models of the notify window (`rt::notify_window`) above 1: several token holders at
 //! once, chained waiters behind them, and tokens returned when the chain runs dry. The models
-//! in `tests/loom_condition.rs` cover a window of 1 (one token).
+//! in `tests/loom_condition.rs` cover a window of 1 (one token). Also the awake-first order of
+//! `Condvar::notify_one` (`Order::AwakeFirst`), on a `Condition`'s queue.
 
 use crate::rt::LOOM_NOTIFY_WINDOW;
 use crate::{Condition, Lock};
@@ -72,4 +73,53 @@ fn window_two_releases_two_at_once() {
 #[test]
 fn window_two_chains_the_third() {
     notify_all_releases_everyone(2, 3, 1);
+}
+
+/// `Condvar::notify_one`'s order (`Order::AwakeFirst`, on a `Condition`'s queue: `Condvar`
+/// itself is not built under the model): two waiters, two awake-first notifies, the first
+/// with the lock held (a sleeper is requeued onto it), the second with the lock free. In every
+/// interleaving of a waiter going to sleep with the notifies, each notify releases exactly one
+/// waiter, both return notified, and the lock ends free with nobody counted.
+#[test]
+fn awake_first_notify_one_releases_each_waiter_once() {
+    let mut b = loom::model::Builder::new();
+    b.preemption_bound = Some(2);
+    b.check(|| {
+        let c = Arc::new(Condition::with_lock(Lock::new()));
+        let queued = Arc::new(AtomicUsize::new(0));
+        let done = Arc::new(AtomicUsize::new(0));
+        let ts: Vec<_> = (0..2)
+            .map(|_| {
+                let (c, queued, done) = (c.clone(), queued.clone(), done.clone());
+                thread::spawn(move || {
+                    c.acquire();
+                    queued.fetch_add(1, SeqCst);
+                    c.wait().unwrap();
+                    done.fetch_add(1, SeqCst);
+                    c.release().unwrap();
+                })
+            })
+            .collect();
+        loop {
+            c.acquire();
+            if queued.load(SeqCst) == 2 {
+                break;
+            }
+            c.release().unwrap();
+            thread::yield_now();
+        }
+        assert!(c.queue.notify_one_awake_first());
+        c.release().unwrap();
+        assert!(c.queue.notify_one_awake_first());
+        assert!(!c.queue.notify_one_awake_first());
+        for t in ts {
+            t.join().unwrap();
+        }
+        assert_eq!(done.load(SeqCst), 2);
+        let lock = format!("{:?}", c.lock());
+        assert!(
+            lock.contains("locked: false") && lock.contains("waiters: 0"),
+            "{lock}"
+        );
+    });
 }

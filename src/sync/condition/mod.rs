@@ -33,7 +33,7 @@
 //! and locked by anybody for a `Lock`, as in Python.
 
 use crate::rt::deadline_after;
-use crate::sync::waitqueue::{WaitQueue, Woken};
+use crate::sync::waitqueue::{Order, WaitQueue, Woken};
 use crate::{Error, Lock, RLock};
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -211,7 +211,7 @@ impl<L: ConditionLock> Condition<L> {
             LockRef::Reentrant(r) if counted => r.acquire_restore_counted(saved.get().max(1)),
             LockRef::Reentrant(r) => r.acquire_restore(saved.get().max(1)),
         };
-        match self.queue.wait(raw, deadline, release, reacquire) {
+        match self.queue.wait(raw, deadline, release, reacquire, Order::Fifo) {
             Some(Woken::Notified | Woken::NotifiedUncounted) => Ok(true),
             Some(Woken::TimedOut) => Ok(false),
             // The lock was released behind our back between the check and the wait.

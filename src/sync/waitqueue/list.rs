@@ -19,9 +19,12 @@ pub(super) struct Node {
     /// notified and not released). Written before the node is linked, never after.
     pub(super) key: *const Lock,
     /// The older neighbour; for the head, the tail (itself when alone). Under the guard.
-    prev: UnsafeCell<*const Node>,
+    pub(super) prev: UnsafeCell<*const Node>,
     /// The younger neighbour; null for the tail. Under the guard.
     pub(super) next: UnsafeCell<*const Node>,
+    /// How many times in a row a notify passed over this node, the oldest, for an awake
+    /// younger waiter (see `Queue::awake_first`). Under the guard.
+    pub(super) passed: UnsafeCell<u32>,
 }
 
 impl Node {
@@ -32,6 +35,7 @@ impl Node {
             key,
             prev: UnsafeCell::new(ptr::null()),
             next: UnsafeCell::new(ptr::null()),
+            passed: UnsafeCell::new(0),
         }
     }
 }

@@ -140,6 +140,8 @@ mod fork;
 mod guard;
 mod list;
 mod notify;
+#[cfg(all(test, not(threadkit_loom)))]
+mod tests;
 
 use list::Node;
 
@@ -169,6 +171,16 @@ const SLEEPERS: u32 = 0x3fff << 8;
 /// `flags` bits 23..32: the fork generation (its low bits) the guard, the list, the tokens and
 /// the sleepers belong to.
 const GEN_SHIFT: u32 = 23;
+
+/// Which waiter a `notify(1)` releases: the queue's users keep to one order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Order {
+    /// The oldest (`Condition`: Python's `notify(n)` wakes the `n` oldest).
+    Fifo,
+    /// The newest if it is still awake and the oldest sleeps (`Condvar::notify_one`: see
+    /// "Awake first" in `notify.rs`); `notify(n > 1)` stays FIFO.
+    AwakeFirst,
+}
 
 /// How a [`WaitQueue::wait`] ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,14 +247,21 @@ impl<L> WaitQueue<L> {
         deadline: Option<Instant>,
         release: impl FnOnce() -> bool,
         reacquire: impl FnOnce(bool),
+        order: Order,
     ) -> Option<Woken> {
-        self.queue().wait(lock, deadline, release, reacquire)
+        self.queue().wait(lock, deadline, release, reacquire, order)
     }
 
     /// See [`Queue::notify`].
     #[inline]
     pub(crate) fn notify(&self, n: usize, lock: Option<&Lock>) -> usize {
-        self.queue().notify(n, lock)
+        self.queue().notify(n, lock, Order::Fifo)
+    }
+
+    /// Like [`notify`](Self::notify)`(1, None)`, in [`Order::AwakeFirst`].
+    #[inline]
+    pub(crate) fn notify_one_awake_first(&self) -> bool {
+        self.queue().notify(1, None, Order::AwakeFirst) == 1
     }
 
     /// How many tokens are out (for the models).
@@ -273,6 +292,7 @@ impl Queue<'_> {
         deadline: Option<Instant>,
         release: impl FnOnce() -> bool,
         reacquire: impl FnOnce(bool),
+        order: Order,
     ) -> Option<Woken> {
         let node = Node::new(lock);
         self.check_generation();
@@ -283,9 +303,9 @@ impl Queue<'_> {
         let pushed = unsafe { self.push(&node) };
         self.unlock_guard();
         let first = pushed?;
-        if !first {
-            // Behind other waiters, this one is not the next a notify releases: no spin for a
-            // partner this thread just woke (see `rt::woke_partner`).
+        if !first && order == Order::Fifo {
+            // Behind other waiters, this one is not the next a FIFO notify releases: no spin
+            // for a partner this thread just woke (see `rt::woke_partner`).
             forget_partner();
         }
         let woken = if release() {

@@ -3,11 +3,34 @@
 //! back in the lock hands its token to the oldest `CHAINED` one). A part of `waitqueue/mod.rs`,
 //! whose module docs hold the node word's table and diagram, the token protocol and the
 //! memory ordering; the waiter side (`wait`, `sleep`, `withdraw`) stays there.
+//!
+//! # Awake first (`Condvar::notify_one`)
+//!
+//! In [`Order::AwakeFirst`] a `notify(1)` whose oldest waiter sleeps releases the *newest*
+//! waiter instead if that one is still awake (`WAITING`: spinning before it sleeps), with no
+//! system call; the sleeper stays linked, still the oldest. Waking a sleeper costs a futex
+//! wake-up here and a thread's whole wake-up latency there (20-35 us on a virtual CPU that had
+//! gone idle), where the awake waiter takes the item a few hundred nanoseconds later. In a
+//! one-slot queue with one producer and ten consumers (parking_lot's "webkit" test) the
+//! consumer that just took an item waits again, spinning, and the producer's next notify
+//! releases it: the two run as a ping-pong while the others sleep, where FIFO woke a sleeper,
+//! who then slept again, at every item (figures in docs/benchmarks.md). A waiter behind
+//! others in this order keeps its spin for a partner it woke (`rt::woke_partner`): it may be
+//! the next one released. Fairness is bounded: the same oldest sleeper is passed over at most
+//! [`PASS_MAX`] times in a row, then released (its node counts the passes, under the guard).
+//! std and parking_lot document no wake-up order for their condvars; std's barging (a spurious
+//! return lets a running waiter take what a notified sleeper was woken for) has the same
+//! effect with a system call per notify. `Condition` keeps Python's FIFO (`Order::Fifo`).
 
-use super::{CHAINED, NOTIFIED, Queue, RELEASED, TOKEN, TOKENS, WAITING, WOKEN};
+use super::list::Node;
+use super::{CHAINED, NOTIFIED, Order, Queue, RELEASED, TOKEN, TOKENS, WAITING, WOKEN};
 use crate::Lock;
 use crate::rt::{AtomicU32, notify_window, wake_one, woke_partner};
 use std::sync::atomic::Ordering::{Relaxed, Release};
+
+/// How many times in a row an [`Order::AwakeFirst`] notify may pass over the same oldest
+/// sleeper for an awake waiter (see "Awake first").
+pub(super) const PASS_MAX: u32 = 64;
 
 /// The wake-up calls of one `notify`, made once it has released the guard: a waiter that links
 /// itself meanwhile (or times out, or passes a token) then never waits for the guard while the
@@ -61,7 +84,7 @@ impl Queue<'_> {
     /// notified, but left asleep in the queue until a token reaches it, so a `notify_all` never
     /// makes more than the window wake at once to compete for the lock, and makes at most one
     /// system call per waiter in the window however many it notifies.
-    pub(super) fn notify(self, n: usize, lock: Option<&Lock>) -> usize {
+    pub(super) fn notify(self, n: usize, lock: Option<&Lock>, order: Order) -> usize {
         if n == 0 {
             return 0;
         }
@@ -76,6 +99,10 @@ impl Queue<'_> {
             }
             // SAFETY: as above.
             cursor = unsafe { node.next.with(|x| *x) };
+        }
+        if order == Order::AwakeFirst && n == 1 {
+            // SAFETY: we hold the guard; `cursor` is null or linked.
+            cursor = unsafe { self.awake_first(cursor) };
         }
         let window = notify_window();
         let mut wakes = Wakes::new();
@@ -151,6 +178,38 @@ impl Queue<'_> {
             woke_partner();
         }
         done
+    }
+
+    /// The waiter an [`Order::AwakeFirst`] `notify(1)` releases (see "Awake first"): `oldest`
+    /// (the oldest not notified), unless it sleeps, the newest waiter is still awake, and
+    /// `oldest` was passed over fewer than [`PASS_MAX`] times; then the newest. (The newest is
+    /// never `CHAINED`: chained nodes are the oldest, and `oldest` is past them.) Its state
+    /// may change before the notify's compare-and-swap: an owner that has gone to sleep
+    /// meanwhile is woken, as any sleeper.
+    ///
+    /// # Safety
+    /// The caller holds the guard; `oldest` is null or a linked node.
+    unsafe fn awake_first(self, oldest: *const Node) -> *const Node {
+        // SAFETY: the caller holds the guard; linked nodes are valid and their links ours.
+        unsafe {
+            let Some(node) = oldest.as_ref() else {
+                return oldest;
+            };
+            if node.word.load(Relaxed) == WAITING {
+                return oldest;
+            }
+            let head = &*self.head();
+            let tail = head.prev.with(|t| *t);
+            if core::ptr::eq(tail, oldest) || (*tail).word.load(Relaxed) != WAITING {
+                return oldest;
+            }
+            let passed = node.passed.with(|p| *p);
+            if passed >= PASS_MAX {
+                return oldest;
+            }
+            node.passed.with_mut(|p| *p = passed + 1);
+            tail
+        }
     }
 
     /// Called by a waiter that was given the token, once it has the user's lock again: gives
