@@ -152,10 +152,13 @@ mod imp {
                     raw.acquire();
                 }
             };
-            match self
-                .queue
-                .wait(raw, deadline, || raw.release().is_ok(), reacquire, Order::AwakeFirst)
-            {
+            match self.queue.wait(
+                raw,
+                deadline,
+                || raw.release().is_ok(),
+                reacquire,
+                Order::AwakeFirst,
+            ) {
                 Some(Woken::Notified | Woken::NotifiedUncounted) => true,
                 Some(Woken::TimedOut) => false,
                 None => panic!("threadkit::Condvar used with two different mutexes at once"),

@@ -211,7 +211,10 @@ impl<L: ConditionLock> Condition<L> {
             LockRef::Reentrant(r) if counted => r.acquire_restore_counted(saved.get().max(1)),
             LockRef::Reentrant(r) => r.acquire_restore(saved.get().max(1)),
         };
-        match self.queue.wait(raw, deadline, release, reacquire, Order::Fifo) {
+        match self
+            .queue
+            .wait(raw, deadline, release, reacquire, Order::Fifo)
+        {
             Some(Woken::Notified | Woken::NotifiedUncounted) => Ok(true),
             Some(Woken::TimedOut) => Ok(false),
             // The lock was released behind our back between the check and the wait.

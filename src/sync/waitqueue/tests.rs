@@ -30,13 +30,25 @@ fn notify_one_prefers_an_awake_waiter_but_passes_a_sleeper_at_most_pass_max_time
         let newest = Node::new(&lock);
         link(q, &newest, WAITING);
         assert!(wq.notify_one_awake_first());
-        assert_eq!(newest.word.load(Relaxed), WOKEN, "pass {pass}: the awake one");
-        assert_eq!(oldest.word.load(Relaxed), SLEEPING, "pass {pass}: the sleeper stays");
+        assert_eq!(
+            newest.word.load(Relaxed),
+            WOKEN,
+            "pass {pass}: the awake one"
+        );
+        assert_eq!(
+            oldest.word.load(Relaxed),
+            SLEEPING,
+            "pass {pass}: the sleeper stays"
+        );
     }
     let newest = Node::new(&lock);
     link(q, &newest, WAITING);
     assert!(wq.notify_one_awake_first());
-    assert_eq!(oldest.word.load(Relaxed), WOKEN, "passed over once too often");
+    assert_eq!(
+        oldest.word.load(Relaxed),
+        WOKEN,
+        "passed over once too often"
+    );
     assert_eq!(newest.word.load(Relaxed), WAITING);
     assert!(wq.notify_one_awake_first());
     assert_eq!(newest.word.load(Relaxed), WOKEN);
@@ -66,7 +78,11 @@ fn awake_first_only_ever_passes_a_sleeper_for_an_awake_waiter() {
         } else {
             assert_eq!(wq.notify(1, None), 1);
         }
-        assert_eq!(a.word.load(Relaxed), WOKEN, "{older} {newer}: the oldest first");
+        assert_eq!(
+            a.word.load(Relaxed),
+            WOKEN,
+            "{older} {newer}: the oldest first"
+        );
         assert_eq!(b.word.load(Relaxed), newer);
         assert_eq!(wq.notify(1, None), 1);
         assert_eq!(b.word.load(Relaxed), WOKEN);
