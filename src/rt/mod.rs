@@ -45,6 +45,8 @@ mod spin;
 pub(crate) use fork::child_passes;
 pub(crate) use fork::{is_current_generation, renew_after_fork};
 
+#[cfg(all(test, not(threadkit_loom)))]
+pub(crate) use spin::take_partner_record;
 #[cfg(not(threadkit_loom))]
 use spin::{NOTIFY_WINDOW_MAX, NOTIFY_WINDOW_PER_CPU};
 pub(crate) use spin::{

@@ -140,6 +140,12 @@ pub(crate) fn forget_partner() {
     let _ = take_woke();
 }
 
+/// Unit tests: takes this thread's [`woke_partner`] record and says whether there was one.
+#[cfg(all(test, not(threadkit_loom)))]
+pub(crate) fn take_partner_record() -> bool {
+    take_woke().is_some()
+}
+
 /// Takes this thread's [`woke_partner`] record.
 #[inline]
 fn take_woke() -> Option<Instant> {

@@ -143,6 +143,8 @@ mod notify;
 #[cfg(all(test, not(threadkit_loom)))]
 mod tests;
 
+pub(crate) use notify::Order;
+
 use list::Node;
 
 const WAITING: u32 = 0;
@@ -171,16 +173,6 @@ const SLEEPERS: u32 = 0x3fff << 8;
 /// `flags` bits 23..32: the fork generation (its low bits) the guard, the list, the tokens and
 /// the sleepers belong to.
 const GEN_SHIFT: u32 = 23;
-
-/// Which waiter a `notify(1)` releases: the queue's users keep to one order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Order {
-    /// The oldest (`Condition`: Python's `notify(n)` wakes the `n` oldest).
-    Fifo,
-    /// The newest if it is still awake and the oldest sleeps (`Condvar::notify_one`: see
-    /// "Awake first" in `notify.rs`); `notify(n > 1)` stays FIFO.
-    AwakeFirst,
-}
 
 /// How a [`WaitQueue::wait`] ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -309,7 +301,8 @@ impl Queue<'_> {
             forget_partner();
         }
         let woken = if release() {
-            self.sleep(&node, deadline)
+            // Behind others in `AwakeFirst`, a long sleep says nothing against spinning.
+            self.sleep(&node, deadline, first || order == Order::Fifo)
         } else {
             match self.withdraw(&node) {
                 Woken::TimedOut => return None,
@@ -335,8 +328,9 @@ impl Queue<'_> {
         Some(woken)
     }
 
-    /// Spins, then sleeps, until a notifier (or a token) releases `node`, or `deadline`.
-    fn sleep(self, node: &Node, deadline: Option<Instant>) -> Woken {
+    /// Spins, then sleeps, until a notifier (or a token) releases `node`, or `deadline`; a
+    /// long sleep turns the spin hint off only if `may_clear`.
+    fn sleep(self, node: &Node, deadline: Option<Instant>, may_clear: bool) -> Woken {
         let long = self.flags.load(Relaxed) & SPUN != 0;
         let spun = match spin(long, deadline, || node.word.load(Acquire) != WAITING) {
             Ok(()) if node.word.load(Acquire) != CHAINED => {
@@ -367,7 +361,10 @@ impl Queue<'_> {
                 CHAINED => expected = CHAINED,
                 _ => {
                     if let Some(spun) = spun {
-                        set_hint(self.flags, SPUN, long, spun.was_short());
+                        let short = spun.was_short();
+                        if short || may_clear {
+                            set_hint(self.flags, SPUN, long, short);
+                        }
                     }
                     return self.notified(node);
                 }

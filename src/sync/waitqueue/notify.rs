@@ -14,19 +14,34 @@
 //! one-slot queue with one producer and ten consumers (parking_lot's "webkit" test) the
 //! consumer that just took an item waits again, spinning, and the producer's next notify
 //! releases it: the two run as a ping-pong while the others sleep, where FIFO woke a sleeper,
-//! who then slept again, at every item (figures in docs/benchmarks.md). A waiter behind
-//! others in this order keeps its spin for a partner it woke (`rt::woke_partner`): it may be
-//! the next one released. Fairness is bounded: the same oldest sleeper is passed over at most
+//! who then slept again, at every item (figures in docs/benchmarks.md). Two more rules keep
+//! that pair spinning rather than sleeping. A notify that had to wake a sleeper records it as
+//! the notifier's partner (`rt::woke_partner`) even with other waiters left: its next wait
+//! (the producer's wait for room) is answered by the woken one, who takes 20-35 us to run, so
+//! that wait may spin until 50 us after the call; and a waiter behind others keeps such a
+//! record, for it may be the next one released. A waiter behind others also leaves the spin
+//! hint as it is after a long sleep (it may set it, never clear it): its sleep was long
+//! because the awake ones went first, not because no partner answers soon. Fairness is bounded: the same oldest sleeper is passed over at most
 //! [`PASS_MAX`] times in a row, then released (its node counts the passes, under the guard).
 //! std and parking_lot document no wake-up order for their condvars; std's barging (a spurious
 //! return lets a running waiter take what a notified sleeper was woken for) has the same
 //! effect with a system call per notify. `Condition` keeps Python's FIFO (`Order::Fifo`).
 
 use super::list::Node;
-use super::{CHAINED, NOTIFIED, Order, Queue, RELEASED, TOKEN, TOKENS, WAITING, WOKEN};
+use super::{CHAINED, NOTIFIED, Queue, RELEASED, TOKEN, TOKENS, WAITING, WOKEN};
 use crate::Lock;
 use crate::rt::{AtomicU32, notify_window, wake_one, woke_partner};
 use std::sync::atomic::Ordering::{Relaxed, Release};
+
+/// Which waiter a `notify(1)` releases: the queue's users keep to one order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Order {
+    /// The oldest (`Condition`: Python's `notify(n)` wakes the `n` oldest).
+    Fifo,
+    /// The newest if it is still awake and the oldest sleeps (`Condvar::notify_one`: see
+    /// "Awake first"); `notify(n > 1)` stays FIFO.
+    AwakeFirst,
+}
 
 /// How many times in a row an [`Order::AwakeFirst`] notify may pass over the same oldest
 /// sleeper for an awake waiter (see "Awake first").
@@ -168,10 +183,13 @@ impl Queue<'_> {
             unsafe { lock.requeue_from(&node.word, NOTIFIED) };
             node.word.store(RELEASED, Release);
         }
-        // The one waiter there was, asleep, released: a partner this thread's next wait
-        // probably depends on (a ping-pong, a one-slot queue); see `rt::woke_partner`.
+        // The one waiter there was (or, awake first, the one chosen), asleep, released: a
+        // partner this thread's next wait probably depends on (a ping-pong, a one-slot
+        // queue); see `rt::woke_partner` and "Awake first".
         // SAFETY: we hold the guard.
-        let partner = done == 1 && slept == 1 && unsafe { self.head() }.is_null();
+        let partner = done == 1
+            && slept == 1
+            && (order == Order::AwakeFirst || unsafe { self.head() }.is_null());
         self.unlock_guard();
         wakes.wake();
         if partner {

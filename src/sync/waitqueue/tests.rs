@@ -2,9 +2,10 @@
 //! meets (no thread involved, so nothing depends on timing). A part of `waitqueue/mod.rs`.
 
 use super::notify::PASS_MAX;
-use super::{Node, Queue, SLEEPING, WAITING, WOKEN, WaitQueue};
+use super::{CHAINED, Node, Order, Queue, SLEEPING, SPUN, WAITING, WOKEN, WaitQueue, Woken};
 use crate::Lock;
 use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
 
 /// Links `node` at the tail as a waiter whose owner is in `state` (`WAITING`: awake).
 fn link(q: Queue<'_>, node: &Node, state: u32) {
@@ -92,4 +93,114 @@ fn awake_first_only_ever_passes_a_sleeper_for_an_awake_waiter() {
     assert!(wq.notify_one_awake_first());
     assert_eq!(alone.word.load(Relaxed), WOKEN);
     assert!(wq.is_empty());
+}
+
+/// A notify that wakes a sleeper records the woken one as this thread's partner (the next
+/// wait may spin for its answer, `rt::woke_partner`): in FIFO order only if it was the only
+/// waiter, awake first even with others left; releasing an awake waiter records nothing.
+#[test]
+fn waking_a_sleeper_records_a_partner_awake_first_even_with_others_queued() {
+    let lock = Lock::new();
+    let wq = WaitQueue::new(());
+    let q = wq.queue();
+    crate::rt::forget_partner();
+
+    let (a, b) = (Node::new(&lock), Node::new(&lock));
+    link(q, &a, SLEEPING);
+    link(q, &b, SLEEPING);
+    assert_eq!(wq.notify(1, None), 1);
+    assert_eq!(a.word.load(Relaxed), WOKEN);
+    assert!(
+        !crate::rt::take_partner_record(),
+        "FIFO, a sleeper left behind"
+    );
+    assert_eq!(wq.notify(1, None), 1);
+    assert_eq!(b.word.load(Relaxed), WOKEN);
+    assert!(crate::rt::take_partner_record(), "FIFO, the only sleeper");
+
+    let (a, b, c) = (Node::new(&lock), Node::new(&lock), Node::new(&lock));
+    link(q, &a, SLEEPING);
+    link(q, &b, SLEEPING);
+    assert!(wq.notify_one_awake_first());
+    assert_eq!(a.word.load(Relaxed), WOKEN);
+    assert!(
+        crate::rt::take_partner_record(),
+        "awake first, a sleeper left behind"
+    );
+    link(q, &c, WAITING);
+    assert!(wq.notify_one_awake_first());
+    assert_eq!(c.word.load(Relaxed), WOKEN);
+    assert!(
+        !crate::rt::take_partner_record(),
+        "awake first, an awake one released"
+    );
+    assert!(wq.notify_one_awake_first());
+    assert_eq!(b.word.load(Relaxed), WOKEN);
+    assert!(
+        crate::rt::take_partner_record(),
+        "awake first, the only sleeper"
+    );
+    assert!(wq.is_empty());
+}
+
+/// The newest linked node's word (the tail's), or `None` with nobody linked.
+fn tail_word(q: Queue<'_>) -> Option<u32> {
+    q.lock_guard();
+    // SAFETY: we hold the guard: the head and the tail it points to are linked, hence valid.
+    let word = unsafe {
+        q.head()
+            .as_ref()
+            .map(|h| (*h.prev.with(|t| *t)).word.load(Relaxed))
+    };
+    q.unlock_guard();
+    word
+}
+
+/// A waiter that queued behind another and slept long turns the spin hint off in FIFO order,
+/// but leaves it on awake first (its sleep was long because others went first). The waiter
+/// in front is a hand-linked `CHAINED` node (notified, asleep until a token reaches it), which
+/// a notify skips, so the real waiter behind it is the one released; it is released at least
+/// 1 ms after it was seen asleep, so its wait is long whatever the timing.
+#[test]
+fn a_long_sleep_behind_others_clears_the_hint_only_in_fifo_order() {
+    for order in [Order::Fifo, Order::AwakeFirst] {
+        let lock = Lock::new();
+        let wq = WaitQueue::new(());
+        let q = wq.queue();
+        let front = Node::new(&lock);
+        link(q, &front, CHAINED);
+        wq.flags.fetch_or(SPUN, Relaxed);
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| {
+                lock.acquire();
+                let reacquire = |counted: bool| {
+                    if counted {
+                        lock.lock_counted();
+                    } else {
+                        lock.acquire();
+                    }
+                };
+                let release = || lock.release().is_ok();
+                let woken = wq.wait(&lock, None, release, reacquire, order);
+                lock.release().unwrap();
+                woken
+            });
+            while tail_word(wq.queue()) != Some(SLEEPING) {
+                crate::rt::sleep(Duration::from_micros(100));
+            }
+            crate::rt::sleep(Duration::from_millis(1));
+            assert_eq!(wq.notify(1, None), 1);
+            assert!(matches!(
+                waiter.join().unwrap(),
+                Some(Woken::NotifiedUncounted)
+            ));
+        });
+        let kept = wq.flags.load(Relaxed) & SPUN != 0;
+        assert_eq!(kept, order == Order::AwakeFirst, "{order:?}");
+        q.lock_guard();
+        // SAFETY: we hold the guard and `front` is linked (a notify skips CHAINED nodes).
+        unsafe { q.unlink(&front) };
+        q.unlock_guard();
+        assert!(wq.is_empty());
+    }
 }
