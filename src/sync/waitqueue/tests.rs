@@ -190,10 +190,13 @@ fn a_long_sleep_behind_others_clears_the_hint_only_in_fifo_order() {
             }
             crate::rt::sleep(Duration::from_millis(1));
             assert_eq!(wq.notify(1, None), 1);
-            assert!(matches!(
-                waiter.join().unwrap(),
-                Some(Woken::NotifiedUncounted)
-            ));
+            // Counted or not: nothing orders the waiter's release of the lock before the
+            // notifier's look at it (Miri's weak memory finds it held and requeues).
+            let woken = waiter.join().unwrap();
+            assert!(
+                matches!(woken, Some(Woken::Notified | Woken::NotifiedUncounted)),
+                "{woken:?}"
+            );
         });
         let kept = wq.flags.load(Relaxed) & SPUN != 0;
         assert_eq!(kept, order == Order::AwakeFirst, "{order:?}");
