@@ -17,46 +17,63 @@ fn model_with_window(window: u32, preemptions: usize, f: impl Fn() + Sync + Send
     LOOM_NOTIFY_WINDOW.with(|w| w.set(1));
 }
 
+/// Spawns `waiters` threads that each wait once on `c` and count themselves in `done` when
+/// they return; returns them once all are queued, with `c`'s lock held.
+fn queue_waiters(
+    c: &Arc<Condition<Lock>>,
+    waiters: usize,
+    done: &Arc<AtomicUsize>,
+) -> Vec<thread::JoinHandle<()>> {
+    let queued = Arc::new(AtomicUsize::new(0));
+    let ts = (0..waiters)
+        .map(|_| {
+            let (c, queued, done) = (c.clone(), queued.clone(), done.clone());
+            thread::spawn(move || {
+                c.acquire();
+                queued.fetch_add(1, SeqCst);
+                c.wait().unwrap();
+                done.fetch_add(1, SeqCst);
+                c.release().unwrap();
+            })
+        })
+        .collect();
+    loop {
+        c.acquire();
+        if queued.load(SeqCst) == waiters {
+            return ts;
+        }
+        c.release().unwrap();
+        thread::yield_now();
+    }
+}
+
+/// Joins `ts`, checks that all `waiters` returned, and that `c`'s lock ends free with nobody
+/// counted on it.
+fn join_all(c: &Condition<Lock>, ts: Vec<thread::JoinHandle<()>>, done: &AtomicUsize) {
+    let waiters = ts.len();
+    for t in ts {
+        t.join().unwrap();
+    }
+    assert_eq!(done.load(SeqCst), waiters);
+    let lock = format!("{:?}", c.lock());
+    assert!(
+        lock.contains("locked: false") && lock.contains("waiters: 0"),
+        "{lock}"
+    );
+}
+
 /// `waiters` threads queue on one condition, one `notify_all` releases them all; every one
 /// returns notified, the lock ends free with nobody counted, and no token is left out.
 fn notify_all_releases_everyone(window: u32, waiters: usize, preemptions: usize) {
     model_with_window(window, preemptions, move || {
         let c = Arc::new(Condition::with_lock(Lock::new()));
-        let queued = Arc::new(AtomicUsize::new(0));
         let done = Arc::new(AtomicUsize::new(0));
-        let ts: Vec<_> = (0..waiters)
-            .map(|_| {
-                let (c, queued, done) = (c.clone(), queued.clone(), done.clone());
-                thread::spawn(move || {
-                    c.acquire();
-                    queued.fetch_add(1, SeqCst);
-                    c.wait().unwrap();
-                    done.fetch_add(1, SeqCst);
-                    c.release().unwrap();
-                })
-            })
-            .collect();
-        loop {
-            c.acquire();
-            if queued.load(SeqCst) == waiters {
-                break;
-            }
-            c.release().unwrap();
-            thread::yield_now();
-        }
+        let ts = queue_waiters(&c, waiters, &done);
         let n = u32::try_from(waiters).unwrap();
         assert_eq!(c.queue.notify(usize::MAX, Some(c.lock())), waiters);
         assert_eq!(c.queue.tokens_out(), (n - 1).min(window));
         c.release().unwrap();
-        for t in ts {
-            t.join().unwrap();
-        }
-        assert_eq!(done.load(SeqCst), waiters);
-        let lock = format!("{:?}", c.lock());
-        assert!(
-            lock.contains("locked: false") && lock.contains("waiters: 0"),
-            "{lock}"
-        );
+        join_all(&c, ts, &done);
         assert_eq!(c.queue.tokens_out(), 0, "a token was not returned");
     });
 }
@@ -86,40 +103,12 @@ fn awake_first_notify_one_releases_each_waiter_once() {
     b.preemption_bound = Some(2);
     b.check(|| {
         let c = Arc::new(Condition::with_lock(Lock::new()));
-        let queued = Arc::new(AtomicUsize::new(0));
         let done = Arc::new(AtomicUsize::new(0));
-        let ts: Vec<_> = (0..2)
-            .map(|_| {
-                let (c, queued, done) = (c.clone(), queued.clone(), done.clone());
-                thread::spawn(move || {
-                    c.acquire();
-                    queued.fetch_add(1, SeqCst);
-                    c.wait().unwrap();
-                    done.fetch_add(1, SeqCst);
-                    c.release().unwrap();
-                })
-            })
-            .collect();
-        loop {
-            c.acquire();
-            if queued.load(SeqCst) == 2 {
-                break;
-            }
-            c.release().unwrap();
-            thread::yield_now();
-        }
+        let ts = queue_waiters(&c, 2, &done);
         assert!(c.queue.notify_one_awake_first());
         c.release().unwrap();
         assert!(c.queue.notify_one_awake_first());
         assert!(!c.queue.notify_one_awake_first());
-        for t in ts {
-            t.join().unwrap();
-        }
-        assert_eq!(done.load(SeqCst), 2);
-        let lock = format!("{:?}", c.lock());
-        assert!(
-            lock.contains("locked: false") && lock.contains("waiters: 0"),
-            "{lock}"
-        );
+        join_all(&c, ts, &done);
     });
 }
