@@ -21,8 +21,9 @@
 //! that wait may spin until 50 us after the call; and a waiter behind others keeps such a
 //! record, for it may be the next one released. A waiter behind others also leaves the spin
 //! hint as it is after a long sleep (it may set it, never clear it): its sleep was long
-//! because the awake ones went first, not because no partner answers soon. Fairness is bounded: the same oldest sleeper is passed over at most
-//! [`PASS_MAX`] times in a row, then released (its node counts the passes, under the guard).
+//! because the awake ones went first, not because no partner answers soon. Fairness is
+//! bounded: the same oldest sleeper is passed over at most [`PASS_MAX`] times in a row, then
+//! released (its node counts the passes, under the guard).
 //! std and parking_lot document no wake-up order for their condvars; std's barging (a spurious
 //! return lets a running waiter take what a notified sleeper was woken for) has the same
 //! effect with a system call per notify. `Condition` keeps Python's FIFO (`Order::Fifo`).
