@@ -1,18 +1,19 @@
 //! [`Condvar`]: the data layer's condition variable, in the shape of std's, over
 //! [`Mutex`](crate::Mutex).
 //!
-//! It is the same machinery as [`Condition`](crate::Condition) (the FIFO of stack nodes in
-//! `waitqueue/mod.rs`, see there for the node word's states, diagram and memory ordering), waiting with
-//! a [`MutexGuard`](crate::MutexGuard) instead of Python's acquire/release. As with std, `notify_*`
-//! may be called without holding the mutex: the queue's own lock guards the list; a waiter notified
-//! while the mutex is held is counted on it and requeued onto its futex (Linux), so it wakes only
-//! when the unlock lets it in; a waiter notified while the mutex is free is simply woken;
-//! `notify_all` releases the oldest waiter so and chains the rest behind it, each woken by the one
-//! before (no herd, one system call). `notify_one` releases the oldest waiter, or, if that one
-//! sleeps, the newest while it is still awake (spinning before it sleeps: no system call), at
-//! most 64 times in a row past the same sleeper (see "Awake first" in `waitqueue/notify.rs`). The waiters' mutex (whose address the nodes carry, and which
-//! is alive while any node is linked) is remembered while any wait: a wait with another mutex then
-//! panics (a bug in the caller, as in std) instead of corrupting anything.
+//! It is the same machinery as [`Condition`](crate::Condition) (the queue of stack nodes in
+//! `waitqueue/mod.rs`, see there for the node word's states, diagram and memory ordering),
+//! waiting with a [`MutexGuard`](crate::MutexGuard) instead of Python's acquire/release. As with
+//! std, `notify_*` may be called without holding the mutex: the queue's own lock guards the
+//! list; a waiter notified while the mutex is held is counted on it and requeued onto its futex
+//! (Linux), so it wakes only when the unlock lets it in; a waiter notified while the mutex is
+//! free is simply woken; `notify_all` releases the oldest waiter so and chains the rest behind
+//! it, each woken by the one before (no herd, one system call). `notify_one` releases the
+//! oldest waiter, or, if that one sleeps, the newest while it is still awake (spinning before
+//! it sleeps: no system call), at most 64 times in a row past the same sleeper (see "Awake
+//! first" in `waitqueue/notify.rs`). The waiters' mutex (whose address the nodes carry, and
+//! which is alive while any node is linked) is remembered while any wait: a wait with another
+//! mutex then panics (a bug in the caller, as in std) instead of corrupting anything.
 
 #[cfg(not(threadkit_loom))]
 mod imp {
