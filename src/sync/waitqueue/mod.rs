@@ -1,4 +1,5 @@
-//! [`WaitQueue`]: the FIFO of sleeping waiters behind `Condition` and `Condvar`.
+//! [`WaitQueue`]: the FIFO of sleeping waiters behind `Condition` and `Condvar` (whose
+//! `notify_one` may release an awake newer waiter first: "Awake first" in `notify.rs`).
 //!
 //! Each waiter links a [`Node`] that lives on its own stack (no allocation, no global table,
 //! nothing to fix after `fork`) into an intrusive doubly linked list, and sleeps on the node's
