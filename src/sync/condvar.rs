@@ -29,8 +29,8 @@ mod imp {
     /// `wait` never returns spuriously. `notify_all` wakes every waiter; `notify_one` wakes the
     /// oldest, unless it is asleep and a newer waiter is still awake (it began its wait a few
     /// microseconds ago and has not gone to sleep yet): that one is cheaper to wake and is
-    /// released instead, but never more than 64 times in a row past the same sleeper. (std and
-    /// parking_lot promise no order; `Condition::notify(n)` wakes strictly the oldest.)
+    /// released instead, but never more than 64 times in a row past the same sleeper. (Condition
+    /// variables in general promise no order; `Condition::notify(n)` wakes strictly the oldest.)
     ///
     /// ```
     /// use std::collections::VecDeque;

@@ -71,7 +71,7 @@ impl Lock {
     ///
     /// A waiter spins uncounted; counts itself and sleeps; and once woken, if
     /// the lock was taken again meanwhile, leaves the count and spins again, so that an unlock
-    /// wakes a sleeper only while one really sleeps (as the parking-lot crate's waiters do).
+    /// wakes a sleeper only while one really sleeps.
     /// A starving waiter (one that has asked for [`HANDOFF`]) stays counted until it gets the
     /// lock.
     #[cold]

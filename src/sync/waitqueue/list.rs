@@ -19,7 +19,7 @@ pub(super) struct Node {
     /// notified and not released). Written before the node is linked, never after.
     pub(super) key: *const Lock,
     /// The older neighbour; for the head, the tail (itself when alone). Under the guard.
-    pub(super) prev: UnsafeCell<*const Node>,
+    prev: UnsafeCell<*const Node>,
     /// The younger neighbour; null for the tail. Under the guard.
     pub(super) next: UnsafeCell<*const Node>,
     /// How many times in a row a notify passed over this node, the oldest, for an awake
@@ -59,6 +59,20 @@ impl Queue<'_> {
     pub(super) unsafe fn head(self) -> *const Node {
         // SAFETY: `head` is only accessed under the guard, which the caller holds.
         unsafe { self.head.with(|h| *h) }
+    }
+
+    /// The newest linked node, or null.
+    ///
+    /// # Safety
+    /// The caller holds the guard.
+    #[inline]
+    pub(super) unsafe fn tail(self) -> *const Node {
+        // SAFETY: the caller holds the guard, so a non-null head is linked, hence valid.
+        unsafe {
+            self.head()
+                .as_ref()
+                .map_or(ptr::null(), |h| h.prev.with(|t| *t))
+        }
     }
 
     /// Links `node` at the tail and returns whether it is the only waiter (the head); `None`

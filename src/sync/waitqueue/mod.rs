@@ -75,7 +75,7 @@
 //! Counting a notified waiter on the lock and requeueing it only pays when the lock is held
 //! (it will be woken by the unlock that lets it in). When it is free (`Condvar::notify_*`
 //! after dropping the guard) the waiter is simply woken and acquires like any newcomer,
-//! spinning first, as the condvars of std and of the parking-lot crate do.
+//! spinning first, as other futex-based condition variables do.
 //!
 //! # The tokens: `notify_all` without a herd
 //!

@@ -11,7 +11,7 @@
 //! system call; the sleeper stays linked, still the oldest. Waking a sleeper costs a futex
 //! wake-up here and a thread's whole wake-up latency there (20-35 us on a virtual CPU that had
 //! gone idle), where the awake waiter takes the item a few hundred nanoseconds later. In a
-//! one-slot queue with one producer and ten consumers (parking_lot's "webkit" test) the
+//! one-slot queue with one producer and ten consumers (the "webkit" rows of the benchmarks) the
 //! consumer that just took an item waits again, spinning, and the producer's next notify
 //! releases it: the two run as a ping-pong while the others sleep, where FIFO woke a sleeper,
 //! who then slept again, at every item (figures in docs/benchmarks.md). Two more rules keep
@@ -24,9 +24,9 @@
 //! because the awake ones went first, not because no partner answers soon. Fairness is
 //! bounded: the same oldest sleeper is passed over at most [`PASS_MAX`] times in a row, then
 //! released (its node counts the passes, under the guard).
-//! std and parking_lot document no wake-up order for their condvars; std's barging (a spurious
-//! return lets a running waiter take what a notified sleeper was woken for) has the same
-//! effect with a system call per notify. `Condition` keeps Python's FIFO (`Order::Fifo`).
+//! Condition variables in general promise no wake-up order; one that lets waiters return
+//! spuriously (a running waiter then takes what a notified sleeper was woken for) has the
+//! same effect with a system call per notify. `Condition` keeps Python's FIFO (`Order::Fifo`).
 
 use super::list::Node;
 use super::{CHAINED, NOTIFIED, Queue, RELEASED, TOKEN, TOKENS, WAITING, WOKEN};
@@ -217,8 +217,7 @@ impl Queue<'_> {
             if node.word.load(Relaxed) == WAITING {
                 return oldest;
             }
-            let head = &*self.head();
-            let tail = head.prev.with(|t| *t);
+            let tail = self.tail();
             if core::ptr::eq(tail, oldest) || (*tail).word.load(Relaxed) != WAITING {
                 return oldest;
             }

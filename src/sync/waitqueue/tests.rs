@@ -146,12 +146,8 @@ fn waking_a_sleeper_records_a_partner_awake_first_even_with_others_queued() {
 /// The newest linked node's word (the tail's), or `None` with nobody linked.
 fn tail_word(q: Queue<'_>) -> Option<u32> {
     q.lock_guard();
-    // SAFETY: we hold the guard: the head and the tail it points to are linked, hence valid.
-    let word = unsafe {
-        q.head()
-            .as_ref()
-            .map(|h| (*h.prev.with(|t| *t)).word.load(Relaxed))
-    };
+    // SAFETY: we hold the guard: a non-null tail is linked, hence valid.
+    let word = unsafe { q.tail().as_ref().map(|t| t.word.load(Relaxed)) };
     q.unlock_guard();
     word
 }
