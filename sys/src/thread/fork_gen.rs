@@ -13,13 +13,9 @@ use core::sync::atomic::{AtomicBool, AtomicU32, Ordering::Relaxed};
 pub(super) static HOOKED: AtomicBool = AtomicBool::new(false);
 /// The fork generation: 0 in the first process, one more in each child.
 pub(super) static GENERATION: AtomicU32 = AtomicU32::new(0);
-/// The registration lock: 0 when free, else the id of the process whose thread holds it, with
-/// [`SLEEPERS`] once another thread of that process sleeps (or is about to) on the word.
+/// The registration lock: 0 when free, else the id of the process whose thread holds it
+/// (sleepers wait on that value).
 static REGISTERING: AtomicU32 = AtomicU32::new(0);
-
-/// `REGISTERING` bit: the release must wake the sleepers (process ids stay below it: at most
-/// 2^22 on Linux, 99,999 on FreeBSD and macOS).
-const SLEEPERS: u32 = 1 << 31;
 
 /// Runs `f` (an `at_fork` registration) holding the registration lock: the C library's own
 /// lock is invisible to ThreadSanitizer, and `fork_generation` must register its handler
@@ -30,33 +26,22 @@ pub(super) fn with_registration_lock<R>(f: impl FnOnce() -> R) -> R {
     let me = super::imp::process_id();
     let mut held = REGISTERING.load(Relaxed);
     loop {
-        if held & !SLEEPERS == me {
-            // A thread of this process holds it: mark a sleeper, then wait for the release.
-            // Transition: held -> held with sleepers.
-            if held & SLEEPERS == 0 {
-                if let Err(now) =
-                    REGISTERING.compare_exchange(held, me | SLEEPERS, Relaxed, Relaxed)
-                {
-                    held = now;
-                    continue;
-                }
-            }
-            crate::wait(&REGISTERING, me | SLEEPERS, None);
+        if held == me {
+            // A thread of this process holds it: wait for its release.
+            crate::wait(&REGISTERING, me, None);
             held = REGISTERING.load(Relaxed);
             continue;
         }
         // Transition: free, or held in the process this one was forked from (whose holder
-        // does not exist here, nor its sleepers) -> held by this process.
+        // does not exist here) -> held by this process.
         match REGISTERING.compare_exchange(held, me, Acquire, Relaxed) {
             Ok(_) => break,
             Err(now) => held = now,
         }
     }
     let r = f();
-    // Transition: held -> free; a wake-up call only if someone sleeps.
-    if REGISTERING.swap(0, Release) & SLEEPERS != 0 {
-        crate::wake_all(&REGISTERING);
-    }
+    REGISTERING.store(0, Release);
+    crate::wake_all(&REGISTERING);
     r
 }
 
@@ -108,35 +93,6 @@ mod tests {
             other,
             "the stale holder's mark stayed"
         );
-    }
-
-    /// Threads of one process that want the lock at once take turns: never two inside, and
-    /// every sleeper is woken (a lost wake-up hangs the test).
-    #[test]
-    fn contending_threads_take_turns() {
-        use core::sync::atomic::AtomicUsize;
-        static INSIDE: AtomicUsize = AtomicUsize::new(0);
-        const ROUNDS: usize = if cfg!(miri) { 5 } else { 200 };
-        let threads: Vec<_> = (0..4)
-            .map(|_| {
-                crate::spawn(
-                    crate::min_stack_size().max(1 << 16),
-                    Box::new(|| {
-                        for _ in 0..ROUNDS {
-                            with_registration_lock(|| {
-                                assert_eq!(INSIDE.fetch_add(1, SeqCst), 0, "two inside");
-                                crate::yield_now();
-                                INSIDE.fetch_sub(1, SeqCst);
-                            });
-                        }
-                    }),
-                )
-                .expect("spawn")
-            })
-            .collect();
-        for t in threads {
-            t.join().expect("join");
-        }
     }
 
     /// The bug this lock's design fixes: a `fork` while another thread of the parent holds

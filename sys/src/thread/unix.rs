@@ -347,7 +347,7 @@ pub fn cpu_count() -> usize {
     if n > 0 { n as usize } else { 1 }
 }
 
-/// This process's id (never 0, below 2^31): tells the registration lock's holder in this
+/// This process's id (never 0): tells the registration lock's holder in this
 /// process from one in the process this one was forked from.
 pub(super) fn process_id() -> u32 {
     // SAFETY: getpid has no preconditions.
