@@ -347,8 +347,8 @@ pub fn cpu_count() -> usize {
     if n > 0 { n as usize } else { 1 }
 }
 
-/// This process's id (never 0): tells the registration lock's holder in this
-/// process from one in the process this one was forked from.
+/// This process's id (never 0): tells the registration lock's holder in this process from one
+/// in the process this one was forked from.
 pub(super) fn process_id() -> u32 {
     // SAFETY: getpid has no preconditions.
     let pid = unsafe { libc::getpid() };
