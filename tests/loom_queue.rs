@@ -74,6 +74,27 @@ fn two_getters_two_items() {
     });
 }
 
+/// The same on the locked engine (`LifoQueue`), whose wakers call only for a counted getter
+/// that has no wake-up coming: a getter that counts itself in between the first put's
+/// wake-up and its call must not leave the other asleep.
+#[test]
+fn lifo_two_getters_two_items() {
+    model(|| {
+        let q = Arc::new(LifoQueue::new());
+        let gs: Vec<_> = (0..2)
+            .map(|_| {
+                let q = q.clone();
+                thread::spawn(move || q.get().unwrap())
+            })
+            .collect();
+        q.put(1).unwrap();
+        q.put(2).unwrap();
+        let mut got: Vec<i32> = gs.into_iter().map(|g| g.join().unwrap()).collect();
+        got.sort();
+        assert_eq!(got, [1, 2]);
+    });
+}
+
 /// A putter asleep on a full queue, a getter taking one item: the putter gets the slot.
 #[test]
 fn full_putter_woken_by_get() {

@@ -88,13 +88,13 @@ impl<S: Store> Drop for Held<'_, S> {
                 if e.tasks {
                     i.unfinished += now - before;
                 }
-                if i.getters > 0 && all & ALL_GETTERS == 0 {
-                    g = (now - before).min(i.getters as usize);
+                if i.getters.uncovered() && all & ALL_GETTERS == 0 {
                     e.not_empty.fetch_add(1, Relaxed);
+                    g = i.getters.issue(now - before);
                 }
-            } else if now < before && i.putters > 0 && all & ALL_PUTTERS == 0 {
-                p = (before - now).min(i.putters as usize);
+            } else if now < before && i.putters.uncovered() && all & ALL_PUTTERS == 0 {
                 e.not_full.fetch_add(1, Relaxed);
+                p = i.putters.issue(before - now);
             }
             if now != before {
                 e.len.store(now, Relaxed);
@@ -144,6 +144,17 @@ impl<S: Store> Engine<S> {
             i.store.len()
         });
         held
+    }
+
+    /// Unit tests: counts a getter (`true`) or putter in as a waiter does before it sleeps,
+    /// without sleeping (a waiter woken but not yet run, as far as wakers can tell).
+    #[cfg(all(test, not(threadkit_loom)))]
+    pub(super) fn count_in_waiter(&self, getter: bool) {
+        let mut held = self.lock();
+        held.with(|i| match getter {
+            true => i.getters.count_in(),
+            false => i.putters.count_in(),
+        });
     }
 
     #[inline]
@@ -238,11 +249,11 @@ impl<S: Store> Engine<S> {
                 continue;
             }
             let seq = held.with(|i| {
-                i.putters += 1;
+                i.putters.count_in();
                 self.not_full.load(Relaxed)
             });
             held = held.sleep(&self.not_full, seq, block.deadline());
-            held.with(|i| i.putters -= 1);
+            held.with(|i| i.putters.leave());
         }
     }
 
@@ -286,11 +297,11 @@ impl<S: Store> Engine<S> {
                 continue;
             }
             let seq = held.with(|i| {
-                i.getters += 1;
+                i.getters.count_in();
                 self.not_empty.load(Relaxed)
             });
             held = held.sleep(&self.not_empty, seq, block.deadline());
-            held.with(|i| i.getters -= 1);
+            held.with(|i| i.getters.leave());
         }
     }
 
@@ -344,12 +355,14 @@ impl<S: Store> Engine<S> {
         held.all = held.with(|i| {
             i.shutdown = true;
             let mut all = 0;
-            if i.getters > 0 {
+            if i.getters.n > 0 {
                 self.not_empty.fetch_add(1, Relaxed);
+                i.getters.wake_all();
                 all |= ALL_GETTERS;
             }
-            if i.putters > 0 {
+            if i.putters.n > 0 {
                 self.not_full.fetch_add(1, Relaxed);
+                i.putters.wake_all();
                 all |= ALL_PUTTERS;
             }
             all

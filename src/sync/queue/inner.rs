@@ -13,9 +13,9 @@ pub(super) struct Inner<S> {
     /// Items put and not yet marked done (Python's `unfinished_tasks`).
     pub(super) unfinished: usize,
     /// Getters counted as (about to be) asleep on `not_empty`.
-    pub(super) getters: u32,
+    pub(super) getters: Counted,
     /// Putters counted as (about to be) asleep on `not_full`.
-    pub(super) putters: u32,
+    pub(super) putters: Counted,
     /// `join` callers counted as (about to be) asleep on `all_done`.
     pub(super) joiners: u32,
     pub(super) shutdown: bool,
@@ -28,8 +28,8 @@ impl<S> Inner<S> {
         Inner {
             store,
             unfinished: 0,
-            getters: 0,
-            putters: 0,
+            getters: Counted::NONE,
+            putters: Counted::NONE,
             joiners: 0,
             shutdown: false,
             fork_generation: 0,
@@ -43,10 +43,131 @@ impl<S> Inner<S> {
         let g = fork_generation();
         if self.fork_generation != g {
             self.fork_generation = g;
-            self.getters = 0;
-            self.putters = 0;
+            self.getters = Counted::NONE;
+            self.putters = Counted::NONE;
             self.joiners = 0;
         }
+    }
+}
+
+/// The sleepers on one of the engine's words (`not_empty`, `not_full`), under the lock: how
+/// many are counted, and how many wake-ups were issued for them since the last one counted
+/// itself. A waker calls only for sleepers that have no wake-up coming, so a sleeping getter
+/// costs its putters one wake-up call, not one per `put` until it runs (on a busy machine a
+/// woken thread can wait milliseconds for a CPU, and two producers then made a futex call at
+/// nearly every `put`). The same rule as the lock-free queues' `Sleepers` (`sleepers.rs`,
+/// where the argument is), kept here under the lock: a waiter that counts itself clears the
+/// issued wake-ups (the wake-up calls are made after the unlock, so one issued earlier may
+/// still reach this waiter instead of the one it was meant for), and a leaving waiter takes
+/// one back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Counted {
+    /// Waiters counted as (about to be) asleep.
+    pub(super) n: u32,
+    /// Wake-ups issued since the last waiter counted itself, not yet taken back; `<= n`.
+    woken: u32,
+}
+
+impl Counted {
+    pub(super) const NONE: Counted = Counted { n: 0, woken: 0 };
+
+    /// A waiter counts itself, before it reads the word it will sleep on.
+    #[inline]
+    pub(super) fn count_in(&mut self) {
+        self.n += 1;
+        self.woken = 0;
+    }
+
+    /// A counted waiter leaves (woken, timed out, or done).
+    #[inline]
+    pub(super) fn leave(&mut self) {
+        self.n -= 1;
+        self.woken = self.woken.saturating_sub(1);
+    }
+
+    /// `added` reasons to wake (items, or room): how many wake-up calls to make, recorded as
+    /// issued. The caller bumps the word first.
+    #[inline]
+    pub(super) fn issue(&mut self, added: usize) -> usize {
+        let k = (added.min((self.n - self.woken) as usize)) as u32;
+        self.woken += k;
+        k as usize
+    }
+
+    /// Whether some counted waiter has no wake-up coming.
+    #[inline]
+    pub(super) fn uncovered(&self) -> bool {
+        self.n > self.woken
+    }
+
+    /// Every counted waiter is woken (a wake-all).
+    #[inline]
+    pub(super) fn wake_all(&mut self) {
+        self.woken = self.n;
+    }
+}
+
+#[cfg(all(test, not(threadkit_loom)))]
+mod counted_tests {
+    use super::super::engine::{Block, Engine};
+    use super::super::store::Lifo;
+    use super::Counted;
+    use crate::rt::wake_calls_during;
+
+    /// A counted getter that has not run since its wake-up costs the putters one call, not one
+    /// per `put`; a getter that counts itself in after the call makes both uncovered again
+    /// (the call issued may reach it instead). Fails with the old rule (`min(added,
+    /// getters)` at every put: 3 calls, then 3, and 2 for the putter).
+    #[test]
+    fn a_waiter_not_yet_run_is_woken_once() {
+        let e = Engine::<Lifo<u32>>::new(0, true);
+        e.count_in_waiter(true);
+        let (calls, ()) = wake_calls_during(|| {
+            for x in 0..3 {
+                assert!(e.put(x, Block::Forever).is_ok());
+            }
+        });
+        assert_eq!(calls, 1);
+        // A second getter counts in: the call already made may reach it instead of the
+        // first, so both count as uncovered again: two calls, then none.
+        e.count_in_waiter(true);
+        let (calls, ()) = wake_calls_during(|| {
+            for x in 3..6 {
+                assert!(e.put(x, Block::Forever).is_ok());
+            }
+        });
+        assert_eq!(calls, 2);
+        // Room for counted putters: the same rule.
+        let full = Engine::<Lifo<u32>>::new(1, true);
+        assert!(full.put(0, Block::Forever).is_ok());
+        full.count_in_waiter(false);
+        let (calls, ()) = wake_calls_during(|| {
+            for _ in 0..2 {
+                assert_eq!(full.get(Block::Forever).ok(), Some(0));
+                assert!(full.put(0, Block::No).is_ok());
+            }
+        });
+        assert_eq!(calls, 1);
+    }
+
+    #[test]
+    fn counted_bookkeeping() {
+        let mut c = Counted::NONE;
+        assert!(!c.uncovered());
+        c.count_in();
+        c.count_in();
+        assert_eq!(c.issue(5), 2, "at most one call per counted waiter");
+        assert_eq!(c.issue(1), 0);
+        c.leave();
+        assert!(!c.uncovered());
+        c.count_in();
+        assert_eq!(c.issue(1), 1, "counting in clears the issued wake-ups");
+        c.leave();
+        c.leave();
+        assert_eq!(c, Counted::NONE);
+        c.count_in();
+        c.wake_all();
+        assert!(!c.uncovered());
     }
 }
 

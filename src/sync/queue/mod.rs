@@ -36,29 +36,33 @@
 //! |------------------------|-------------------------------------------------------------|
 //! | `store`                | the items, in the order of the queue type                   |
 //! | `unfinished`           | items put and not yet marked done (Python `unfinished_tasks`) |
-//! | `getters` / `putters` / `joiners` | threads counted as (about to be) asleep on `not_empty` / `not_full` / `all_done` |
+//! | `getters` / `putters` / `joiners` | threads counted as (about to be) asleep on `not_empty` / `not_full` / `all_done` (getters and putters with the wake-ups issued to them, `inner.rs`) |
 //! | `shutdown`             | `shutdown()` was called                                     |
 //!
 //! | word (futex)  | bumped (under the lock) when                                       |
 //! |---------------|--------------------------------------------------------------------|
-//! | `not_empty`   | an item arrives and a getter is counted; on shutdown              |
-//! | `not_full`    | an item leaves and a putter is counted; on shutdown               |
+//! | `not_empty`   | an item arrives and a counted getter has no wake-up coming; on shutdown |
+//! | `not_full`    | an item leaves and a counted putter has no wake-up coming; on shutdown |
 //! | `all_done`    | `unfinished` reaches 0 (task_done or immediate shutdown) and a joiner is counted |
 //!
 //! ```text
-//!  get: lock ── item? ──yes──> take it; unlock; wake one counted putter (if any)
+//!  get: lock ── item? ──yes──> take it; unlock; wake one counted putter (if one has no
+//!                │                wake-up coming)
 //!                │no
 //!                ├─ shutdown? -> Err(ShutDown);  nowait/deadline passed? -> Err(Empty)
 //!                ├─ first time: unlock, spin briefly on the length mirror, relock, look again
-//!                └─ getters += 1; seq = not_empty; unlock; futex_wait(not_empty, seq);
-//!                   lock; getters -= 1; look again
+//!                └─ count in (getters + 1, issued 0); seq = not_empty; unlock;
+//!                   futex_wait(not_empty, seq); lock; leave (getters - 1, issued - 1);
+//!                   look again
 //!  put: the mirror image (shutdown is checked first, then room), waking one counted getter.
 //! ```
 //!
 //! A sleeper reads its word's value under the lock, and whoever makes its condition true
 //! bumps that word under the lock, so the kernel's compare in `wait` fails if the change came
 //! between the unlock and the sleep: no wake-up is lost. An item that arrives wakes
-//! `min(items added, counted getters)` sleepers; a woken getter always looks for an item
+//! `min(items added, counted getters without a wake-up coming)` sleepers (a getter woken but
+//! not yet run costs its putters one call, not one per `put`; the rule is at `Counted` in
+//! `inner.rs`); a woken getter always looks for an item
 //! before it looks at its deadline, so a wake-up is never wasted on a waiter that then reports
 //! `Empty`. An uncontended `put` or `get` is a lock, a push or pop, an unlock: no system call.
 //! Before it sleeps a waiter spins on the lock-free length mirror (`wait::spin`, long only
