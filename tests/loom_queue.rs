@@ -13,6 +13,9 @@ use loom::sync::Arc;
 use loom::thread;
 use threadkit::{GetError, LifoQueue, PutError, Queue, SimpleQueue};
 
+#[path = "common/loom_two_getters.rs"]
+mod two_getters;
+
 fn model(f: impl Fn() + Sync + Send + 'static) {
     let mut b = loom::model::Builder::new();
     b.preemption_bound = Some(3);
@@ -58,20 +61,11 @@ fn unbounded_get_woken_by_put() {
 /// two puts meet two sleepers).
 #[test]
 fn two_getters_two_items() {
-    model(|| {
-        let q = Arc::new(SimpleQueue::new());
-        let gs: Vec<_> = (0..2)
-            .map(|_| {
-                let q = q.clone();
-                thread::spawn(move || q.get().unwrap())
-            })
-            .collect();
-        q.put(1);
-        q.put(2);
-        let mut got: Vec<i32> = gs.into_iter().map(|g| g.join().unwrap()).collect();
-        got.sort();
-        assert_eq!(got, [1, 2]);
-    });
+    model(two_getters::two_getters_two_items(
+        SimpleQueue::new,
+        |q, x| q.put(x),
+        |q| q.get().unwrap(),
+    ));
 }
 
 /// The same on the locked engine (`LifoQueue`), whose wakers call only for a counted getter
@@ -79,20 +73,11 @@ fn two_getters_two_items() {
 /// wake-up and its call must not leave the other asleep.
 #[test]
 fn lifo_two_getters_two_items() {
-    model(|| {
-        let q = Arc::new(LifoQueue::new());
-        let gs: Vec<_> = (0..2)
-            .map(|_| {
-                let q = q.clone();
-                thread::spawn(move || q.get().unwrap())
-            })
-            .collect();
-        q.put(1).unwrap();
-        q.put(2).unwrap();
-        let mut got: Vec<i32> = gs.into_iter().map(|g| g.join().unwrap()).collect();
-        got.sort();
-        assert_eq!(got, [1, 2]);
-    });
+    model(two_getters::two_getters_two_items(
+        LifoQueue::new,
+        |q, x| q.put(x).unwrap(),
+        |q| q.get().unwrap(),
+    ));
 }
 
 /// A putter asleep on a full queue, a getter taking one item: the putter gets the slot.

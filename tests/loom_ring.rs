@@ -12,6 +12,9 @@ use loom::sync::Arc;
 use loom::thread;
 use threadkit::{GetError, PutError, Queue};
 
+#[path = "common/loom_two_getters.rs"]
+mod two_getters;
+
 fn model(f: impl Fn() + Sync + Send + 'static) {
     model_bound(3, f);
 }
@@ -74,20 +77,14 @@ fn wrap_around_in_order() {
 /// accounting never skips a sleeper that has no wake-up coming).
 #[test]
 fn two_getters_two_puts() {
-    model_bound(1, || {
-        let q = Arc::new(Queue::with_maxsize(2));
-        let gs: Vec<_> = (0..2)
-            .map(|_| {
-                let q = q.clone();
-                thread::spawn(move || q.get().unwrap())
-            })
-            .collect();
-        q.put(1).unwrap();
-        q.put(2).unwrap();
-        let mut got: Vec<i32> = gs.into_iter().map(|g| g.join().unwrap()).collect();
-        got.sort();
-        assert_eq!(got, [1, 2]);
-    });
+    model_bound(
+        1,
+        two_getters::two_getters_two_items(
+            || Queue::with_maxsize(2),
+            |q, x| q.put(x).unwrap(),
+            |q| q.get().unwrap(),
+        ),
+    );
 }
 
 /// `join` on a ring returns only once the worker marked its item done; one more `task_done`
