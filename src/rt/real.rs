@@ -70,7 +70,7 @@ pub(crate) fn nap(round: u32) {
 
 /// Offers the calling thread's CPU to another runnable thread (`sched_yield`,
 /// `SwitchToThread`); only [`yield_to_holder`](super::spin::yield_to_holder) calls it, and at
-/// most once a millisecond per thread.
+/// most once per `YIELD_EVERY` (250 us) per thread.
 pub(crate) fn yield_now() {
     threadkit_sys::yield_now()
 }

@@ -115,14 +115,14 @@ const WAITER_STATE: u32 = !(LOCKED | GEN_MASK);
 /// with short critical sections and more threads than CPUs some waiter nearly always sleeps,
 /// yet the lock frees every few dozen nanoseconds, and giving up at once (as this did once)
 /// made every newcomer count itself in, and nearly every unlock a futex wake for a waiter not
-/// yet asleep. Spinning is skipped entirely on a single CPU; it yields the CPU at most once a
-/// millisecond per thread ([`YIELD_STEP`]): on a busy machine a yield can give a whole
+/// yet asleep. Spinning is skipped entirely on a single CPU; it yields the CPU at most once
+/// per 250 us per thread ([`YIELD_STEP`]): on a busy machine a yield can give a whole
 /// timeslice to another process, while a sleeper is woken in microseconds. A spinner that
 /// loses its CPU meanwhile finds its time spent when it runs again, and sleeps.
 const SPIN_TIME: Duration = Duration::from_micros(10);
 
 /// The look after which a spinner that still finds the lock held calls `rt::yield_to_holder`
-/// (a yield at most once a millisecond per thread; never in a timed acquire, which a lost
+/// (a yield at most once per 250 us per thread; never in a timed acquire, which a lost
 /// timeslice would make late): after the arrival, [`QUICK_LOOK`] and [`FIRST_LOOK`] looks,
 /// half a microsecond in. On a busy machine this keeps contenders from running at the same
 /// time, passing the lock's cache line to and fro; the figures are at that function.

@@ -130,7 +130,7 @@ impl Lock {
     /// Spins while the lock is held, re-reading it on arrival, after [`QUICK_LOOK`], after
     /// [`FIRST_LOOK`] and then after twice as long each time, at most [`LOOK_MAX`] (backing
     /// off, so the holder keeps the cache line), for at most [`SPIN_TIME`]; after the third
-    /// look, a yield at most once a millisecond per thread ([`YIELD_STEP`]; none with a
+    /// look, a yield at most once per 250 us per thread ([`YIELD_STEP`]; none with a
     /// `deadline`). Takes the lock if it frees up; `true` if acquired.
     #[inline]
     fn spin_then_try(&self, deadline: Option<Instant>) -> bool {
