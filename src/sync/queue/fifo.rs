@@ -43,6 +43,21 @@ const RING_BYTES: usize = 1 << 20;
 const GET_SPUN: u32 = 1;
 const PUT_SPUN: u32 = 2;
 
+/// How much room a putter that found the queue full spins for before it puts again: an
+/// eighth of `maxsize`, 1 to [`ROOM_BATCH_MAX`] slots (bounded by the spin's time: a putter
+/// whose spin ends first puts into whatever room there is). Putting again as soon as one slot
+/// is free keeps a fast producer in lockstep with its consumer, both writing the same cache
+/// lines (the slot, and the `head` that the putter's look reads) at every item; a batch of
+/// room lets the consumer run ahead. On the 2-CPU AMD EPYC VM of `docs/benchmarks.md`, SPSC
+/// through a bounded(1024) `Queue`, `versus --runs 3`, alternated: 1.00-2.54x
+/// crossbeam-channel's time with one slot, 0.68-0.94x with 32.
+fn room_batch(maxsize: usize) -> usize {
+    (maxsize / 8).clamp(1, ROOM_BATCH_MAX)
+}
+
+/// The most room a full queue's putter spins for (see [`room_batch`]).
+const ROOM_BATCH_MAX: usize = 32;
+
 /// The engine of a `Queue` (see the module docs). `Locked` exists only where positions are
 /// narrower than 64 bits: on 64-bit targets the dispatch below is two arms, small enough to
 /// inline into the caller (with a third, the locked engine's `put` inlined here made the
@@ -196,7 +211,8 @@ impl<S: Slots> LockFree<S> {
             }
             if spun.is_none() {
                 let long = self.hints.load(Relaxed) & PUT_SPUN != 0;
-                spun = Some(spin(long, block.deadline(), || self.store.has_room()).err());
+                let batch = room_batch(self.store.maxsize());
+                spun = Some(spin(long, block.deadline(), || self.has_room_for(batch)).err());
             } else {
                 let s = self.not_full.prepare();
                 if self.store.has_room() {
@@ -215,6 +231,16 @@ impl<S: Slots> LockFree<S> {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// What a full queue's putter spins for: room for `batch` items (see [`room_batch`]), or
+    /// shut down. A hint only: the `put` that follows takes whatever room there is.
+    #[inline]
+    fn has_room_for(&self, batch: usize) -> bool {
+        if batch <= 1 {
+            return self.store.has_room();
+        }
+        self.store.is_shut_down() || self.store.qsize() + batch <= self.store.maxsize()
     }
 
     #[inline]
@@ -321,5 +347,43 @@ mod tests {
     #[test]
     fn a_fork_child_does_not_count_the_parents_list_sleepers() {
         fork_child_forgets_sleepers(Box::leak(Box::new(crate::Queue::new())));
+    }
+}
+
+/// A full queue's putter spins for a batch of room, an eighth of `maxsize` (1 to 32 slots),
+/// and never past a shutdown.
+#[cfg(all(test, target_pointer_width = "64", not(threadkit_loom)))]
+mod batch_tests {
+    use super::{FifoEngine, room_batch};
+    use crate::sync::queue::block::Block;
+
+    #[test]
+    fn the_batch_is_an_eighth_of_maxsize_from_1_to_32() {
+        let got: Vec<usize> = [1, 8, 15, 16, 64, 255, 256, 1024, 1 << 20]
+            .iter()
+            .map(|&m| room_batch(m))
+            .collect();
+        assert_eq!(got, [1, 1, 1, 2, 8, 31, 32, 32, 32]);
+    }
+
+    #[test]
+    fn a_putter_spins_until_a_batch_is_free_or_shutdown() {
+        let FifoEngine::Ring(q) = FifoEngine::<u32>::new(64, true) else {
+            panic!("a bounded(64) queue of u32 is a ring");
+        };
+        let batch = room_batch(64);
+        for i in 0..64 {
+            assert!(q.put(i, Block::No).is_ok());
+        }
+        assert!(!q.has_room_for(1));
+        for taken in 1..=batch {
+            assert!(q.get(Block::No).is_ok());
+            assert!(q.has_room_for(1), "one slot is room for one");
+            assert_eq!(q.has_room_for(batch), taken == batch, "{taken} slots free");
+        }
+        assert!(q.put(0, Block::No).is_ok());
+        assert!(!q.has_room_for(batch));
+        let _ = q.shutdown(false);
+        assert!(q.has_room_for(batch), "a shut-down queue ends the spin");
     }
 }
