@@ -43,16 +43,18 @@ const RING_BYTES: usize = 1 << 20;
 const GET_SPUN: u32 = 1;
 const PUT_SPUN: u32 = 2;
 
-/// How much room a putter that found the queue full spins for before it puts again: an
-/// eighth of `maxsize`, 1 to [`ROOM_BATCH_MAX`] slots (bounded by the spin's time: a putter
+/// How much room a putter that found the queue full spins for before it puts again: a
+/// quarter of `maxsize`, 1 to [`ROOM_BATCH_MAX`] slots (bounded by the spin's time: a putter
 /// whose spin ends first puts into whatever room there is). Putting again as soon as one slot
-/// is free keeps a fast producer in lockstep with its consumer, both writing the same cache
+/// is free keeps a fast producer in lockstep with its consumers, both writing the same cache
 /// lines (the slot, and the `head` that the putter's look reads) at every item; a batch of
-/// room lets the consumer run ahead. On the 2-CPU AMD EPYC VM of `docs/benchmarks.md`, SPSC
-/// through a bounded(1024) `Queue`, `versus --runs 3`, alternated: 1.00-2.54x
-/// crossbeam-channel's time with one slot, 0.68-0.94x with 32.
+/// room lets the consumers run ahead. On the 2-CPU AMD EPYC VM of `docs/benchmarks.md`,
+/// `versus --runs 3` alternated, against crossbeam-channel's time: SPSC bounded(1024)
+/// 1.49-2.12x with one slot, 0.61-0.92x with 32; 2 producers / 2 consumers bounded(64)
+/// 0.22-1.91x with one, 0.44-1.24x with 16; 4p/4c 1.18-2.48x, 0.58-1.06x (an eighth of
+/// `maxsize`: 0.62-1.09x and 0.87-1.45x; a half: no better, more spread).
 fn room_batch(maxsize: usize) -> usize {
-    (maxsize / 8).clamp(1, ROOM_BATCH_MAX)
+    (maxsize / 4).clamp(1, ROOM_BATCH_MAX)
 }
 
 /// The most room a full queue's putter spins for (see [`room_batch`]).
@@ -350,7 +352,7 @@ mod tests {
     }
 }
 
-/// A full queue's putter spins for a batch of room, an eighth of `maxsize` (1 to 32 slots),
+/// A full queue's putter spins for a batch of room, a quarter of `maxsize` (1 to 32 slots),
 /// and never past a shutdown.
 #[cfg(all(test, target_pointer_width = "64", not(threadkit_loom)))]
 mod batch_tests {
@@ -358,12 +360,12 @@ mod batch_tests {
     use crate::sync::queue::block::Block;
 
     #[test]
-    fn the_batch_is_an_eighth_of_maxsize_from_1_to_32() {
-        let got: Vec<usize> = [1, 8, 15, 16, 64, 255, 256, 1024, 1 << 20]
+    fn the_batch_is_a_quarter_of_maxsize_from_1_to_32() {
+        let got: Vec<usize> = [1, 4, 8, 15, 64, 127, 128, 1024, 1 << 20]
             .iter()
             .map(|&m| room_batch(m))
             .collect();
-        assert_eq!(got, [1, 1, 1, 2, 8, 31, 32, 32, 32]);
+        assert_eq!(got, [1, 1, 2, 3, 16, 31, 32, 32, 32]);
     }
 
     #[test]
