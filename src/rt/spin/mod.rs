@@ -42,8 +42,8 @@ const SKIP_MAX: u32 = 64;
 /// timeslices of threads that contend for one lock (see there), while a yield at every wait
 /// would hand a slice to another process each time (the policy this replaced did that, and a
 /// one-slot producer/consumer queue took 20x longer than the baseline's: docs/benchmarks.md).
-/// Measured on the 2-CPU VM of `docs/benchmarks.md` against 1 ms (scratch binaries and
-/// `versus --runs 3` alternated): with two CPU-bound processes running, 16 threads on one
+/// Measured on the 2-CPU AMD EPYC VM of `docs/benchmarks.md` against 1 ms (scratch binaries
+/// and `versus --runs 3` alternated): with two CPU-bound processes running, 16 threads on one
 /// lock with a 50 ns section spent 52-54 ns of CPU per lock instead of 60-67 (parking_lot
 /// 49-50), 4 threads on a random one of 2 locks 5.4-5.8 instead of 6.1-6.4 (parking_lot 4.5);
 /// on the idle machine, 4 threads with 0.6 us sections took 765-834 ns per lock against
