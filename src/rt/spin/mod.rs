@@ -44,9 +44,9 @@ const SKIP_MAX: u32 = 64;
 /// one-slot producer/consumer queue took 20x longer than the baseline's: docs/benchmarks.md).
 /// Measured on the 2-CPU AMD EPYC VM of `docs/benchmarks.md` against 1 ms (scratch binaries
 /// and `versus --runs 3` alternated): with two CPU-bound processes running, 16 threads on one
-/// lock with a 50 ns section spent 52-54 ns of CPU per lock instead of 60-67 (parking_lot
-/// 49-50), 4 threads on a random one of 2 locks 5.4-5.8 instead of 6.1-6.4 (parking_lot 4.5);
-/// on the idle machine, 4 threads with 0.6 us sections took 765-834 ns per lock against
+/// lock with a 50 ns section spent 52-54 ns of CPU per lock instead of 60-67, 4 threads on a
+/// random one of 2 locks 5.4-5.8 instead of 6.1-6.4 (the baselines' figures are in that
+/// document); on the idle machine, 4 threads with 0.6 us sections took 765-834 ns per lock against
 /// 790-858 (100 us: 788-906, each yield a switch to another contender).
 #[cfg_attr(threadkit_loom, allow(dead_code))]
 const YIELD_EVERY: Duration = Duration::from_micros(250);

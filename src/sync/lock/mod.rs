@@ -213,7 +213,7 @@ impl Lock {
         // Transition: free (waiters may be counted) -> LOCKED, as `try_acquire` makes it; on a
         // held word the bit is already set and nothing changes. One `lock bts` on x86: on the
         // AMD EPYC VM of docs/benchmarks.md an uncontended acquire + release took 4.9 ns with
-        // a compare-and-swap here, 4.4 with this (std's lock, CAS + swap: 4.5).
+        // a compare-and-swap here, 4.4 with this (a CAS + swap loop: 4.5).
         if self.state.fetch_or(LOCKED, Acquire) & LOCKED != 0 {
             self.acquire_slow(None, false);
         }
