@@ -31,7 +31,9 @@ mod futex;
 mod thread;
 mod time;
 
-pub use futex::{REQUEUE_MOVES, WAKE_N_LOOP_MAX, requeue_one, wait, wake_all, wake_n, wake_one};
+pub use futex::{
+    REQUEUE_MOVES, WAKE_N_LOOP_MAX, requeue_one, wait, wake_all, wake_n, wake_one, wakes_exactly,
+};
 pub use thread::{
     MAX_NAME_LEN, RawThread, SharedMain, at_exit, at_fork, cpu_count, current_id, fork_generation,
     min_stack_size, native_id, page_size, set_current_name, sleep, spawn, spawn_shared,

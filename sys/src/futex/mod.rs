@@ -67,7 +67,7 @@ pub fn wait(atom: &AtomicU32, expected: u32, deadline: Option<Instant>) -> bool 
 }
 
 /// Wakes at most one thread sleeping in [`wait`] on `atom` (the OS half of Python's
-/// `Lock.release` or `Condition.notify(1)`).
+/// `Lock.release` or `Condition.notify(1)`); under Wine, every one (see [`wakes_exactly`]).
 ///
 /// `atom` is only used as an address: it may dangle.
 ///
@@ -106,6 +106,24 @@ pub fn wake_n(atom: *const AtomicU32, n: usize) {
         1 => imp::wake_one(atom),
         _ => imp::wake_n(atom, n),
     }
+}
+
+/// Whether [`wake_one`] wakes at most one sleeper and [`wake_n`] at most `n` (up to
+/// [`WAKE_N_LOOP_MAX`]): everywhere but under Wine. Wine's `WakeByAddressAll` (8.0) leaves the
+/// threads it woke queued until they run, and a single wake made meanwhile can go to one of
+/// them, already awake, instead of a sleeper: a lost wake-up. So under Wine every wake wakes
+/// every sleeper of the address; the woken re-check their state, as after any spurious return.
+///
+/// ```
+/// if !threadkit_sys::wakes_exactly() {
+///     println!("under Wine: a single wake wakes every sleeper");
+/// }
+/// ```
+pub fn wakes_exactly() -> bool {
+    #[cfg(windows)]
+    return !imp::under_wine();
+    #[cfg(not(windows))]
+    true
 }
 
 /// Above this count, [`wake_n`] on Windows and macOS (which have no "wake n" call) wakes every

@@ -7,9 +7,10 @@
 //! * No "wake n": `wake_n` is `n` calls of `WakeByAddressSingle` up to `WAKE_N_LOOP_MAX`, one
 //!   `WakeByAddressAll` above (which may wake more than `n`: a spurious return for the others).
 //! * No requeue: `requeue_one` wakes one sleeper instead.
+//! * Under Wine every wake is a `WakeByAddressAll` (see [`under_wine`]).
 
 use core::ffi::c_void;
-use core::sync::atomic::AtomicU32;
+use core::sync::atomic::{AtomicU8, AtomicU32, Ordering};
 use std::time::Instant;
 
 use windows_sys::Win32::Foundation::{ERROR_TIMEOUT, GetLastError};
@@ -53,12 +54,15 @@ pub fn wait(atom: &AtomicU32, expected: u32, deadline: Option<Instant>) -> bool 
 }
 
 pub fn wake_one(atom: *const AtomicU32) {
+    if under_wine() {
+        return wake_all(atom);
+    }
     // SAFETY: WakeByAddressSingle only uses the address as a key; it never dereferences it.
     unsafe { WakeByAddressSingle(atom.cast::<c_void>()) }
 }
 
 pub fn wake_n(atom: *const AtomicU32, n: usize) {
-    if n > super::WAKE_N_LOOP_MAX {
+    if n > super::WAKE_N_LOOP_MAX || under_wine() {
         return wake_all(atom);
     }
     for _ in 0..n {
@@ -75,4 +79,46 @@ pub fn wake_all(atom: *const AtomicU32) {
 /// None beyond the portable contract: Windows cannot requeue, so this wakes one sleeper.
 pub unsafe fn requeue_one(from: *const AtomicU32, _expected: u32, _to: *const AtomicU32) {
     wake_one(from)
+}
+
+/// Whether the process runs under Wine (its ntdll exports `wine_get_version`), checked once.
+///
+/// Wine's `WakeByAddressAll` (8.0, the version of ci/wine.sh) alerts the sleepers but leaves
+/// them queued on the address until each one runs again and takes itself off. A
+/// `WakeByAddressSingle` made before then picks the first of them, a thread already awake,
+/// and the thread really asleep behind it is never woken: a lost wake-up. Every primitive that
+/// mixes the two on one word can hang (a `Lock` whose hand-over woke everybody, then an
+/// unlock that woke "one"). So under Wine every wake is a `WakeByAddressAll`, which reaches
+/// the real sleepers too: a woken thread re-checks its state, as after any spurious return
+/// (`wakes_exactly` says so). `tests/futex.rs` (`wake_one_after_wake_all`) shows the lost
+/// wake-up without this.
+pub(super) fn under_wine() -> bool {
+    // 0: not looked yet, 1: Windows, 2: Wine.
+    static WINE: AtomicU8 = AtomicU8::new(0);
+    match WINE.load(Ordering::Relaxed) {
+        1 => false,
+        2 => true,
+        _ => {
+            let wine = wine_get_version_exported();
+            WINE.store(if wine { 2 } else { 1 }, Ordering::Relaxed);
+            wine
+        }
+    }
+}
+
+/// Miri implements neither `GetModuleHandleW` nor Wine's quirk.
+#[cfg(miri)]
+fn wine_get_version_exported() -> bool {
+    false
+}
+
+#[cfg(not(miri))]
+fn wine_get_version_exported() -> bool {
+    use windows_sys::Win32::System::LibraryLoader::{GetModuleHandleW, GetProcAddress};
+    /// "ntdll.dll" (no allocation on a wake path).
+    static NTDLL: [u16; 10] = crate::thread::ascii_wide(b"ntdll.dll\0");
+    // SAFETY: the name is NUL-terminated UTF-16; ntdll is loaded in every Windows process.
+    let m = unsafe { GetModuleHandleW(NTDLL.as_ptr()) };
+    // SAFETY: `m` is a loaded module (checked non-null); the name is NUL-terminated.
+    !m.is_null() && unsafe { GetProcAddress(m, c"wine_get_version".as_ptr().cast()) }.is_some()
 }

@@ -16,6 +16,9 @@ mod main_thread;
 
 pub use main_thread::{is_main_thread, main_thread_ids, record_main_thread};
 
+#[cfg(all(windows, not(miri)))]
+pub(crate) use imp::ascii_wide;
+
 use fork_gen::with_registration_lock;
 
 /// The longest OS thread name, in bytes, that [`set_current_name`] keeps (longer names are

@@ -124,9 +124,9 @@ fn set_description() -> Option<SetDescription> {
 #[cfg(not(miri))]
 static KERNEL32: [u16; 13] = ascii_wide(b"kernel32.dll\0");
 
-/// ASCII to UTF-16, at compile time.
+/// ASCII to UTF-16, at compile time (also for `futex/windows.rs`).
 #[cfg(not(miri))]
-const fn ascii_wide<const N: usize>(s: &[u8; N]) -> [u16; N] {
+pub(crate) const fn ascii_wide<const N: usize>(s: &[u8; N]) -> [u16; N] {
     let mut w = [0u16; N];
     let mut i = 0;
     while i < N {
