@@ -106,6 +106,20 @@ pub(super) fn under_wine() -> bool {
     }
 }
 
+/// Looks for Wine once before `main` (the C runtime runs `.CRT$XCU` entries on the loading
+/// thread before any thread of ours exists), so that no later wake-up calls into the loader,
+/// which a thread holding the loader lock (a DLL attach or detach callback) could be waiting
+/// on. [`under_wine`] still looks by itself if this did not run.
+#[cfg(not(miri))]
+#[used]
+#[unsafe(link_section = ".CRT$XCU")]
+static LOOK_FOR_WINE: extern "C" fn() = look_for_wine;
+
+#[cfg(not(miri))]
+extern "C" fn look_for_wine() {
+    under_wine();
+}
+
 /// Miri implements neither `GetModuleHandleW` nor Wine's quirk.
 #[cfg(miri)]
 fn wine_get_version_exported() -> bool {
