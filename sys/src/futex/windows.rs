@@ -54,11 +54,7 @@ pub fn wait(atom: &AtomicU32, expected: u32, deadline: Option<Instant>) -> bool 
 }
 
 pub fn wake_one(atom: *const AtomicU32) {
-    if under_wine() {
-        return wake_all(atom);
-    }
-    // SAFETY: WakeByAddressSingle only uses the address as a key; it never dereferences it.
-    unsafe { WakeByAddressSingle(atom.cast::<c_void>()) }
+    wake_n(atom, 1)
 }
 
 pub fn wake_n(atom: *const AtomicU32, n: usize) {
@@ -66,7 +62,8 @@ pub fn wake_n(atom: *const AtomicU32, n: usize) {
         return wake_all(atom);
     }
     for _ in 0..n {
-        wake_one(atom);
+        // SAFETY: WakeByAddressSingle only uses the address as a key; it never dereferences it.
+        unsafe { WakeByAddressSingle(atom.cast::<c_void>()) }
     }
 }
 
@@ -81,17 +78,10 @@ pub unsafe fn requeue_one(from: *const AtomicU32, _expected: u32, _to: *const At
     wake_one(from)
 }
 
-/// Whether the process runs under Wine (its ntdll exports `wine_get_version`), checked once.
-///
-/// Wine's `WakeByAddressAll` (8.0, the version of ci/wine.sh) alerts the sleepers but leaves
-/// them queued on the address until each one runs again and takes itself off. A
-/// `WakeByAddressSingle` made before then picks the first of them, a thread already awake,
-/// and the thread really asleep behind it is never woken: a lost wake-up. Every primitive that
-/// mixes the two on one word can hang (a `Lock` whose hand-over woke everybody, then an
-/// unlock that woke "one"). So under Wine every wake is a `WakeByAddressAll`, which reaches
-/// the real sleepers too: a woken thread re-checks its state, as after any spurious return
-/// (`wakes_exactly` says so). `tests/futex.rs` (`wake_one_after_wake_all`) shows the lost
-/// wake-up without this.
+/// Whether the process runs under Wine (its ntdll exports `wine_get_version`), checked once:
+/// then every wake is a `WakeByAddressAll` (why: `wakes_exactly` in `mod.rs`). Wine 8.0 (the
+/// version of ci/wine.sh) hung a `Lock` whose hand-over woke everybody and whose next unlock
+/// woke "one"; `tests/futex.rs` (`wake_one_after_wake_all`) shows the lost wake-up.
 pub(super) fn under_wine() -> bool {
     // 0: not looked yet, 1: Windows, 2: Wine.
     static WINE: AtomicU8 = AtomicU8::new(0);
