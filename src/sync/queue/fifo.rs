@@ -8,7 +8,7 @@
 //!
 //! ```text
 //!  put: store.try_put ─ok─> not_empty.notify_one (a load; a wake-up call only if counted)
-//!         │Full: nowait/expired? Full ; spin on has_room ; retry
+//!         │Full: nowait/expired? Full ; spin on room_ready ; retry
 //!         └─ then: not_full.prepare ; has_room? cancel : sleep ; retry      (ShutDown: fail)
 //!  get: the mirror image (store.try_get, not_full.notify_one, has_item, not_empty)
 //!  task_done: store.finish(1) ─ none left ─> all_done.notify_all
@@ -47,12 +47,12 @@ const PUT_SPUN: u32 = 2;
 /// quarter of `maxsize`, 1 to [`ROOM_BATCH_MAX`] slots (bounded by the spin's time: a putter
 /// whose spin ends first puts into whatever room there is). Putting again as soon as one slot
 /// is free keeps a fast producer in lockstep with its consumers, both writing the same cache
-/// lines (the slot, and the `head` that the putter's look reads) at every item; a batch of
-/// room lets the consumers run ahead. On the 2-CPU AMD EPYC VM of `docs/benchmarks.md`,
-/// `versus --runs 3` alternated, against the channel baseline's time: SPSC bounded(1024)
-/// 1.49-2.12x with one slot, 0.61-0.92x with 32; 2 producers / 2 consumers bounded(64)
-/// 0.22-1.91x with one, 0.44-1.24x with 16; 4p/4c 1.18-2.48x, 0.58-1.06x (an eighth of
-/// `maxsize`: 0.62-1.09x and 0.87-1.45x; a half: no better, more spread).
+/// lines at every item; a batch of room lets the consumers run ahead. On the 2-CPU AMD EPYC
+/// VM of `docs/benchmarks.md`, `versus --runs 3` alternated, against the channel baseline's
+/// time: SPSC bounded(1024) 1.49-2.12x with one slot, 0.61-0.92x with 32; 2 producers / 2
+/// consumers bounded(64) 0.22-1.91x with one, 0.44-1.24x with 16; 4p/4c 1.18-2.48x,
+/// 0.58-1.06x (an eighth of `maxsize`: 0.62-1.09x and 0.87-1.45x; a half: no better, more
+/// spread).
 fn room_batch(maxsize: usize) -> usize {
     (maxsize / 4).clamp(1, ROOM_BATCH_MAX)
 }
@@ -239,10 +239,7 @@ impl<S: Slots> LockFree<S> {
     /// shut down. A hint only: the `put` that follows takes whatever room there is.
     #[inline]
     fn has_room_for(&self, batch: usize) -> bool {
-        if batch <= 1 {
-            return self.store.has_room();
-        }
-        self.store.is_shut_down() || self.store.qsize() + batch <= self.store.maxsize()
+        self.store.room_ready(batch)
     }
 
     #[inline]

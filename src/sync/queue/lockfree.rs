@@ -55,6 +55,14 @@ pub(super) trait Slots {
     /// For a sleeping putter's last look (`SeqCst` loads): room is there or being made, or
     /// shut down.
     fn has_room(&self) -> bool;
+    /// A spinning putter's look, a hint only: room for `batch` more items, or shut down.
+    #[inline]
+    fn room_ready(&self, batch: usize) -> bool {
+        if batch <= 1 {
+            return self.has_room();
+        }
+        self.is_shut_down() || self.qsize() + batch <= self.maxsize()
+    }
     /// How many `put`s succeeded (a `SeqCst` load of the tail).
     fn puts(&self) -> usize;
     /// Tasks done: `task_done` calls plus the items an immediate shutdown counted done.
