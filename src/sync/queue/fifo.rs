@@ -214,7 +214,7 @@ impl<S: Slots> LockFree<S> {
             if spun.is_none() {
                 let long = self.hints.load(Relaxed) & PUT_SPUN != 0;
                 let batch = room_batch(self.store.maxsize());
-                spun = Some(spin(long, block.deadline(), || self.has_room_for(batch)).err());
+                spun = Some(spin(long, block.deadline(), || self.store.room_ready(batch)).err());
             } else {
                 let s = self.not_full.prepare();
                 if self.store.has_room() {
@@ -233,13 +233,6 @@ impl<S: Slots> LockFree<S> {
                 Err(e) => return Err(e),
             }
         }
-    }
-
-    /// What a full queue's putter spins for: room for `batch` items (see [`room_batch`]), or
-    /// shut down. A hint only: the `put` that follows takes whatever room there is.
-    #[inline]
-    fn has_room_for(&self, batch: usize) -> bool {
-        self.store.room_ready(batch)
     }
 
     #[inline]
@@ -355,6 +348,7 @@ mod tests {
 mod batch_tests {
     use super::{FifoEngine, room_batch};
     use crate::sync::queue::block::Block;
+    use crate::sync::queue::lockfree::Slots;
 
     #[test]
     fn the_batch_is_a_quarter_of_maxsize_from_1_to_32() {
@@ -374,15 +368,19 @@ mod batch_tests {
         for i in 0..64 {
             assert!(q.put(i, Block::No).is_ok());
         }
-        assert!(!q.has_room_for(1));
+        assert!(!q.store.room_ready(1));
         for taken in 1..=batch {
             assert!(q.get(Block::No).is_ok());
-            assert!(q.has_room_for(1), "one slot is room for one");
-            assert_eq!(q.has_room_for(batch), taken == batch, "{taken} slots free");
+            assert!(q.store.room_ready(1), "one slot is room for one");
+            assert_eq!(
+                q.store.room_ready(batch),
+                taken == batch,
+                "{taken} slots free"
+            );
         }
         assert!(q.put(0, Block::No).is_ok());
-        assert!(!q.has_room_for(batch));
+        assert!(!q.store.room_ready(batch));
         let _ = q.shutdown(false);
-        assert!(q.has_room_for(batch), "a shut-down queue ends the spin");
+        assert!(q.store.room_ready(batch), "a shut-down queue ends the spin");
     }
 }

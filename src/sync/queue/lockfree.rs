@@ -55,7 +55,9 @@ pub(super) trait Slots {
     /// For a sleeping putter's last look (`SeqCst` loads): room is there or being made, or
     /// shut down.
     fn has_room(&self) -> bool;
-    /// A spinning putter's look, a hint only: room for `batch` more items, or shut down.
+    /// What a full queue's spinning putter looks for: room for `batch` more items (see
+    /// `fifo.rs`, `room_batch`), or shut down. A hint only: the `put` that follows takes
+    /// whatever room there is.
     #[inline]
     fn room_ready(&self, batch: usize) -> bool {
         if batch <= 1 {
