@@ -407,3 +407,49 @@ fn queue_full_once_allocates_nothing_per_put_get() {
     check!(LifoQueue);
     check!(PriorityQueue);
 }
+
+/// An unbounded `Queue` (and `SimpleQueue`) whose gets keep up (never more than a segment's
+/// 31 items behind) allocates nothing per `put`/`get` once warm: the segment that its last
+/// get leaves is kept for the tail's next step instead of going back to the allocator.
+/// Batches of 1 to 31 items cross segment steps at every offset; the warm-up is not counted.
+#[test]
+fn unbounded_queue_that_keeps_up_allocates_nothing_per_put_get() {
+    use threadkit::{Queue, SimpleQueue};
+    macro_rules! check {
+        ($q:expr, $name:expr, $put:expr) => {{
+            let q = $q;
+            let put = $put;
+            let batches = [1u64, 7, 30, 31];
+            for _ in 0..3 {
+                for &k in &batches {
+                    for i in 0..k {
+                        put(&q, i);
+                    }
+                    for _ in 0..k {
+                        q.get().unwrap();
+                    }
+                }
+            }
+            no_alloc($name, || {
+                for _ in 0..rounds() {
+                    for &k in &batches {
+                        for i in 0..k {
+                            put(&q, i);
+                        }
+                        for i in 0..k {
+                            assert_eq!(q.get().unwrap(), i);
+                        }
+                    }
+                }
+            });
+        }};
+    }
+    check!(Queue::<u64>::new(), "Queue", |q: &Queue<u64>, i| q
+        .put(i)
+        .unwrap());
+    check!(
+        SimpleQueue::<u64>::new(),
+        "SimpleQueue",
+        |q: &SimpleQueue<u64>, i| q.put(i)
+    );
+}

@@ -1,7 +1,8 @@
 //! Loom models of the lock-free list behind an unbounded `threadkit::Queue` (under the model
 //! a segment holds two slots, so three items cross a segment step): puts and gets racing
 //! over the step (the link of the next segment, the head's move, the freeing of the old
-//! segment by its last reader while another reader is still in its slot), a getter asleep
+//! segment by its last reader while another reader is still in its slot, the reuse of a
+//! segment that its readers left), a getter asleep
 //! on the empty list woken by a put, and an immediate shutdown racing a put and a get (every
 //! item comes out exactly once). A sleeper nobody wakes is a loom deadlock (the futex model
 //! never wakes by itself), and loom's causality checks catch an item read before its `put`
@@ -41,6 +42,37 @@ fn put_and_get_across_a_segment_step() {
             assert_eq!(*q.get().unwrap(), i);
         }
         p.join().unwrap();
+        assert!(q.empty());
+    });
+}
+
+/// A getter takes five items while the main thread puts the last five of seven: the put that
+/// needs the third segment takes the first one back (kept by its last reader, reset there)
+/// when the getter has left it, allocates one when not, or races the getter's hand-over; the
+/// getter then reads from the reused segment while it is being filled (its link and slot
+/// states must be as new). Every item comes out once and in order, and the model checks that
+/// the reuse happens after the getter's reads of the old items.
+#[test]
+fn a_left_segment_is_reused_by_the_tail() {
+    model(3, || {
+        let q = Arc::new(Queue::new());
+        q.put(Box::new(1)).unwrap();
+        q.put(Box::new(2)).unwrap();
+        let g = {
+            let q = q.clone();
+            thread::spawn(move || {
+                for i in 1..=5 {
+                    assert_eq!(*q.get().unwrap(), i);
+                }
+            })
+        };
+        for i in 3..=7 {
+            q.put(Box::new(i)).unwrap();
+        }
+        g.join().unwrap();
+        for i in 6..=7 {
+            assert_eq!(*q.get().unwrap(), i);
+        }
         assert!(q.empty());
     });
 }

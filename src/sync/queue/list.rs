@@ -1,8 +1,9 @@
 //! [`List`]: the lock-free store of an unbounded FIFO [`Queue`](crate::Queue) (and of a
 //! bounded one too large for the ring): a linked list of segments of [`SLOTS`] slots each,
 //! laid out as crossbeam-channel's list flavour, plus Python's shutdown flag and task count.
-//! A segment is allocated once per [`SLOTS`] puts, never per item, and freed by the last
-//! `get` that reads from it (no epoch collector).
+//! A segment is needed once per [`SLOTS`] puts, never per item, and handed back by the last
+//! `get` that reads from it (no epoch collector): kept, reset, for the tail's next step if
+//! none is kept yet ([`Spare`]), else freed. So a queue whose gets keep up allocates nothing.
 //!
 //! | word   | meaning                                                                          |
 //! |--------|----------------------------------------------------------------------------------|
@@ -25,7 +26,8 @@
 //!                 segment) ; last slot? head = first slot of old.next ; wait for WRITE ; read ;
 //!                 last slot? free the segment : state |= READ, and if DESTROY was set, free it
 //!  free from slot i: for each later slot (but the last): READ set? next : state |= DESTROY,
-//!                 and if READ was still not set, stop (that slot's reader goes on) ; else dealloc
+//!                 and if READ was still not set, stop (that slot's reader goes on) ; else keep
+//!                 the segment for the tail's next step (none kept yet) or dealloc it
 //! ```
 //!
 //! A `put` is done once its CAS succeeded, so a `get` that reserved its slot waits for the
@@ -55,7 +57,7 @@
 
 use super::error::{GetError, PutError};
 use super::lockfree::{Padded, Slots, backoff};
-use super::segment::{LAP, SLOTS, Segment};
+use super::segment::{LAP, SLOTS, Segment, Spare};
 use crate::rt::{AtomicPtr, AtomicUsize, fence};
 use std::marker::PhantomData;
 use std::ptr;
@@ -89,6 +91,8 @@ pub(super) struct List<T> {
     head: Padded<End<T>>,
     tail: Padded<End<T>>,
     done: Padded<AtomicUsize>,
+    /// A segment whose items were all read, kept for the tail's next step.
+    kept: Spare<T>,
     /// `maxsize` (0: unbounded).
     maxsize: usize,
     /// The most items: `maxsize`, or `usize::MAX` when unbounded.
@@ -123,6 +127,7 @@ impl<T> List<T> {
             head: end(first),
             tail: end(first),
             done: Padded(AtomicUsize::new(0)),
+            kept: Spare::new(),
             maxsize,
             cap: if maxsize == 0 { usize::MAX } else { maxsize },
             _items: PhantomData,
@@ -163,7 +168,13 @@ impl<T> List<T> {
         }
         // SAFETY: the CAS reserved the slot (precondition); `offset < SLOTS`; if it is the
         // last slot, the head moved on above.
-        unsafe { Segment::read(seg, offset) }
+        let (item, last) = unsafe { Segment::read(seg, offset) };
+        if last {
+            // SAFETY: the last reader owns the segment (`Segment::read`), which came from
+            // `Box::into_raw` (`link` or `new`).
+            unsafe { self.kept.keep(seg) };
+        }
+        item
     }
 
     /// With `&mut self`: drops the items left and frees the segments. If an item's `drop`
@@ -231,7 +242,7 @@ impl<T> Slots for List<T> {
             }
             if offset + 1 == SLOTS && spare.is_none() {
                 // Allocated before the CAS: the puts waiting for the link wait less.
-                spare = Some(Segment::new());
+                spare = Some(self.kept.take());
             }
             // Transition: tail t -> t + 1, reserving slot t for this put (fails once shutdown
             // has set the mark).

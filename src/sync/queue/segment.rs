@@ -1,24 +1,26 @@
 //! [`Segment`]: one block of [`SLOTS`] slots of the unbounded queue's [`List`](super::list::List),
 //! with the slot states that hand an item from its put to its get and let the last reader
-//! of a segment free it (see `list.rs` for the protocol and its memory ordering).
+//! of a segment own it (see `list.rs` for the protocol and its memory ordering).
 //!
 //! | slot `state` bit | set by                                                            |
 //! |------------------|-------------------------------------------------------------------|
 //! | `WRITE`          | the put that reserved the slot, once the item is written (`Release`) |
 //! | `READ`           | the get that reserved the slot, once it is done with it (`AcqRel`) |
-//! | `DESTROY`        | the freeing reader, on a slot whose get was not done: that get frees the segment |
+//! | `DESTROY`        | the reader that found the others done, on a slot whose get was not: that get takes the segment |
 //!
 //! ```text
 //!  read slot i:  wait for WRITE ; move the item out ;
 //!                i last? release(0) : (state |= READ) had DESTROY? release(i + 1)
 //!  release(s):   for each slot j in s..last: READ? next : (state |= DESTROY) had READ? next
 //!                                                                         : stop (j's get goes on)
-//!                then dealloc (every slot is read, nobody can reach the segment again)
+//!                then the segment is this get's: every slot is read, nobody can reach it
+//!                again (the list keeps it for its next segment, or frees it)
 //! ```
 
-use super::lockfree::backoff;
+use super::lockfree::{Padded, backoff};
 use crate::rt::{AtomicPtr, AtomicUsize, UnsafeCell};
 use std::mem::MaybeUninit;
+use std::ptr;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 
 /// Positions per segment: [`SLOTS`] slots and the step to the next segment. Under loom two
@@ -147,15 +149,17 @@ impl<T> Segment<T> {
         slot.state.fetch_or(WRITE, Release);
     }
 
-    /// Takes the item of slot `offset` of `seg` (waiting for its put to write it), then frees
-    /// the segment if this get is the last to leave it.
+    /// Takes the item of slot `offset` of `seg` (waiting for its put to write it), and says
+    /// whether this get is the last to leave the segment: then the caller owns `seg` (every
+    /// slot read, nobody can reach it again) and must [`free`](Self::free) or reuse it.
     ///
     /// # Safety
     /// A get's CAS reserved this slot for the caller, and `offset < SLOTS`; if it is the last
     /// slot, the head has moved to the next segment.
     #[inline]
-    pub(super) unsafe fn read(seg: *mut Self, offset: usize) -> T {
-        // SAFETY: `seg` is not freed before this get sets READ or frees it (precondition).
+    pub(super) unsafe fn read(seg: *mut Self, offset: usize) -> (T, bool) {
+        // SAFETY: `seg` is not freed or reused before this get sets READ or takes it
+        // (precondition).
         let slot = unsafe { Self::slot(seg, offset) };
         let mut step = 0;
         while slot.state.load(Acquire) & WRITE == 0 {
@@ -164,39 +168,69 @@ impl<T> Segment<T> {
         // SAFETY: WRITE (acquired) says the put wrote the item, and the CAS gave it to this
         // thread alone: it is moved out once.
         let item = slot.value.with(|p| unsafe { (*p).assume_init_read() });
-        if offset + 1 == SLOTS {
+        let last = if offset + 1 == SLOTS {
             // SAFETY: this get read the last slot; only the last slot's reader starts at 0.
-            unsafe { Self::release(seg, 0) };
+            unsafe { Self::release(seg, 0) }
         } else if slot.state.fetch_or(READ, AcqRel) & DESTROY != 0 {
             // SAFETY: DESTROY says the freeing reader stopped here and leaves the rest to this
             // thread; the slots before and the last one were read.
-            unsafe { Self::release(seg, offset + 1) };
-        }
-        item
+            unsafe { Self::release(seg, offset + 1) }
+        } else {
+            false
+        };
+        (item, last)
     }
 
-    /// Frees `seg` unless a slot from `start` on (but the last) is still being read: then
-    /// marks it `DESTROY`, and its reader calls this again from the slot after it.
+    /// Whether every slot of `seg` has been read, so that the caller owns it: `false` if a
+    /// slot from `start` on (but the last) is still being read; that slot is then marked
+    /// `DESTROY`, and its reader calls this again from the slot after it.
     ///
     /// # Safety
     /// `seg` is live, every slot before `start` and the last slot have been read, and no
     /// other thread will call this for `seg` from `start` or before.
-    unsafe fn release(seg: *mut Self, start: usize) {
+    unsafe fn release(seg: *mut Self, start: usize) -> bool {
         for i in start..SLOTS - 1 {
-            // SAFETY: `seg` is live (precondition) until this call frees it; `i < SLOTS`.
+            // SAFETY: `seg` is live (precondition) until this call hands it over; `i < SLOTS`.
             let slot = unsafe { Self::slot(seg, i) };
             // Transition: a slot still being read gets DESTROY; its reader sees it in its
-            // READ RMW and goes on freeing from the next slot.
+            // READ RMW and goes on from the next slot.
             if slot.state.load(Acquire) & READ == 0
                 && slot.state.fetch_or(DESTROY, AcqRel) & READ == 0
             {
-                return;
+                return false;
             }
         }
-        // SAFETY: every slot has been read (the RMWs above acquired each reader's last
-        // access, and each put wrote before its reader read), the head has moved past this
-        // segment, so no thread can reach it again; its items were all moved out.
-        unsafe { Self::free(seg) };
+        // Every slot has been read (the RMWs above acquired each reader's last access, and
+        // each put wrote before its reader read), the head has moved past this segment, so no
+        // other thread can reach it again; its items were all moved out.
+        true
+    }
+
+    /// Makes a segment that its last reader handed over (see [`read`](Self::read)) as good as
+    /// [`new`](Self::new): no link, every slot empty.
+    ///
+    /// # Safety
+    /// The caller owns `seg` (no other thread can reach it, and every earlier access to it
+    /// happened-before this call), and it holds no item.
+    pub(super) unsafe fn reset(seg: *mut Self) {
+        #[cfg(not(threadkit_loom))]
+        // SAFETY: `seg` is live and this thread's alone (precondition); all-zero bytes are
+        // an empty unlinked segment (see `new`), and no item is overwritten.
+        unsafe {
+            ptr::write_bytes(seg, 0, 1)
+        };
+        #[cfg(threadkit_loom)]
+        {
+            // SAFETY: `seg` is live and this thread's alone (precondition).
+            let seg = unsafe { &*seg };
+            seg.next.store(ptr::null_mut(), Relaxed);
+            for slot in &seg.slots {
+                // A write access: the model reports a reuse that does not happen after each
+                // put's write and each get's read of the old items.
+                slot.value.with_mut(|_| ());
+                slot.state.store(0, Relaxed);
+            }
+        }
     }
 
     /// With no operation in flight: drops the item in slot `offset` of `seg`, if one was
@@ -211,6 +245,72 @@ impl<T> Segment<T> {
         if slot.state.load(Relaxed) & WRITE != 0 {
             // SAFETY: a written item that nobody took, dropped once (precondition).
             slot.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
+        }
+    }
+}
+
+/// One segment whose items were all read, kept for the tail's next step: a queue that its gets
+/// keep up with (never a whole segment behind) allocates nothing in its steady state, and its
+/// segments do not travel from their readers' threads back to their writers' through the
+/// allocator (whose lock, on a busy machine, a preempted thread can hold). Measured on the
+/// SPSC unbounded row of `versus` (docs/benchmarks.md). Its last reader resets a segment
+/// before keeping it, while the lines are still in its cache.
+pub(super) struct Spare<T>(Padded<AtomicPtr<Segment<T>>>);
+
+impl<T> Spare<T> {
+    pub(super) fn new() -> Self {
+        Spare(Padded(AtomicPtr::new(ptr::null_mut())))
+    }
+
+    /// The kept segment, if there is one, else a new one.
+    pub(super) fn take(&self) -> Box<Segment<T>> {
+        // A plain look first: no read-modify-write when there is none to take.
+        if self.0.0.load(Relaxed).is_null() {
+            return Segment::new();
+        }
+        // Transition: kept s -> none, taking s (`Acquire`: its last reader's accesses and
+        // reset happened-before).
+        let seg = self.0.0.swap(ptr::null_mut(), Acquire);
+        if seg.is_null() {
+            return Segment::new();
+        }
+        // SAFETY: `keep` stored a segment from `Box::into_raw`, reset, that no other thread
+        // can reach; the swap made it this thread's, after every earlier access to it.
+        unsafe { Box::from_raw(seg) }
+    }
+
+    /// Keeps `seg`, reset, or frees it if a segment is kept already.
+    ///
+    /// # Safety
+    /// The caller owns `seg` (see [`Segment::read`]), which came from `Box::into_raw` and
+    /// holds no item.
+    pub(super) unsafe fn keep(&self, seg: *mut Segment<T>) {
+        if self.0.0.load(Relaxed).is_null() {
+            // SAFETY: forwarded precondition.
+            unsafe { Segment::reset(seg) };
+            // Transition: kept none -> seg (`Release`: the reset and this thread's earlier
+            // accesses come before the taker's).
+            if self
+                .0
+                .0
+                .compare_exchange(ptr::null_mut(), seg, Release, Relaxed)
+                .is_ok()
+            {
+                return;
+            }
+        }
+        // SAFETY: forwarded precondition.
+        unsafe { Segment::free(seg) };
+    }
+}
+
+impl<T> Drop for Spare<T> {
+    fn drop(&mut self) {
+        let seg = self.0.0.swap(ptr::null_mut(), Relaxed);
+        if !seg.is_null() {
+            // SAFETY: `&mut self`: the kept segment is this cell's alone; it came from
+            // `Box::into_raw` and holds no item.
+            unsafe { Segment::free(seg) };
         }
     }
 }
