@@ -50,8 +50,9 @@ fn put_and_get_across_a_segment_step() {
 /// needs the third segment takes the first one back (kept by its last reader, reset there)
 /// when the getter has left it, allocates one when not, or races the getter's hand-over; the
 /// getter then reads from the reused segment while it is being filled (its link and slot
-/// states must be as new). Every item comes out once and in order, and the model checks that
-/// the reuse happens after the getter's reads of the old items.
+/// states must be as new: without the reset the model fails). Every item comes out once and
+/// in order, and loom's cell tracking checks the reset and the new items' writes against the
+/// getter's reads of the old ones.
 #[test]
 fn a_left_segment_is_reused_by_the_tail() {
     model(3, || {
