@@ -19,13 +19,14 @@
 //!
 //! ```text
 //!  put at tail t: marked? ShutDown ; offset SLOTS? wait for the link ; bounded and full? Full
-//!                 CAS tail t -> t + 1 ; last slot? seg = new segment, tail += 1 (past the step),
-//!                 old.next = new ; write ; state |= WRITE
+//!                 CAS tail t -> t + 1 ; last slot? seg = the kept segment or a new one,
+//!                 tail += 1 (past the step), old.next = seg ; write ; state |= WRITE
 //!  get at head h: offset SLOTS? wait for the move ; unmarked and h == tail? Empty (ShutDown if
 //!                 the tail is marked) ; CAS head h -> h + 1 (marked when the tail is in a later
 //!                 segment) ; last slot? head = first slot of old.next ; wait for WRITE ; read ;
-//!                 last slot? free the segment : state |= READ, and if DESTROY was set, free it
-//!  free from slot i: for each later slot (but the last): READ set? next : state |= DESTROY,
+//!                 last slot? release the segment : state |= READ, and if DESTROY was set,
+//!                 release it
+//!  release from slot i: for each later slot (but the last): READ set? next : state |= DESTROY,
 //!                 and if READ was still not set, stop (that slot's reader goes on) ; else keep
 //!                 the segment for the tail's next step (none kept yet) or dealloc it
 //! ```
