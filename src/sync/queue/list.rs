@@ -222,7 +222,7 @@ impl<T> Slots for List<T> {
     fn try_put(&self, item: T) -> Result<(), PutError<T>> {
         let mut step = 0;
         let (mut tail, mut seg) = self.tail.0.load();
-        let mut spare = None;
+        let mut next_seg = None;
         loop {
             if tail & MARK != 0 {
                 return Err(PutError::ShutDown(item));
@@ -241,9 +241,9 @@ impl<T> Slots for List<T> {
                     return Err(PutError::Full(item));
                 }
             }
-            if offset + 1 == SLOTS && spare.is_none() {
+            if offset + 1 == SLOTS && next_seg.is_none() {
                 // Allocated before the CAS: the puts waiting for the link wait less.
-                spare = Some(self.kept.take());
+                next_seg = Some(self.kept.take());
             }
             // Transition: tail t -> t + 1, reserving slot t for this put (fails once shutdown
             // has set the mark).
@@ -254,7 +254,7 @@ impl<T> Slots for List<T> {
                 .compare_exchange(tail, tail + ONE, SeqCst, Acquire)
             {
                 Ok(_) => {
-                    if let Some(next) = spare.take().filter(|_| offset + 1 == SLOTS) {
+                    if let Some(next) = next_seg.take().filter(|_| offset + 1 == SLOTS) {
                         self.link(seg, next);
                     }
                     // SAFETY: the CAS reserved slot `offset` of `seg` (the tail's segment,

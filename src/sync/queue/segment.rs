@@ -252,9 +252,9 @@ impl<T> Segment<T> {
 /// One segment whose items were all read, kept for the tail's next step: a queue that its gets
 /// keep up with (never a whole segment behind) allocates nothing in its steady state, and its
 /// segments do not travel from their readers' threads back to their writers' through the
-/// allocator (whose lock, on a busy machine, a preempted thread can hold). Measured on the
-/// SPSC unbounded row of `versus` (docs/benchmarks.md). Its last reader resets a segment
-/// before keeping it, while the lines are still in its cache.
+/// allocator (whose lock, on a busy machine, a preempted thread can hold). Its last reader
+/// resets a segment before keeping it, while the lines are still in its cache. What it
+/// measured, and what it did not settle: docs/benchmarks.md.
 pub(super) struct Spare<T>(Padded<AtomicPtr<Segment<T>>>);
 
 impl<T> Spare<T> {
@@ -265,12 +265,13 @@ impl<T> Spare<T> {
     /// The kept segment, if there is one, else a new one.
     pub(super) fn take(&self) -> Box<Segment<T>> {
         // A plain look first: no read-modify-write when there is none to take.
-        if self.0.0.load(Relaxed).is_null() {
-            return Segment::new();
-        }
-        // Transition: kept s -> none, taking s (`Acquire`: its last reader's accesses and
-        // reset happened-before).
-        let seg = self.0.0.swap(ptr::null_mut(), Acquire);
+        let seg = if self.0.0.load(Relaxed).is_null() {
+            ptr::null_mut()
+        } else {
+            // Transition: kept s -> none, taking s (`Acquire`: its last reader's accesses and
+            // reset happened-before).
+            self.0.0.swap(ptr::null_mut(), Acquire)
+        };
         if seg.is_null() {
             return Segment::new();
         }
