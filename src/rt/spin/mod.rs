@@ -361,10 +361,12 @@ fn spin_long(
 /// for the lock. Measured on the Firecracker VM (`versus --filter herd`, 3 alternations of
 /// 3 runs each, the 32-waiter herd against std): 1 per CPU 0.83-0.91x std's time, 2
 /// 0.62-0.68x with 0.72-0.74x its CPU time, 3 0.63-0.64x (CPU 0.79-0.83), 4 0.64-0.68x (CPU
-/// 0.86-0.93); 8 0.83-0.92x. (On the AMD VM, before `Lock`'s spin looked less often, 4 did
-/// best: 0.45x against 0.5x for 2.)
+/// 0.86-0.93); 8 0.83-0.92x. On the AMD VM (`versus --filter herd --runs 3`, alternated):
+/// 2 per CPU 0.49x (0.47-0.53) in 8 runs, 3 0.45x (0.44-0.47) in 8 (182-184 us a round
+/// against 197-215), 4 0.46x in 4; loaded (`--load 2`, 3 alternations) 3 and 2 alike, 0.42x
+/// and 0.45x, with the same CPU time per round.
 #[cfg_attr(threadkit_loom, allow(dead_code))] // the model sets its window per test
-pub(super) const NOTIFY_WINDOW_PER_CPU: u32 = 2;
+pub(super) const NOTIFY_WINDOW_PER_CPU: u32 = 3;
 
 /// The most released waiters in flight however many CPUs there are: a `notify_all` to
 /// hundreds of waiters never makes more than this many compete for the lock.

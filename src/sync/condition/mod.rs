@@ -18,7 +18,7 @@
 //!                            -> Ok(false); notified meanwhile? -> acquire L -> Ok(true)
 //!  notify(n): held? --no--> Err(NotOwner)
 //!            | yes: under the queue lock, for each of the n oldest unnotified nodes:
-//!              while fewer than the window (2 per CPU, <= 16) hold a token: unlink; still
+//!              while fewer than the window (3 per CPU, <= 16) hold a token: unlink; still
 //!              spinning? WOKEN (no system call); asleep? L.add_waiter(), requeue onto L's
 //!              futex; it gets a token if more follow. The others: CHAINED (notified, each
 //!              woken by a token holder as that one gets back into the lock)

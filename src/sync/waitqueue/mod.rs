@@ -80,7 +80,7 @@
 //! # The tokens: `notify_all` without a herd
 //!
 //! A notify that releases several waiters releases at most a *window* of them at once (as
-//! above: `rt::notify_window`, 2 per CPU and at most 16), each but the last of the call with
+//! above: `rt::notify_window`, 3 per CPU and at most 16), each but the last of the call with
 //! a *token* (counted in `flags` in units of `TOKEN`; the node's `token` field). Every other
 //! one, and every waiter notified while the window is full, becomes `CHAINED`: notified (no
 //! notify can pick it again, and a timeout reports the notification), but left asleep in the
