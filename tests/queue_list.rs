@@ -105,12 +105,16 @@ fn consume(q: &Queue<u64>, c: u64, producers: u64, _: u64) -> Vec<u64> {
         let x = match k % 3 {
             0 => q.get(),
             1 => q.get_timeout(Duration::from_micros(50)),
-            _ => match q.get_nowait() {
-                Err(GetError::Empty) => continue,
-                r => r,
-            },
+            _ => q.get_nowait(),
         };
-        let Ok(x) = x else { break };
+        // Empty (a timeout, or nothing there now) is not the end: only the shutdown is. (A
+        // consumer once took a timed-out `get_timeout` for the end; on a busy machine both
+        // left early and `join` waited forever for the items nobody took.)
+        let x = match x {
+            Ok(x) => x,
+            Err(GetError::Empty) => continue,
+            Err(GetError::ShutDown) => break,
+        };
         let prev = last[(x % producers) as usize].replace(x);
         assert!(prev < Some(x), "{x} after {prev:?}");
         got.push(x);
