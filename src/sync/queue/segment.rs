@@ -265,19 +265,18 @@ impl<T> Spare<T> {
     /// The kept segment, if there is one, else a new one.
     pub(super) fn take(&self) -> Box<Segment<T>> {
         // A plain look first: no read-modify-write when there is none to take.
-        let seg = if self.0.0.load(Relaxed).is_null() {
-            ptr::null_mut()
-        } else {
+        if !self.0.0.load(Relaxed).is_null() {
             // Transition: kept s -> none, taking s (`Acquire`: its last reader's accesses and
-            // reset happened-before).
-            self.0.0.swap(ptr::null_mut(), Acquire)
-        };
-        if seg.is_null() {
-            return Segment::new();
+            // reset happened-before). Another put may have taken it since the look.
+            let seg = self.0.0.swap(ptr::null_mut(), Acquire);
+            if !seg.is_null() {
+                // SAFETY: `keep` stored a segment from `Box::into_raw`, reset, that no other
+                // thread can reach; the swap made it this thread's, after every earlier
+                // access to it.
+                return unsafe { Box::from_raw(seg) };
+            }
         }
-        // SAFETY: `keep` stored a segment from `Box::into_raw`, reset, that no other thread
-        // can reach; the swap made it this thread's, after every earlier access to it.
-        unsafe { Box::from_raw(seg) }
+        Segment::new()
     }
 
     /// Keeps `seg`, reset, or frees it if a segment is kept already.
