@@ -19,7 +19,8 @@
 //!
 //! ```text
 //!  put at tail t: marked? ShutDown ; offset SLOTS? wait for the link ; bounded and full? Full
-//!                 CAS tail t -> t + 1 ; last slot? seg = the kept segment or a new one,
+//!                 CAS tail t -> t + 1 ; last slot? seg = the kept segment or a new one
+//!                 (taken before the CAS, handed back if the put ends without linking it),
 //!                 tail += 1 (past the step), old.next = seg ; write ; state |= WRITE
 //!  get at head h: offset SLOTS? wait for the move ; unmarked and h == tail? Empty (ShutDown if
 //!                 the tail is marked) ; CAS head h -> h + 1 (marked when the tail is in a later
@@ -225,6 +226,7 @@ impl<T> Slots for List<T> {
         let mut next_seg = None;
         loop {
             if tail & MARK != 0 {
+                self.kept.give_back(next_seg);
                 return Err(PutError::ShutDown(item));
             }
             let offset = (tail >> SHIFT) % LAP;
@@ -238,6 +240,7 @@ impl<T> Slots for List<T> {
                 // A stale head only overstates the size: never past `maxsize`.
                 let head = self.head.0.index.load(Relaxed);
                 if count(tail).saturating_sub(count(head)) >= self.cap {
+                    self.kept.give_back(next_seg);
                     return Err(PutError::Full(item));
                 }
             }
@@ -254,8 +257,10 @@ impl<T> Slots for List<T> {
                 .compare_exchange(tail, tail + ONE, SeqCst, Acquire)
             {
                 Ok(_) => {
-                    if let Some(next) = next_seg.take().filter(|_| offset + 1 == SLOTS) {
-                        self.link(seg, next);
+                    match next_seg {
+                        Some(next) if offset + 1 == SLOTS => self.link(seg, next),
+                        // Taken for a last slot that another put reserved first.
+                        other => self.kept.give_back(other),
                     }
                     // SAFETY: the CAS reserved slot `offset` of `seg` (the tail's segment,
                     // read after the index it lies at) for this thread alone; `offset < SLOTS`.

@@ -304,6 +304,29 @@ impl<T> Spare<T> {
     }
 }
 
+impl<T> Spare<T> {
+    /// Hands back a segment that [`take`](Self::take) gave and nothing used (its put ended
+    /// without linking it): kept if none is, else freed.
+    pub(super) fn give_back(&self, seg: Option<Box<Segment<T>>>) {
+        let Some(seg) = seg else { return };
+        let seg = Box::into_raw(seg);
+        if self.0.0.load(Relaxed).is_null()
+            // Transition: kept none -> seg (`Release`: its zeroing comes before the taker's
+            // accesses).
+            && self
+                .0
+                .0
+                .compare_exchange(ptr::null_mut(), seg, Release, Relaxed)
+                .is_ok()
+        {
+            return;
+        }
+        // SAFETY: `seg` came from `Box::into_raw` just above, was never linked (no other
+        // thread can reach it) and holds no item.
+        unsafe { Segment::free(seg) };
+    }
+}
+
 impl<T> Drop for Spare<T> {
     fn drop(&mut self) {
         let seg = self.0.0.swap(ptr::null_mut(), Relaxed);
