@@ -79,8 +79,9 @@ fn a_left_segment_is_reused_by_the_tail() {
 }
 
 /// Two getters take the two items of the first segment at once: the reader of the last slot
-/// moves the head and frees the segment, or leaves the freeing to the other reader still in
-/// its slot; a third item (which made the link) stays for the main thread.
+/// moves the head, and whichever of the two completes the segment's read count frees it
+/// (the other may still be in its slot); a third item (which made the link) stays for the
+/// main thread.
 #[test]
 fn last_reader_frees_while_another_reads() {
     model(3, || {

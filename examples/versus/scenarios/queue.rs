@@ -324,6 +324,12 @@ pub fn rows() -> Vec<Scenario> {
         flow(64, 4, 4)
     ));
     all.extend(rows!(
+        "queue MPMC 4p/4c unbounded [std=py, pl=cb]",
+        "queue MPMC 4p/4c unbounded [pl=flume]",
+        false,
+        flow(0, 4, 4)
+    ));
+    all.extend(rows!(
         "queue ping-pong bounded(1) x2 [std=py, pl=cb]",
         "queue ping-pong bounded(1) x2 [std=mpsc, pl=flume]",
         true,

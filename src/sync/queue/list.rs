@@ -11,7 +11,8 @@
 //! | `tail.index` | position of the next `put`, the same form; bit 0 (`MARK`): shut down       |
 //! | `*.seg`      | the segment that position lies in                                          |
 //! | `done`       | tasks done (see `lockfree.rs`)                                             |
-//! | slot `state` | `WRITE`: the item is written; `READ`: its `get` is done with the slot; `DESTROY`: the segment's last reader found this slot still in use and left the freeing to its reader |
+//! | slot `state` | `WRITE`: the item is written                                                |
+//! | seg `reads`  | gets done with the segment's slots: the one that completes it owns the segment |
 //!
 //! A position `p` lies in lap `p / LAP`, at offset `p % LAP`; offsets `0..SLOTS` are slots,
 //! offset `SLOTS` is the step to the next segment (`LAP = SLOTS + 1`), so the number of
@@ -25,11 +26,9 @@
 //!  get at head h: offset SLOTS? wait for the move ; unmarked and h == tail? Empty (ShutDown if
 //!                 the tail is marked) ; CAS head h -> h + 1 (marked when the tail is in a later
 //!                 segment) ; last slot? head = first slot of old.next ; wait for WRITE ; read ;
-//!                 last slot? release the segment : state |= READ, and if DESTROY was set,
-//!                 release it
-//!  release from slot i: for each later slot (but the last): READ set? next : state |= DESTROY,
-//!                 and if READ was still not set, stop (that slot's reader goes on) ; else keep
-//!                 the segment for the tail's next step (none kept yet) or dealloc it
+//!                 reads += 1 ; it completed the count? keep the segment for the tail's next
+//!                 step (none kept yet) or dealloc it
+//!  either, on a lost CAS: spin 1, 2, 4, ... 64 steps before the next try (`contention`)
 //! ```
 //!
 //! A `put` is done once its CAS succeeded, so a `get` that reserved its slot waits for the
@@ -47,9 +46,9 @@
 //!
 //! # Memory ordering
 //!
-//! The `WRITE` bit (`Release` RMW, `Acquire` load) orders an item's write before its read. The
-//! `READ`/`DESTROY` RMWs are `AcqRel`, so a reader's last access to a slot happens before the
-//! freeing of its segment, whoever frees it. A segment's zeroed slots and its link are
+//! The `WRITE` bit (`Release` store, `Acquire` load) orders an item's write before its read.
+//! The adds to a segment's `reads` are `AcqRel`, so every reader's last access to its slot
+//! happens before the freeing of the segment, by whichever reader completes the count. A segment's zeroed slots and its link are
 //! published by `Release` stores of `seg` and of `next` (and the `tail` add after the first),
 //! read back by `Acquire` loads of the index before `seg`, so a position's `seg` is never an
 //! older segment than the position's. The CASes on `head` and `tail` and the shutdown mark are
@@ -58,7 +57,7 @@
 //! at `tail` (`Empty`) comes after a `SeqCst` fence, as in the ring.
 
 use super::error::{GetError, PutError};
-use super::lockfree::{Padded, Slots, backoff};
+use super::lockfree::{Padded, Slots, backoff, contention};
 use super::segment::{LAP, SLOTS, Segment, Spare};
 use crate::rt::{AtomicPtr, AtomicUsize, fence};
 use std::marker::PhantomData;
@@ -222,6 +221,7 @@ impl<T> Slots for List<T> {
     #[inline]
     fn try_put(&self, item: T) -> Result<(), PutError<T>> {
         let mut step = 0;
+        let mut lost = 0;
         let (mut tail, mut seg) = self.tail.0.load();
         let mut next_seg = None;
         loop {
@@ -268,6 +268,7 @@ impl<T> Slots for List<T> {
                     return Ok(());
                 }
                 Err(now) => {
+                    contention(&mut lost);
                     tail = now;
                     seg = self.tail.0.seg.load(Acquire);
                 }
@@ -278,6 +279,7 @@ impl<T> Slots for List<T> {
     #[inline]
     fn try_get(&self) -> Result<T, GetError> {
         let mut step = 0;
+        let mut lost = 0;
         let (mut head, mut seg) = self.head.0.load();
         loop {
             let offset = (head >> SHIFT) % LAP;
@@ -314,6 +316,7 @@ impl<T> Slots for List<T> {
                 // after the index it lies at) for this thread.
                 Ok(_) => return Ok(unsafe { self.take(seg, offset, new) }),
                 Err(now) => {
+                    contention(&mut lost);
                     head = now;
                     seg = self.head.0.seg.load(Acquire);
                 }

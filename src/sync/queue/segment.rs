@@ -1,21 +1,27 @@
 //! [`Segment`]: one block of [`SLOTS`] slots of the unbounded queue's [`List`](super::list::List),
-//! with the slot states that hand an item from its put to its get and let the last reader
-//! of a segment own it (see `list.rs` for the protocol and its memory ordering).
+//! with the slot states that hand an item from its put to its get, and the count of gets done
+//! with it that makes the last of them its owner (see `list.rs` for the protocol and its
+//! memory ordering).
 //!
-//! | slot `state` bit | set by                                                            |
-//! |------------------|-------------------------------------------------------------------|
-//! | `WRITE`          | the put that reserved the slot, once the item is written (`Release`) |
-//! | `READ`           | the get that reserved the slot, once it is done with it (`AcqRel`) |
-//! | `DESTROY`        | the reader that found the others done, on a slot whose get was not: that get takes the segment |
+//! | word           | written by                                                        |
+//! |----------------|-------------------------------------------------------------------|
+//! | slot `state`   | the put that reserved the slot: `WRITE` once the item is written (`Release` store) |
+//! | `reads`        | every get, once it has moved its item out (`AcqRel` add)          |
 //!
 //! ```text
-//!  read slot i:  wait for WRITE ; move the item out ;
-//!                i last? release(0) : (state |= READ) had DESTROY? release(i + 1)
-//!  release(s):   for each slot j in s..last: READ? next : (state |= DESTROY) had READ? next
-//!                                                                         : stop (j's get goes on)
-//!                then the segment is this get's: every slot is read, nobody can reach it
-//!                again (the list keeps it for its next segment, or frees it)
+//!  read slot i:  wait for WRITE ; move the item out ; reads += 1 ; it was SLOTS - 1?
+//!                then the segment is this get's: every slot is read, the head has moved
+//!                past it, nobody can reach it again (the list keeps it for its next
+//!                segment, or frees it)
 //! ```
+//!
+//! The count replaced crossbeam-channel's scheme, in which each get set a `READ` bit in its
+//! own slot's state and the reader of the last slot walked the others (a `DESTROY` bit
+//! passing the freeing on to a get still reading): a get's read-modify-write then landed on
+//! the cache line the producer was filling (four slots a line), and a put had to set `WRITE`
+//! with a read-modify-write too, since `DESTROY` could come first. Now a put stores, and the
+//! gets' adds go to the segment's first line, which the puts write only for its first three
+//! slots and the link. Measured: docs/benchmarks.md.
 
 use super::lockfree::{Padded, backoff};
 use crate::rt::{AtomicPtr, AtomicUsize, UnsafeCell};
@@ -29,12 +35,10 @@ pub(super) const LAP: usize = if cfg!(threadkit_loom) { 3 } else { 32 };
 /// Items per segment.
 pub(super) const SLOTS: usize = LAP - 1;
 
-/// Slot `state` bits (see the module docs).
+/// Slot `state`: the item is written (see the module docs).
 const WRITE: usize = 1;
-const READ: usize = 2;
-const DESTROY: usize = 4;
 
-/// One slot: its state bits and room for an item.
+/// One slot: its state (0 or [`WRITE`]) and room for an item.
 struct Slot<T> {
     state: AtomicUsize,
     value: UnsafeCell<MaybeUninit<T>>,
@@ -44,6 +48,9 @@ struct Slot<T> {
 pub(super) struct Segment<T> {
     /// The next segment, linked by the put of this one's last slot (null until then).
     next: AtomicPtr<Segment<T>>,
+    /// Gets done with their slot (moved their item out); the one that makes it [`SLOTS`]
+    /// owns the segment.
+    reads: AtomicUsize,
     slots: [Slot<T>; SLOTS],
 }
 
@@ -67,6 +74,7 @@ impl<T> Segment<T> {
         #[cfg(threadkit_loom)]
         Box::new(Segment {
             next: AtomicPtr::new(std::ptr::null_mut()),
+            reads: AtomicUsize::new(0),
             slots: std::array::from_fn(|_| Slot {
                 state: AtomicUsize::new(0),
                 value: UnsafeCell::new(MaybeUninit::uninit()),
@@ -146,7 +154,7 @@ impl<T> Segment<T> {
         let slot = unsafe { Self::slot(seg, offset) };
         // SAFETY: the slot is the caller's alone until `WRITE` hands it on.
         slot.value.with_mut(|p| unsafe { (*p).write(item) });
-        slot.state.fetch_or(WRITE, Release);
+        slot.state.store(WRITE, Release);
     }
 
     /// Takes the item of slot `offset` of `seg` (waiting for its put to write it), and says
@@ -155,11 +163,12 @@ impl<T> Segment<T> {
     ///
     /// # Safety
     /// A get's CAS reserved this slot for the caller, and `offset < SLOTS`; if it is the last
-    /// slot, the head has moved to the next segment.
+    /// slot, the head has moved to the next segment (so, whichever get completes the count,
+    /// the head left `seg` before: that move came before the last slot's add).
     #[inline]
     pub(super) unsafe fn read(seg: *mut Self, offset: usize) -> (T, bool) {
-        // SAFETY: `seg` is not freed or reused before this get sets READ or takes it
-        // (precondition).
+        // SAFETY: `seg` is not freed or reused before this get's add to `reads`
+        // (precondition: the count cannot reach SLOTS without it).
         let slot = unsafe { Self::slot(seg, offset) };
         let mut step = 0;
         while slot.state.load(Acquire) & WRITE == 0 {
@@ -168,42 +177,12 @@ impl<T> Segment<T> {
         // SAFETY: WRITE (acquired) says the put wrote the item, and the CAS gave it to this
         // thread alone: it is moved out once.
         let item = slot.value.with(|p| unsafe { (*p).assume_init_read() });
-        let last = if offset + 1 == SLOTS {
-            // SAFETY: this get read the last slot; only the last slot's reader starts at 0.
-            unsafe { Self::release(seg, 0) }
-        } else if slot.state.fetch_or(READ, AcqRel) & DESTROY != 0 {
-            // SAFETY: DESTROY says the freeing reader stopped here and leaves the rest to this
-            // thread; the slots before and the last one were read.
-            unsafe { Self::release(seg, offset + 1) }
-        } else {
-            false
-        };
+        // Transition: one more get done with `seg`. `AcqRel`: the adds form a chain, so the
+        // get that completes the count acquires every other get's accesses (and the put
+        // accesses each of them acquired through WRITE) before it frees or reuses `seg`.
+        // SAFETY: `seg` is live until the count is complete, which needs this add.
+        let last = unsafe { (*seg).reads.fetch_add(1, AcqRel) } + 1 == SLOTS;
         (item, last)
-    }
-
-    /// Whether every slot of `seg` has been read, so that the caller owns it: `false` if a
-    /// slot from `start` on (but the last) is still being read; that slot is then marked
-    /// `DESTROY`, and its reader calls this again from the slot after it.
-    ///
-    /// # Safety
-    /// `seg` is live, every slot before `start` and the last slot have been read, and no
-    /// other thread will call this for `seg` from `start` or before.
-    unsafe fn release(seg: *mut Self, start: usize) -> bool {
-        for i in start..SLOTS - 1 {
-            // SAFETY: `seg` is live (precondition) until this call hands it over; `i < SLOTS`.
-            let slot = unsafe { Self::slot(seg, i) };
-            // Transition: a slot still being read gets DESTROY; its reader sees it in its
-            // READ RMW and goes on from the next slot.
-            if slot.state.load(Acquire) & READ == 0
-                && slot.state.fetch_or(DESTROY, AcqRel) & READ == 0
-            {
-                return false;
-            }
-        }
-        // Every slot has been read (the RMWs above acquired each reader's last access, and
-        // each put wrote before its reader read), the head has moved past this segment, so no
-        // other thread can reach it again; its items were all moved out.
-        true
     }
 
     /// Makes a segment that its last reader handed over (see [`read`](Self::read)) as good as
@@ -224,6 +203,7 @@ impl<T> Segment<T> {
             // SAFETY: `seg` is live and this thread's alone (precondition).
             let seg = unsafe { &*seg };
             seg.next.store(ptr::null_mut(), Relaxed);
+            seg.reads.store(0, Relaxed);
             for slot in &seg.slots {
                 // A write access: the model reports a reuse that does not happen after each
                 // put's write and each get's read of the old items.
