@@ -15,7 +15,6 @@
 //!                 tail has mark ? ShutDown
 //!  get at head h: slot.stamp == h + 1 ? CAS head h -> next(h) ; read ; stamp = h + one_lap
 //!                 slot.stamp == h and tail == h ? Empty (ShutDown if marked)
-//!  either, on a lost CAS: spin 1, 2, 4, ... 64 steps before the next try (`contention`)
 //! ```
 //!
 //! A `put` or `get` that finds its slot reserved by a partner that has not written its stamp
@@ -54,7 +53,7 @@
 //! waiters read them back with `SeqCst` loads (`has_item`, `has_room`, `unfinished`).
 
 use super::error::{GetError, PutError};
-use super::lockfree::{Padded, Slots, backoff, contention};
+use super::lockfree::{Padded, Slots, backoff};
 use crate::rt::{AtomicUsize, UnsafeCell, fence};
 use std::mem::MaybeUninit;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
@@ -149,7 +148,6 @@ impl<T> Slots for Ring<T> {
     #[inline]
     fn try_put(&self, item: T) -> Result<(), PutError<T>> {
         let mut step = 0;
-        let mut lost = 0;
         let mut tail = self.tail.0.load(Relaxed);
         loop {
             if tail & self.mark != 0 {
@@ -173,10 +171,7 @@ impl<T> Slots for Ring<T> {
                         slot.stamp.store(tail + 1, Release);
                         return Ok(());
                     }
-                    Err(now) => {
-                        contention(&mut lost);
-                        tail = now;
-                    }
+                    Err(now) => tail = now,
                 }
                 continue;
             }
@@ -195,7 +190,6 @@ impl<T> Slots for Ring<T> {
     #[inline]
     fn try_get(&self) -> Result<T, GetError> {
         let mut step = 0;
-        let mut lost = 0;
         let mut head = self.head.0.load(Relaxed);
         loop {
             let slot = &self.slots[head & (self.mark - 1)];
@@ -214,10 +208,7 @@ impl<T> Slots for Ring<T> {
                         slot.stamp.store(head.wrapping_add(self.one_lap), Release);
                         return Ok(item);
                     }
-                    Err(now) => {
-                        contention(&mut lost);
-                        head = now;
-                    }
+                    Err(now) => head = now,
                 }
                 continue;
             }
