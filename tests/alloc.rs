@@ -409,9 +409,10 @@ fn queue_full_once_allocates_nothing_per_put_get() {
 }
 
 /// An unbounded `Queue` (and `SimpleQueue`) whose gets keep up (never more than a segment's
-/// 31 items behind) allocates nothing per `put`/`get` once warm: the segment that its last
-/// get leaves is kept for the tail's next step instead of going back to the allocator.
-/// Batches of 1 to 31 items cross segment steps at every offset; the warm-up is not counted.
+/// `SEGMENT_SLOTS` items behind) allocates nothing per `put`/`get` once warm: the segment that
+/// its last get leaves is kept for the tail's next step instead of going back to the
+/// allocator. Batches of 1 to `SEGMENT_SLOTS` items cross segment steps at every offset; the
+/// warm-up is not counted.
 #[test]
 fn unbounded_queue_that_keeps_up_allocates_nothing_per_put_get() {
     use threadkit::{Queue, SimpleQueue};
@@ -419,7 +420,8 @@ fn unbounded_queue_that_keeps_up_allocates_nothing_per_put_get() {
         ($q:expr, $name:expr, $put:expr) => {{
             let q = $q;
             let put = $put;
-            let batches = [1u64, 7, 30, 31];
+            let seg = threadkit::queue::SEGMENT_SLOTS as u64;
+            let batches = [1u64, 7, seg - 1, seg];
             for _ in 0..3 {
                 for &k in &batches {
                     for i in 0..k {

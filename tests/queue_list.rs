@@ -1,6 +1,6 @@
 //! Tests of the lock-free list behind an unbounded `Queue` (and a bounded one too large for
-//! the ring), through the public API, each crossing many segment boundaries (31 slots a
-//! segment): FIFO order, MPMC with a checksum of every item, an immediate shutdown racing
+//! the ring), through the public API, each crossing many segment boundaries
+//! ([`SEGMENT_SLOTS`] slots a segment): FIFO order, MPMC with a checksum of every item, an immediate shutdown racing
 //! puts and gets with every item accounted for once (counted drops), a dropped queue holding
 //! items over several segments (also when an item's `drop` panics), `task_done`/`join`, and
 //! the bound of a large bounded queue.
@@ -11,7 +11,11 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::SeqCst;
 use std::thread;
 use std::time::{Duration, Instant};
+use threadkit::queue::SEGMENT_SLOTS;
 use threadkit::{Error, GetError, PutError, Queue};
+
+/// Items per segment.
+const SEG: u64 = SEGMENT_SLOTS as u64;
 
 #[path = "common/queue_rounds.rs"]
 mod queue_rounds;
@@ -32,7 +36,7 @@ impl Drop for Counted {
 #[test]
 fn fifo_order_across_segments() {
     let q = Queue::new();
-    let n = scale(1_000);
+    let n = scale(1_000).max(3 * SEG);
     for i in 0..n {
         q.put(i).unwrap();
         assert_eq!(q.qsize(), i as usize + 1);
@@ -43,9 +47,10 @@ fn fifo_order_across_segments() {
     }
     assert!(q.empty());
     assert_eq!(q.get_nowait(), Err(GetError::Empty));
-    // The head trails the tail by 0..40 items, so both cross segment steps at every offset.
+    // The head trails the tail by 0..SEG + 9 items, so both cross segment steps at every
+    // offset.
     let (mut next_in, mut next_out) = (0u64, 0u64);
-    for lag in 0..40u64 {
+    for lag in 0..SEG + 9 {
         while next_in < next_out + lag {
             q.put(next_in).unwrap();
             next_in += 1;
@@ -255,10 +260,11 @@ fn get_blocks_until_put_and_times_out_late() {
 /// the head stands; items taken are not dropped again.
 #[test]
 fn dropped_queue_drops_its_items_once() {
-    for taken in [0u64, 1, 30, 31, 32, 62, 75] {
+    let all = 3 * SEG - 4;
+    for taken in [0, 1, SEG - 1, SEG, SEG + 1, 2 * SEG, 2 * SEG + 13] {
         let drops = Arc::new(AtomicUsize::new(0));
         let q = Queue::new();
-        for i in 0..100 {
+        for i in 0..all {
             q.put(Counted(drops.clone(), i)).unwrap();
         }
         for i in 0..taken {
@@ -266,18 +272,18 @@ fn dropped_queue_drops_its_items_once() {
         }
         assert_eq!(drops.load(SeqCst) as u64, taken);
         drop(q);
-        assert_eq!(drops.load(SeqCst), 100, "after taking {taken}");
+        assert_eq!(drops.load(SeqCst) as u64, all, "after taking {taken}");
     }
     // Empty at a segment step, after an immediate shutdown.
     let drops = Arc::new(AtomicUsize::new(0));
     let q = Queue::new();
-    for i in 0..62 {
+    for i in 0..2 * SEG {
         q.put(Counted(drops.clone(), i)).unwrap();
     }
-    assert_eq!(q.shutdown(true).len(), 62);
-    assert_eq!(drops.load(SeqCst), 62);
+    assert_eq!(q.shutdown(true).len() as u64, 2 * SEG);
+    assert_eq!(drops.load(SeqCst) as u64, 2 * SEG);
     drop(q);
-    assert_eq!(drops.load(SeqCst), 62);
+    assert_eq!(drops.load(SeqCst) as u64, 2 * SEG);
 }
 
 /// An item whose `drop` panics while its queue is dropped: the panic propagates, and every
@@ -295,13 +301,13 @@ fn a_panicking_item_drop_drops_the_rest() {
     }
     let drops = Arc::new(AtomicUsize::new(0));
     let q = Queue::new();
-    for i in 0..80 {
-        q.put(Bomb(drops.clone(), i == 40)).unwrap();
+    for i in 0..2 * SEG + 18 {
+        q.put(Bomb(drops.clone(), i == SEG + 9)).unwrap();
     }
     drop(q.get());
     let r = catch_unwind(AssertUnwindSafe(|| drop(q)));
     assert!(r.is_err());
-    assert_eq!(drops.load(SeqCst), 80);
+    assert_eq!(drops.load(SeqCst) as u64, 2 * SEG + 18);
 }
 
 /// `task_done`/`join` counted off the list's positions: a surplus `task_done` is refused
@@ -309,10 +315,10 @@ fn a_panicking_item_drop_drops_the_rest() {
 #[test]
 fn task_done_and_join() {
     let q = Arc::new(Queue::new());
-    for i in 0..40 {
+    for i in 0..SEG + 9 {
         q.put(i).unwrap();
     }
-    for _ in 0..40 {
+    for _ in 0..SEG + 9 {
         q.get().unwrap();
         q.task_done().unwrap();
     }

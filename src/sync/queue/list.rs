@@ -1,8 +1,8 @@
 //! [`List`]: the lock-free store of an unbounded FIFO [`Queue`](crate::Queue) (and of a
 //! bounded one too large for the ring): a linked list of segments of [`SLOTS`] slots each,
 //! laid out as crossbeam-channel's list flavour, plus Python's shutdown flag and task count.
-//! A segment is needed once per [`SLOTS`] puts, never per item, and handed back by the last
-//! `get` that reads from it (no epoch collector): kept, reset, for the tail's next step if
+//! A segment is needed once per [`SLOTS`] puts, never per item, and handed back by the `get`
+//! that completes its read count (no epoch collector): kept, reset, for the tail's next step if
 //! none is kept yet ([`Spare`]), else freed. So a queue whose gets keep up allocates nothing.
 //!
 //! | word   | meaning                                                                          |

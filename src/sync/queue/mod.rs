@@ -19,13 +19,14 @@
 //! ring allocated at construction (`ring.rs`: Vyukov's bounded MPMC ring with per-slot stamps,
 //! the shutdown flag a mark bit in the tail, `unfinished` read off the tail as puts minus
 //! tasks done); every other [`Queue`] (unbounded, or bounded and larger) runs on a lock-free
-//! linked list of 31-slot segments (`list.rs`, `segment.rs`: crossbeam-channel's list
-//! flavour, with the same mark bit and task count, a segment allocated per 31 puts and freed
-//! by its last reader). Both have an event count per condition (`sleepers.rs`: a waker makes
+//! linked list of 127-slot segments (`list.rs`, `segment.rs`: laid out as crossbeam-channel's
+//! list flavour, with the same mark bit and task count, a segment allocated (or the one kept
+//! reused) per 127 puts and handed back by the get that completes its read count). Both have an event count per condition (`sleepers.rs`: a waker makes
 //! a wake-up call only for a counted sleeper that has none coming), glued together once in
 //! `fifo.rs` over the `Slots` trait of `lockfree.rs`. [`SimpleQueue`] runs on the list too
 //! (it never reads the task count nor shuts down). An uncontended `put` or `get` there is
-//! one CAS, one slot store and one load of the other side's sleeper count. The rest of this
+//! one CAS, one slot store and one load of the other side's sleeper count (and, for a `get`
+//! on the list, one add to its segment's read count). The rest of this
 //! section describes the locked engine that [`LifoQueue`] and [`PriorityQueue`] run on (and
 //! a `Queue` or `SimpleQueue` on a target without 64-bit positions).
 //!
@@ -98,3 +99,8 @@ mod store;
 pub use error::{GetError, PutError};
 pub use queues::{LifoQueue, PriorityQueue, Queue};
 pub use simple::SimpleQueue;
+
+/// Items per segment of the list behind an unbounded [`Queue`] or [`SimpleQueue`] (for tests
+/// that cross segment steps at every offset; not part of the API).
+#[doc(hidden)]
+pub const SEGMENT_SLOTS: usize = segment::SLOTS;
