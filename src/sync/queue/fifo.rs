@@ -26,7 +26,7 @@ use super::engine::Engine;
 use super::engine::learn;
 use super::error::{GetError, PutError};
 use super::list::List;
-use super::lockfree::{Padded, Slots};
+use super::lockfree::Slots;
 use super::ring::Ring;
 use super::sleepers::Sleepers;
 #[cfg(not(target_pointer_width = "64"))]
@@ -75,12 +75,8 @@ pub(crate) enum FifoEngine<T> {
 /// A FIFO queue on a lock-free store.
 pub(crate) struct LockFree<S> {
     store: S,
-    /// The two event counts that every `put` or `get` reads, each on cache lines of its own:
-    /// a waiter's count change then misses only the side that reads it (on an unbounded
-    /// queue, 4 producers and 4 consumers on 2 CPUs, 1.03-1.08x crossbeam-channel's time per
-    /// item beside one line against 1.08-1.15x; docs/benchmarks.md).
-    not_empty: Padded<Sleepers>,
-    not_full: Padded<Sleepers>,
+    not_empty: Sleepers,
+    not_full: Sleepers,
     all_done: Sleepers,
     /// `GET_SPUN` / `PUT_SPUN`: spin hints only.
     hints: AtomicU32,
@@ -168,8 +164,8 @@ impl<S: Slots> LockFree<S> {
     fn new(store: S) -> Self {
         LockFree {
             store,
-            not_empty: Padded(Sleepers::new()),
-            not_full: Padded(Sleepers::new()),
+            not_empty: Sleepers::new(),
+            not_full: Sleepers::new(),
             all_done: Sleepers::new(),
             hints: AtomicU32::new(0),
         }
@@ -199,7 +195,7 @@ impl<S: Slots> LockFree<S> {
     fn put(&self, item: S::Item, block: Block) -> Result<(), PutError<S::Item>> {
         match self.store.try_put(item) {
             Ok(()) => {
-                self.not_empty.0.notify_one(|| !self.store.has_item());
+                self.not_empty.notify_one(|| !self.store.has_item());
                 Ok(())
             }
             Err(PutError::Full(item)) => self.put_slow(item, block),
@@ -220,16 +216,16 @@ impl<S: Slots> LockFree<S> {
                 let batch = room_batch(self.store.maxsize());
                 spun = Some(spin(long, block.deadline(), || self.store.room_ready(batch)).err());
             } else {
-                let s = self.not_full.0.prepare();
+                let s = self.not_full.prepare();
                 if self.store.has_room() {
-                    self.not_full.0.cancel();
+                    self.not_full.cancel();
                 } else {
-                    self.not_full.0.sleep(s, block.deadline());
+                    self.not_full.sleep(s, block.deadline());
                 }
             }
             match self.store.try_put(item) {
                 Ok(()) => {
-                    self.not_empty.0.notify_one(|| !self.store.has_item());
+                    self.not_empty.notify_one(|| !self.store.has_item());
                     learn(&self.hints, PUT_SPUN, spun);
                     return Ok(());
                 }
@@ -243,7 +239,7 @@ impl<S: Slots> LockFree<S> {
     fn get(&self, block: Block) -> Result<S::Item, GetError> {
         match self.store.try_get() {
             Ok(item) => {
-                self.not_full.0.notify_one(|| !self.store.has_room());
+                self.not_full.notify_one(|| !self.store.has_room());
                 Ok(item)
             }
             Err(GetError::Empty) => self.get_slow(block),
@@ -263,16 +259,16 @@ impl<S: Slots> LockFree<S> {
                 let long = self.hints.load(Relaxed) & GET_SPUN != 0;
                 spun = Some(spin(long, block.deadline(), || self.store.has_item()).err());
             } else {
-                let s = self.not_empty.0.prepare();
+                let s = self.not_empty.prepare();
                 if self.store.has_item() {
-                    self.not_empty.0.cancel();
+                    self.not_empty.cancel();
                 } else {
-                    self.not_empty.0.sleep(s, block.deadline());
+                    self.not_empty.sleep(s, block.deadline());
                 }
             }
             match self.store.try_get() {
                 Ok(item) => {
-                    self.not_full.0.notify_one(|| !self.store.has_room());
+                    self.not_full.notify_one(|| !self.store.has_room());
                     learn(&self.hints, GET_SPUN, spun);
                     return Ok(item);
                 }
@@ -323,8 +319,8 @@ impl<S: Slots> LockFree<S> {
                 self.all_done.notify_all();
             }
         }
-        self.not_empty.0.notify_all();
-        self.not_full.0.notify_all();
+        self.not_empty.notify_all();
+        self.not_full.notify_all();
         removed
     }
 }

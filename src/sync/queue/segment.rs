@@ -36,9 +36,11 @@ use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 /// allocation or the kept segment and a link, the puts behind it a wait for that link, the
 /// gets a wait for the head's move, and the last reader the segment's freeing, so fewer steps
 /// per item pay off. `versus --runs 3`, 3 alternations, against crossbeam-channel (2-CPU AMD
-/// VM): SPSC unbounded 0.77x -> 0.53x quiet, 1.16x -> 0.68x with two busy processes
-/// (CPU 1.22x -> 0.81x); 4 producers / 4 consumers 1.08x -> 0.81x quiet, 1.04x -> 0.78x
-/// loaded (with the padded event counts of `fifo.rs`; 63 slots: 0.66x and 0.94x quiet).
+/// VM): SPSC unbounded 0.71x -> 0.52x quiet, 4 producers / 4 consumers 1.18x -> 1.01x quiet
+/// and 1.13x -> 0.97x with two busy processes (CPU 1.28x -> 1.10x); SPSC unbounded loaded
+/// 31.8 -> 28.7 ns an item (CPU 29.8 -> 25.0), the ratio within the loaded spread. (63 slots:
+/// 0.66x and 0.94x quiet, with the event counts of `fifo.rs` on lines of their own, which
+/// helped these rows a little but cost the ring's loaded 2p/2c row 25% more CPU: not kept.)
 /// The price is memory: a segment is `16 + 127 * (8 + size_of::<T>())` bytes (2 KiB for
 /// 8-byte items), one from the queue's construction on, one more kept once a get has left one.
 pub(super) const LAP: usize = if cfg!(threadkit_loom) { 3 } else { 128 };
