@@ -379,9 +379,10 @@ fn nth(i: usize) -> Scenario {
     rows().swap_remove(i)
 }
 
-/// One constructor per row of [`rows`], for the scenario list.
+/// One constructor per row of [`rows`], for the scenario list (checked against the rows' count,
+/// so that a row added to [`rows`] cannot drop out of the tables unseen).
 pub fn builds() -> Vec<super::Build> {
-    vec![
+    let builds: Vec<super::Build> = vec![
         || nth(0),
         || nth(1),
         || nth(2),
@@ -396,5 +397,13 @@ pub fn builds() -> Vec<super::Build> {
         || nth(11),
         || nth(12),
         || nth(13),
-    ]
+        || nth(14),
+        || nth(15),
+    ];
+    assert_eq!(
+        builds.len(),
+        rows().len(),
+        "examples/versus/scenarios/queue.rs: one build per row"
+    );
+    builds
 }
