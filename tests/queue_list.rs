@@ -1,7 +1,7 @@
 //! Tests of the lock-free list behind an unbounded `Queue` (and a bounded one too large for
 //! the ring), through the public API, each crossing many segment boundaries
-//! ([`SEGMENT_SLOTS`] slots a segment): FIFO order, MPMC with a checksum of every item, an immediate shutdown racing
-//! puts and gets with every item accounted for once (counted drops), a dropped queue holding
+//! ([`SEGMENT_SLOTS`] slots a segment): FIFO order, MPMC with a checksum of every item, an
+//! immediate shutdown racing puts and gets with every item accounted for once (counted drops), a dropped queue holding
 //! items over several segments (also when an item's `drop` panics), `task_done`/`join`, and
 //! the bound of a large bounded queue.
 

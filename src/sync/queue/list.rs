@@ -48,7 +48,8 @@
 //!
 //! The `WRITE` bit (`Release` store, `Acquire` load) orders an item's write before its read.
 //! The adds to a segment's `reads` are `AcqRel`, so every reader's last access to its slot
-//! happens before the freeing of the segment, by whichever reader completes the count. A segment's zeroed slots and its link are
+//! happens before the freeing of the segment, by whichever reader completes the count. A
+//! segment's zeroed slots and its link are
 //! published by `Release` stores of `seg` and of `next` (and the `tail` add after the first),
 //! read back by `Acquire` loads of the index before `seg`, so a position's `seg` is never an
 //! older segment than the position's. The CASes on `head` and `tail` and the shutdown mark are

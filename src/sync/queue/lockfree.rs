@@ -29,10 +29,16 @@ pub(super) fn backoff(step: &mut u32) {
         *step = step.saturating_add(1);
         return;
     }
-    for _ in 0..1u32 << *step {
+    spin_pow2(*step);
+    *step += 1;
+}
+
+/// 2^`exp` busy-wait steps.
+#[inline]
+fn spin_pow2(exp: u32) {
+    for _ in 0..1u32 << exp {
         spin_hint();
     }
-    *step += 1;
 }
 
 /// The longest [`contention`] backoff: 2^6 = 64 steps (about 2 us here).
@@ -50,9 +56,7 @@ pub(super) fn contention(step: &mut u32) {
     if cfg!(threadkit_loom) {
         return;
     }
-    for _ in 0..1u32 << (*step).min(CONTENTION_MAX) {
-        spin_hint();
-    }
+    spin_pow2((*step).min(CONTENTION_MAX));
     *step = step.saturating_add(1);
 }
 

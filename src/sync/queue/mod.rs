@@ -21,8 +21,9 @@
 //! tasks done); every other [`Queue`] (unbounded, or bounded and larger) runs on a lock-free
 //! linked list of 127-slot segments (`list.rs`, `segment.rs`: laid out as crossbeam-channel's
 //! list flavour, with the same mark bit and task count, a segment allocated (or the one kept
-//! reused) per 127 puts and handed back by the get that completes its read count). Both have an event count per condition (`sleepers.rs`: a waker makes
-//! a wake-up call only for a counted sleeper that has none coming), glued together once in
+//! reused) per 127 puts and handed back by the get that completes its read count). Both have
+//! an event count per condition (`sleepers.rs`: a waker makes a wake-up call only for a
+//! counted sleeper that has none coming), glued together once in
 //! `fifo.rs` over the `Slots` trait of `lockfree.rs`. [`SimpleQueue`] runs on the list too
 //! (it never reads the task count nor shuts down). An uncontended `put` or `get` there is
 //! one CAS, one slot store and one load of the other side's sleeper count (and, for a `get`

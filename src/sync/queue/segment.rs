@@ -277,9 +277,30 @@ impl<T> Spare<T> {
     /// The caller owns `seg` (see [`Segment::read`]), which came from `Box::into_raw` and
     /// holds no item.
     pub(super) unsafe fn keep(&self, seg: *mut Segment<T>) {
+        // SAFETY: forwarded precondition.
+        unsafe { self.offer(seg, true) };
+    }
+
+    /// Hands back a segment that [`take`](Self::take) gave and nothing used (its put ended
+    /// without linking it): kept if none is, else freed. It is as new: no reset.
+    pub(super) fn give_back(&self, seg: Option<Box<Segment<T>>>) {
+        if let Some(seg) = seg {
+            // SAFETY: `seg` comes from `Box::into_raw`, was never linked (no other thread can
+            // reach it) and holds no item.
+            unsafe { self.offer(Box::into_raw(seg), false) };
+        }
+    }
+
+    /// Keeps `seg` if no segment is kept (first resetting it if `reset`), else frees it.
+    ///
+    /// # Safety
+    /// As [`keep`](Self::keep).
+    unsafe fn offer(&self, seg: *mut Segment<T>, reset: bool) {
         if self.0.0.load(Relaxed).is_null() {
-            // SAFETY: forwarded precondition.
-            unsafe { Segment::reset(seg) };
+            if reset {
+                // SAFETY: forwarded precondition.
+                unsafe { Segment::reset(seg) };
+            }
             // Transition: kept none -> seg (`Release`: the reset and this thread's earlier
             // accesses come before the taker's).
             if self
@@ -292,29 +313,6 @@ impl<T> Spare<T> {
             }
         }
         // SAFETY: forwarded precondition.
-        unsafe { Segment::free(seg) };
-    }
-}
-
-impl<T> Spare<T> {
-    /// Hands back a segment that [`take`](Self::take) gave and nothing used (its put ended
-    /// without linking it): kept if none is, else freed.
-    pub(super) fn give_back(&self, seg: Option<Box<Segment<T>>>) {
-        let Some(seg) = seg else { return };
-        let seg = Box::into_raw(seg);
-        if self.0.0.load(Relaxed).is_null()
-            // Transition: kept none -> seg (`Release`: its zeroing comes before the taker's
-            // accesses).
-            && self
-                .0
-                .0
-                .compare_exchange(ptr::null_mut(), seg, Release, Relaxed)
-                .is_ok()
-        {
-            return;
-        }
-        // SAFETY: `seg` came from `Box::into_raw` just above, was never linked (no other
-        // thread can reach it) and holds no item.
         unsafe { Segment::free(seg) };
     }
 }
