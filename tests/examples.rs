@@ -88,11 +88,21 @@ fn run(name: &str) -> String {
 /// [`run`] with command-line arguments.
 fn run_with(name: &str, args: &[&str]) -> String {
     let bin = example_binary(name);
-    let mut child = Command::new(&bin)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
+    let spawn = || {
+        Command::new(&bin)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+    };
+    // A failure to start the process at all is the OS's, not the example's: Wine's
+    // CreateProcess once refused with "Internal error" (os error 1359) in CI. One more try
+    // after a pause; the example's own failures are never retried.
+    let mut child = spawn()
+        .or_else(|_| {
+            std::thread::sleep(Duration::from_millis(200));
+            spawn()
+        })
         .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
     let started = Instant::now();
     loop {
