@@ -19,6 +19,8 @@ struct Counting;
 
 thread_local! {
     static ALLOCS: Cell<usize> = const { Cell::new(0) };
+    /// Bytes asked for (allocations and reallocations' new sizes), never decreased.
+    static BYTES: Cell<usize> = const { Cell::new(0) };
 }
 
 // SAFETY: forwards every call unchanged to `System`; the counter is a const-initialized,
@@ -26,6 +28,7 @@ thread_local! {
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        let _ = BYTES.try_with(|c| c.set(c.get() + layout.size()));
         // SAFETY: the caller's contract for `alloc` is forwarded as is.
         unsafe { System.alloc(layout) }
     }
@@ -35,6 +38,7 @@ unsafe impl GlobalAlloc for Counting {
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        let _ = BYTES.try_with(|c| c.set(c.get() + new_size));
         // SAFETY: the caller's contract for `realloc` is forwarded as is.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -379,14 +383,19 @@ fn queue_full_once_allocates_nothing_per_put_get() {
                 }
             });
             // Contended: the other thread drains slowly, then feeds slowly, while this thread
-            // blocks on the full, then the empty, queue.
+            // blocks on the full, then the empty, queue. The feeding waits until this thread
+            // has put everything: else it could fill the queue while this thread still has
+            // a put to make, and both would wait for room (Miri found that schedule).
             let n = if cfg!(miri) { 4 } else { 64 };
             let q2 = q.clone();
+            let puts_done = std::sync::Arc::new(Event::new());
+            let puts_done2 = puts_done.clone();
             let other = thread::spawn(move || {
                 for _ in 0..n {
                     thread::sleep(Duration::from_micros(50));
                     q2.get().unwrap();
                 }
+                puts_done2.wait();
                 for i in 0..n {
                     thread::sleep(Duration::from_micros(50));
                     q2.put(i).unwrap();
@@ -396,6 +405,7 @@ fn queue_full_once_allocates_nothing_per_put_get() {
                 for i in 0..n + 8 {
                     q.put(i).unwrap();
                 }
+                puts_done.set();
                 for _ in 0..n + 8 {
                     q.get().unwrap();
                 }
@@ -454,4 +464,34 @@ fn unbounded_queue_that_keeps_up_allocates_nothing_per_put_get() {
         "SimpleQueue",
         |q: &SimpleQueue<u64>, i| q.put(i)
     );
+}
+
+/// An unbounded `Queue` (and `SimpleQueue`) allocates its first segment at its first put, not
+/// at construction (as crossbeam-channel's list): an idle queue holds far less than a
+/// segment's `SEGMENT_SLOTS` items, and a get on it allocates nothing.
+#[test]
+fn idle_unbounded_queue_holds_no_segment() {
+    use threadkit::{Queue, SimpleQueue};
+    type Item = [u64; 16];
+    let bytes = || BYTES.with(Cell::get);
+    let segment = threadkit::queue::SEGMENT_SLOTS * std::mem::size_of::<Item>();
+    let before = bytes();
+    let q = Queue::<Item>::new();
+    let s = SimpleQueue::<Item>::new();
+    let idle = bytes() - before;
+    assert!(
+        idle < segment / 2,
+        "two idle queues took {idle} bytes (a segment: {segment})"
+    );
+    no_alloc("get_nowait on an idle queue", || {
+        assert!(q.get_nowait().is_err());
+        assert!(s.get_nowait().is_err());
+    });
+    let before = bytes();
+    q.put([7; 16]).unwrap();
+    s.put([8; 16]);
+    let first = bytes() - before;
+    assert!(first >= 2 * segment, "the first puts took {first} bytes");
+    assert_eq!(q.get().unwrap(), [7; 16]);
+    assert_eq!(s.get().unwrap(), [8; 16]);
 }

@@ -2,7 +2,7 @@
 //! a segment holds two slots, so three items cross a segment step): puts and gets racing
 //! over the step (the link of the next segment, the head's move, the freeing of the old
 //! segment by its last reader while another reader is still in its slot, the reuse of a
-//! segment that its readers left), a getter asleep
+//! segment that its readers left, the first segment's lazy install), a getter asleep
 //! on the empty list woken by a put, and an immediate shutdown racing a put and a get (every
 //! item comes out exactly once). A sleeper nobody wakes is a loom deadlock (the futex model
 //! never wakes by itself), and loom's causality checks catch an item read before its `put`
@@ -218,5 +218,30 @@ fn two_getters_one_putter_over_the_step() {
         got.push(*q.get().unwrap());
         got.sort();
         assert_eq!(got, [0, 1, 2]);
+    });
+}
+
+/// A new list has no segment: two putters race to install the first (boxed items: loom's
+/// cell tracking checks their writes against the reads) while a getter waits for an item,
+/// which may come before the winner has stored the head's segment. One segment wins, the
+/// loser's is kept or freed (a leak fails the model), both items come out once.
+#[test]
+fn first_puts_race_to_install_the_first_segment() {
+    model(2, || {
+        let q = Arc::new(Queue::new());
+        let p = {
+            let q = q.clone();
+            thread::spawn(move || q.put(Box::new(1)).unwrap())
+        };
+        let g = {
+            let q = q.clone();
+            thread::spawn(move || *q.get().unwrap())
+        };
+        q.put(Box::new(2)).unwrap();
+        p.join().unwrap();
+        let mut got = vec![g.join().unwrap(), *q.get().unwrap()];
+        got.sort();
+        assert_eq!(got, [1, 2]);
+        assert!(q.empty());
     });
 }

@@ -1,9 +1,10 @@
 //! [`List`]: the lock-free store of an unbounded FIFO [`Queue`](crate::Queue) (and of a
 //! bounded one too large for the ring): a linked list of segments of [`SLOTS`] slots each,
 //! laid out as crossbeam-channel's list flavour, plus Python's shutdown flag and task count.
-//! A segment is needed once per [`SLOTS`] puts, never per item, and handed back by the `get`
-//! that completes its read count (no epoch collector): kept, reset, for the tail's next step if
-//! none is kept yet ([`Spare`]), else freed. So a queue whose gets keep up allocates nothing.
+//! A segment is needed once per [`SLOTS`] puts, never per item (the first one at the first
+//! put: an idle queue holds none), and handed back by the `get` that completes its read count
+//! (no epoch collector): kept, reset, for the tail's next step if none is kept yet
+//! ([`Spare`]), else freed. So a queue whose gets keep up allocates nothing.
 //!
 //! | word   | meaning                                                                          |
 //! |--------|----------------------------------------------------------------------------------|
@@ -20,14 +21,16 @@
 //!
 //! ```text
 //!  put at tail t: marked? ShutDown ; offset SLOTS? wait for the link ; bounded and full? Full
+//!                 no segment yet? install the first (tail's, then head's: `Spare::install`)
 //!                 CAS tail t -> t + 1 ; last slot? seg = the kept segment or a new one
 //!                 (taken before the CAS, handed back if the put ends without linking it),
 //!                 tail += 1 (past the step), old.next = seg ; write ; state |= WRITE
 //!  get at head h: offset SLOTS? wait for the move ; unmarked and h == tail? Empty (ShutDown if
-//!                 the tail is marked) ; CAS head h -> h + 1 (marked when the tail is in a later
-//!                 segment) ; last slot? head = first slot of old.next ; wait for WRITE ; read ;
-//!                 reads += 1 ; it completed the count? keep the segment for the tail's next
-//!                 step (none kept yet) or dealloc it
+//!                 the tail is marked) ; no head segment yet? wait for the first put's store
+//!                 CAS head h -> h + 1 (marked when the tail is in a later segment) ; last
+//!                 slot? head = first slot of old.next ; wait for WRITE ; read ; reads += 1 ;
+//!                 it completed the count? keep the segment for the tail's next step (none
+//!                 kept yet) or dealloc it
 //!  either, on a lost CAS: spin 1, 2, 4, ... 64 steps before the next try (`contention`)
 //! ```
 //!
@@ -49,10 +52,11 @@
 //! The `WRITE` bit (`Release` store, `Acquire` load) orders an item's write before its read.
 //! The adds to a segment's `reads` are `AcqRel`, so every reader's last access to its slot
 //! happens before the freeing of the segment, by whichever reader completes the count. A
-//! segment's zeroed slots and its link are
-//! published by `Release` stores of `seg` and of `next` (and the `tail` add after the first),
-//! read back by `Acquire` loads of the index before `seg`, so a position's `seg` is never an
-//! older segment than the position's. The CASes on `head` and `tail` and the shutdown mark are
+//! segment's zeroed slots and its link are published by `Release` stores (and CAS) of `seg`
+//! and of `next` (and the `tail` add after the first), read back by `Acquire` loads of the
+//! index before `seg`, so a position's `seg` is never an older segment than the position's:
+//! but for the first segment, whose `head.seg` a get that saw the first item may find still
+//! null (it waits, as at a step). The CASes on `head` and `tail` and the shutdown mark are
 //! `SeqCst`: they are the publications of the sleepers' handshake (see `sleepers.rs`), whose
 //! waiters read them back with `SeqCst` loads (`has_item`, `has_room`, `puts`). A `get`'s look
 //! at `tail` (`Empty`) comes after a `SeqCst` fence, as in the ring.
@@ -116,18 +120,17 @@ fn count(pos: usize) -> usize {
 }
 
 impl<T> List<T> {
-    /// An empty list with its first segment; `maxsize` 0 is unbounded.
+    /// An empty list, without a segment until the first put; `maxsize` 0 is unbounded.
     pub(super) fn new(maxsize: usize) -> Self {
-        let first = Box::into_raw(Segment::new());
-        let end = |seg| {
+        let end = || {
             Padded(End {
                 index: AtomicUsize::new(0),
-                seg: AtomicPtr::new(seg),
+                seg: AtomicPtr::new(ptr::null_mut()),
             })
         };
         List {
-            head: end(first),
-            tail: end(first),
+            head: end(),
+            tail: end(),
             done: Padded(AtomicUsize::new(0)),
             kept: Spare::new(),
             maxsize,
@@ -245,6 +248,10 @@ impl<T> Slots for List<T> {
                     return Err(PutError::Full(item));
                 }
             }
+            if seg.is_null() {
+                // No segment yet (the list allocates its first one lazily, as crossbeam's).
+                seg = self.kept.install(&self.tail.0.seg, &self.head.0.seg);
+            }
             if offset + 1 == SLOTS && next_seg.is_none() {
                 // Allocated before the CAS: the puts waiting for the link wait less.
                 next_seg = Some(self.kept.take());
@@ -305,6 +312,12 @@ impl<T> Slots for List<T> {
                 if (head >> SHIFT) / LAP != (tail >> SHIFT) / LAP {
                     new |= MARK;
                 }
+            }
+            if seg.is_null() {
+                // An item is there but the first put has not stored the head's segment yet.
+                backoff(&mut step);
+                (head, seg) = self.head.0.load();
+                continue;
             }
             // Transition: head h -> h + 1, reserving the item at h for this get.
             match self

@@ -42,7 +42,8 @@ use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 /// 0.66x and 0.94x quiet, with the event counts of `fifo.rs` on lines of their own, which
 /// helped these rows a little but cost the ring's loaded 2p/2c row 25% more CPU: not kept.)
 /// The price is memory: a segment is `16 + 127 * (8 + size_of::<T>())` bytes (2 KiB for
-/// 8-byte items), one from the queue's construction on, one more kept once a get has left one.
+/// 8-byte items), one from the queue's first put on (none before: an idle queue holds none),
+/// one more kept once a get has left one.
 pub(super) const LAP: usize = if cfg!(threadkit_loom) { 3 } else { 128 };
 /// Items per segment.
 pub(super) const SLOTS: usize = LAP - 1;
@@ -269,6 +270,33 @@ impl<T> Spare<T> {
             }
         }
         Segment::new()
+    }
+
+    /// The first put's step (a list allocates its first segment lazily, as crossbeam's):
+    /// installs the kept segment or a new one as `tail`'s, then as `head`'s, and returns it;
+    /// a put that loses the race to install hands its segment back and returns the winner's.
+    #[cold]
+    pub(super) fn install(
+        &self,
+        tail: &AtomicPtr<Segment<T>>,
+        head: &AtomicPtr<Segment<T>>,
+    ) -> *mut Segment<T> {
+        let new = Box::into_raw(self.take());
+        // Transition: tail segment none -> the first (`Release`: its zeroed slots are
+        // published; `Acquire` on failure: so are the winner's).
+        match tail.compare_exchange(ptr::null_mut(), new, Release, Acquire) {
+            Ok(_) => {
+                // Before the put's index CAS: a get that finds an item finds the segment, or
+                // waits for this store.
+                head.store(new, Release);
+                new
+            }
+            Err(winner) => {
+                // SAFETY: `new` came from `Box::into_raw` above and no other thread saw it.
+                self.give_back(Some(unsafe { Box::from_raw(new) }));
+                winner
+            }
+        }
     }
 
     /// Keeps `seg`, reset, or frees it if a segment is kept already.
