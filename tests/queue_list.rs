@@ -1,7 +1,8 @@
 //! Tests of the lock-free list behind an unbounded `Queue` (and a bounded one too large for
 //! the ring), through the public API, each crossing many segment boundaries
 //! ([`SEGMENT_SLOTS`] slots a segment): FIFO order, MPMC with a checksum of every item, an
-//! immediate shutdown racing puts and gets with every item accounted for once (counted drops), a dropped queue holding
+//! immediate shutdown racing puts and gets with every item accounted for once (counted drops),
+//! fresh queues whose first puts race to install the first segment, a dropped queue holding
 //! items over several segments (also when an item's `drop` panics), `task_done`/`join`, and
 //! the bound of a large bounded queue.
 
@@ -126,6 +127,42 @@ fn consume(q: &Queue<u64>, c: u64, producers: u64, _: u64) -> Vec<u64> {
         q.task_done().unwrap();
     }
     got
+}
+
+/// Fresh queues (no segment until the first put): three putters start at once, one boxed
+/// item each, while the main thread gets all three. Every round's items come out once; the
+/// segments of the puts that lost the race to install the first one are kept or freed (a leak
+/// or a double free fails under Miri).
+#[test]
+fn first_puts_race_on_fresh_queues() {
+    let rounds = if cfg!(miri) { 10 } else { 2_000 };
+    for r in 0..rounds {
+        let q = Queue::new();
+        let ready = AtomicUsize::new(0);
+        let start = || {
+            ready.fetch_add(1, SeqCst);
+            while ready.load(SeqCst) < 4 {
+                thread::yield_now();
+            }
+        };
+        thread::scope(|s| {
+            for p in 0..3u64 {
+                let (q, start) = (&q, &start);
+                s.spawn(move || {
+                    start();
+                    q.put(Box::new(r * 3 + p)).unwrap();
+                });
+            }
+            start();
+            let lost = "an item lost (or not there after 10 s)";
+            let mut got: Vec<u64> = (0..3)
+                .map(|_| *q.get_timeout(Duration::from_secs(10)).expect(lost))
+                .collect();
+            got.sort_unstable();
+            assert_eq!(got, [r * 3, r * 3 + 1, r * 3 + 2]);
+        });
+        assert!(q.empty());
+    }
 }
 
 #[test]
