@@ -134,7 +134,6 @@ fn main() {
         // Fresh scenarios each run: contenders own their state.
         let selected: Vec<_> = scenarios::all()
             .into_iter()
-            .map(|build| build())
             .filter(|s| wanted(s.name))
             .map(|mut s| {
                 if !args.only.is_empty() {

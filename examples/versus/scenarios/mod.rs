@@ -10,12 +10,13 @@ mod sizes;
 mod threads;
 mod webkit;
 
-/// A scenario constructor: builds its contenders (and their state) when selected.
-pub type Build = fn() -> crate::harness::Scenario;
+/// A scenario constructor.
+type Build = fn() -> crate::harness::Scenario;
 
-/// Every timed scenario, in table order.
-pub fn all() -> Vec<Build> {
-    let mut all: Vec<Build> = vec![
+/// Every timed scenario, in table order, freshly built (a contender makes its state when it
+/// runs; building is cheap, so the whole list is built and then filtered).
+pub fn all() -> Vec<crate::harness::Scenario> {
+    let builds: Vec<Build> = vec![
         locks::lock_uncontended,
         locks::lock_2_threads,
         locks::lock_2_threads_unpinned,
@@ -52,7 +53,8 @@ pub fn all() -> Vec<Build> {
         threads::thread_default_stack,
         threads::local_access,
     ];
-    all.extend(queue::builds());
+    let mut all: Vec<_> = builds.into_iter().map(|build| build()).collect();
+    all.extend(queue::rows());
     all
 }
 

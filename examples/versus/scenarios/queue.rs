@@ -373,37 +373,3 @@ pub fn rows() -> Vec<Scenario> {
     });
     all
 }
-
-/// Row `i` of [`rows`].
-fn nth(i: usize) -> Scenario {
-    rows().swap_remove(i)
-}
-
-/// One constructor per row of [`rows`], for the scenario list (checked against the rows' count,
-/// so that a row added to [`rows`] cannot drop out of the tables unseen).
-pub fn builds() -> Vec<super::Build> {
-    let builds: Vec<super::Build> = vec![
-        || nth(0),
-        || nth(1),
-        || nth(2),
-        || nth(3),
-        || nth(4),
-        || nth(5),
-        || nth(6),
-        || nth(7),
-        || nth(8),
-        || nth(9),
-        || nth(10),
-        || nth(11),
-        || nth(12),
-        || nth(13),
-        || nth(14),
-        || nth(15),
-    ];
-    assert_eq!(
-        builds.len(),
-        rows().len(),
-        "examples/versus/scenarios/queue.rs: one build per row"
-    );
-    builds
-}
