@@ -7,9 +7,9 @@
 //! the bound of a large bounded queue.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::SeqCst;
+use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 use threadkit::queue::SEGMENT_SLOTS;
@@ -138,22 +138,16 @@ fn first_puts_race_on_fresh_queues() {
     let rounds = if cfg!(miri) { 10 } else { 2_000 };
     for r in 0..rounds {
         let q = Queue::new();
-        let ready = AtomicUsize::new(0);
-        let start = || {
-            ready.fetch_add(1, SeqCst);
-            while ready.load(SeqCst) < 4 {
-                thread::yield_now();
-            }
-        };
+        let start = Barrier::new(4);
         thread::scope(|s| {
             for p in 0..3u64 {
                 let (q, start) = (&q, &start);
                 s.spawn(move || {
-                    start();
+                    start.wait();
                     q.put(Box::new(r * 3 + p)).unwrap();
                 });
             }
-            start();
+            start.wait();
             let lost = "an item lost (or not there after 10 s)";
             let mut got: Vec<u64> = (0..3)
                 .map(|_| *q.get_timeout(Duration::from_secs(10)).expect(lost))

@@ -10,50 +10,46 @@ mod sizes;
 mod threads;
 mod webkit;
 
-/// A scenario constructor.
-type Build = fn() -> crate::harness::Scenario;
-
 /// Every timed scenario, in table order, freshly built (a contender makes its state when it
 /// runs; building is cheap, so the whole list is built and then filtered).
 pub fn all() -> Vec<crate::harness::Scenario> {
-    let builds: Vec<Build> = vec![
-        locks::lock_uncontended,
-        locks::lock_2_threads,
-        locks::lock_2_threads_unpinned,
-        locks::lock_4_threads,
-        locks::lock_random_2,
-        locks::lock_random_64,
-        locks::mutex_uncontended,
-        locks::mutex_2_threads,
-        locks::mutex_2_threads_unpinned,
-        locks::scaling_1,
-        locks::scaling_2,
-        locks::scaling_4,
-        locks::scaling_8,
-        locks::scaling_16,
-        rlock::rlock_reentry,
-        signals::semaphore_uncontended,
-        signals::semaphore_ping_pong,
-        signals::semaphore_ping_pong_unpinned,
-        signals::event_ping_pong,
-        signals::event_ping_pong_unpinned,
-        conditions::condition_ping_pong,
-        conditions::condition_ping_pong_unpinned,
-        conditions::condvar_ping_pong,
-        conditions::condvar_ping_pong_unpinned,
-        webkit::webkit_1p_10c,
-        webkit::webkit_10p_1c,
-        webkit::webkit_1p_1c,
-        conditions::notify_all_herd,
-        barriers::barrier_2,
-        barriers::barrier_4,
-        signals::ring_events,
-        conditions::ring_conditions,
-        threads::thread_small_stack,
-        threads::thread_default_stack,
-        threads::local_access,
+    let mut all = vec![
+        locks::lock_uncontended(),
+        locks::lock_2_threads(),
+        locks::lock_2_threads_unpinned(),
+        locks::lock_4_threads(),
+        locks::lock_random_2(),
+        locks::lock_random_64(),
+        locks::mutex_uncontended(),
+        locks::mutex_2_threads(),
+        locks::mutex_2_threads_unpinned(),
+        locks::scaling_1(),
+        locks::scaling_2(),
+        locks::scaling_4(),
+        locks::scaling_8(),
+        locks::scaling_16(),
+        rlock::rlock_reentry(),
+        signals::semaphore_uncontended(),
+        signals::semaphore_ping_pong(),
+        signals::semaphore_ping_pong_unpinned(),
+        signals::event_ping_pong(),
+        signals::event_ping_pong_unpinned(),
+        conditions::condition_ping_pong(),
+        conditions::condition_ping_pong_unpinned(),
+        conditions::condvar_ping_pong(),
+        conditions::condvar_ping_pong_unpinned(),
+        webkit::webkit_1p_10c(),
+        webkit::webkit_10p_1c(),
+        webkit::webkit_1p_1c(),
+        conditions::notify_all_herd(),
+        barriers::barrier_2(),
+        barriers::barrier_4(),
+        signals::ring_events(),
+        conditions::ring_conditions(),
+        threads::thread_small_stack(),
+        threads::thread_default_stack(),
+        threads::local_access(),
     ];
-    let mut all: Vec<_> = builds.into_iter().map(|build| build()).collect();
     all.extend(queue::rows());
     all
 }
