@@ -13,7 +13,7 @@
 //! row spawns count too), and any other contender is measured by `getrusage` around its whole
 //! call. The CPU of the `--load` processes is never counted (they are other processes).
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// Who wrote the primitive: one column of the table each.
@@ -140,9 +140,13 @@ pub fn measure(mut scenario: Scenario, budget: Budget) -> Row {
     // Calibrate: double `ops` until one call takes MIN_CALIBRATION, per contender, and keep
     // its cost per operation. On a busy machine a call's fixed costs (starting threads, and
     // waiting for a CPU before the first operation runs: milliseconds when other processes
-    // hold every CPU) can dwarf a few operations, so calibration goes on doubling until
-    // doubling the work at least 1.6-folds the time (the operations, not the fixed cost,
-    // dominate), within half of the scenario's budget.
+    // hold every CPU) can dwarf a few operations, and they jump by a scheduler tick (4 ms here)
+    // from one call to the next. So calibration goes on doubling until doubling the work has
+    // 1.6-folded the time twice in a row (the operations, not the fixed cost, dominate), within
+    // half of the scenario's budget. With one 1.6-fold, a jump of the fixed cost from 4 to 10 ms
+    // stopped it at 512 operations of a 7 ns lock (seen here), and a jump at a few operations
+    // makes every round of the row measure its fixed cost instead (the likely cause of a loaded
+    // "Lock contended, 2 threads" figure of 768,628 ns per lock in docs/benchmarks.md).
     let cap = budget
         .per_scenario
         .div_f64(2.0 * scenario.contenders.len().max(1) as f64);
@@ -152,11 +156,14 @@ pub fn measure(mut scenario: Scenario, budget: Budget) -> Row {
         .map(|c| {
             let begun = Instant::now();
             let mut ops = 1u64;
+            let mut scaled = 0;
             let mut prev: Option<Duration> = None;
             loop {
                 let t = (c.run)(ops);
                 let scales = prev.is_some_and(|p| t.as_secs_f64() >= 1.6 * p.as_secs_f64());
-                if (t >= MIN_CALIBRATION && scales) || ops >= 1 << 40 || begun.elapsed() >= cap {
+                scaled = if scales { scaled + 1 } else { 0 };
+                if (t >= MIN_CALIBRATION && scaled >= 2) || ops >= 1 << 40 || begun.elapsed() >= cap
+                {
                     break t.as_secs_f64() / ops as f64;
                 }
                 prev = Some(t);
@@ -326,8 +333,9 @@ pub fn timed_workers_unpinned<F: Fn(usize) + Sync>(workers: usize, work: F) -> D
 /// [`timed_workers_unpinned`]. Each worker adds the CPU time of its `work` (its own thread CPU
 /// clock, read after the start gate and after the work) to the round's CPU figure.
 pub fn timed_workers_placed<F: Fn(usize) + Sync>(workers: usize, pin: bool, work: F) -> Duration {
-    let ready = AtomicUsize::new(0);
-    let go = AtomicBool::new(false);
+    let ready = AtomicU32::new(0);
+    let go = AtomicU32::new(0);
+    let workers32 = u32::try_from(workers).expect("at most u32::MAX workers");
     let mut start = None;
     let cpus = allowed_cpus();
     let cpus = if pin && workers <= cpus.len() {
@@ -341,23 +349,48 @@ pub fn timed_workers_placed<F: Fn(usize) + Sync>(workers: usize, pin: bool, work
             let cpu = (!cpus.is_empty()).then(|| cpus[i % cpus.len()]);
             s.spawn(move || {
                 pin_to(cpu);
-                ready.fetch_add(1, Ordering::AcqRel);
-                while !go.load(Ordering::Acquire) {
-                    std::thread::yield_now();
+                if ready.fetch_add(1, Ordering::AcqRel) + 1 == workers32 {
+                    atomic_wait::wake_all(ready);
                 }
+                gate(go);
                 let before = thread_cpu_ns();
                 work(i);
                 add_cpu(thread_cpu_ns().saturating_sub(before));
             });
         }
-        while ready.load(Ordering::Acquire) < workers {
-            std::thread::yield_now();
+        loop {
+            let n = ready.load(Ordering::Acquire);
+            if n == workers32 {
+                break;
+            }
+            atomic_wait::wait(&ready, n);
         }
         start = Some(Instant::now());
-        go.store(true, Ordering::Release);
+        go.store(1, Ordering::Release);
+        atomic_wait::wake_all(&go);
     });
     start.map_or(Duration::ZERO, |t| t.elapsed())
 }
+
+/// Waits at the start gate until `go` is 1: a short spin (a released worker on a CPU of its own
+/// starts at once), then a futex sleep. Not `yield_now` in a loop: on a busy machine a yield
+/// hands the CPU to the busy process for the rest of its timeslice, so every round's start
+/// (and with it every round's time) grew by up to a scheduler tick, where a woken sleeper is
+/// run at once.
+fn gate(go: &AtomicU32) {
+    for _ in 0..GATE_SPINS {
+        if go.load(Ordering::Acquire) != 0 {
+            return;
+        }
+        std::hint::spin_loop();
+    }
+    while go.load(Ordering::Acquire) == 0 {
+        atomic_wait::wait(go, 0);
+    }
+}
+
+/// Looks at the start gate before a worker sleeps on it (a few microseconds).
+const GATE_SPINS: u32 = 4096;
 
 /// Times `ops` calls of `f` on the calling thread. Its CPU figure is the whole process's
 /// (`getrusage`), so that threads which `f` starts and joins are counted too.
