@@ -334,7 +334,7 @@ pub fn timed_workers_unpinned<F: Fn(usize) + Sync>(workers: usize, work: F) -> D
 /// clock, read after the start gate and after the work) to the round's CPU figure.
 pub fn timed_workers_placed<F: Fn(usize) + Sync>(workers: usize, pin: bool, work: F) -> Duration {
     let ready = AtomicU32::new(0);
-    let go = AtomicU32::new(0);
+    let go = AtomicU32::new(GATE_SHUT);
     let workers32 = u32::try_from(workers).expect("at most u32::MAX workers");
     let mut start = None;
     let cpus = allowed_cpus();
@@ -366,28 +366,44 @@ pub fn timed_workers_placed<F: Fn(usize) + Sync>(workers: usize, pin: bool, work
             atomic_wait::wait(&ready, n);
         }
         start = Some(Instant::now());
-        go.store(1, Ordering::Release);
-        atomic_wait::wake_all(&go);
+        // On the clock: a wake-up call only if a worker sleeps at the gate.
+        if go.swap(GATE_OPEN, Ordering::Release) == GATE_SLEPT_ON {
+            atomic_wait::wake_all(&go);
+        }
     });
     start.map_or(Duration::ZERO, |t| t.elapsed())
 }
 
-/// Waits at the start gate until `go` is 1: a short spin (a released worker on a CPU of its own
-/// starts at once), then a futex sleep. Not `yield_now` in a loop: on a busy machine a yield
-/// hands the CPU to the busy process for the rest of its timeslice, so every round's start
-/// (and with it every round's time) grew by up to a scheduler tick, where a woken sleeper is
-/// run at once.
+/// Waits at the start gate `go` until it is [`GATE_OPEN`]: a short spin (a released worker on
+/// a CPU of its own starts at once), then a futex sleep, marking the gate [`GATE_SLEPT_ON`] so
+/// that the releaser makes its wake-up call only when someone sleeps. Not `yield_now` in a
+/// loop: on a busy machine a yield hands the CPU to the busy process for the rest of its
+/// timeslice, so every round's start (and with it every round's time) grew by up to a
+/// scheduler tick, where a woken sleeper is run at once.
 fn gate(go: &AtomicU32) {
     for _ in 0..GATE_SPINS {
-        if go.load(Ordering::Acquire) != 0 {
+        if go.load(Ordering::Acquire) == GATE_OPEN {
             return;
         }
         std::hint::spin_loop();
     }
-    while go.load(Ordering::Acquire) == 0 {
-        atomic_wait::wait(go, 0);
+    loop {
+        match go.compare_exchange(
+            GATE_SHUT,
+            GATE_SLEPT_ON,
+            Ordering::Acquire,
+            Ordering::Acquire,
+        ) {
+            Ok(_) | Err(GATE_SLEPT_ON) => atomic_wait::wait(go, GATE_SLEPT_ON),
+            Err(_) => return, // GATE_OPEN
+        }
     }
 }
+
+/// The start gate's states: shut, shut with a worker asleep on it, open.
+const GATE_SHUT: u32 = 0;
+const GATE_SLEPT_ON: u32 = 1;
+const GATE_OPEN: u32 = 2;
 
 /// Looks at the start gate before a worker sleeps on it (a few microseconds).
 const GATE_SPINS: u32 = 4096;
