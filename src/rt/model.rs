@@ -145,6 +145,11 @@ pub(crate) fn may_spin() -> bool {
     true
 }
 
+/// Nothing spins under the model (see [`spin_limit`]), so the answer changes nothing.
+pub(crate) fn fit_beside(_others: u32) -> bool {
+    true
+}
+
 /// The notify window under the model: 1 unless the test sets [`LOOM_NOTIFY_WINDOW`], so the
 /// token-chain models stay small and the window's count is modelled where it matters.
 pub(crate) fn notify_window() -> u32 {

@@ -167,6 +167,14 @@ pub(crate) fn may_spin() -> bool {
     cpus() > 1
 }
 
+/// Whether `others` threads can all be running beside the caller at once (fewer than the
+/// other CPUs there are): a spin that waits for them all to act can only succeed if so, and
+/// otherwise holds a CPU one of them needs.
+#[inline]
+pub(crate) fn fit_beside(others: u32) -> bool {
+    others < cpus()
+}
+
 /// How many notified waiters a `Condition`/`Condvar` notify may have on their way back
 /// into the lock at once (see `sync/waitqueue/mod.rs`, "The tokens"):
 /// [`NOTIFY_WINDOW_PER_CPU`] per CPU, at most [`NOTIFY_WINDOW_MAX`].

@@ -47,7 +47,8 @@
 //! # Generation word (`generation: AtomicU32`)
 //!
 //! Bits 0..=29 count phase changes; bit 30 (`SPUN`) is the spin hint (a waiter spins up to 10 us
-//! while it is on: see `rt::spin`); bit 31 (`SLEEPERS`) says someone sleeps on this value. Every
+//! while it is on: see `rt::spin`; never while more parties are still to come than there are
+//! other CPUs, whose spin could only hold a CPU that one of them needs); bit 31 (`SLEEPERS`) says someone sleeps on this value. Every
 //! phase change bumps the counter (clearing `SLEEPERS`) and, only if `SLEEPERS` was set, wakes
 //! every sleeper; threads sleep on `generation`, never on `state`, so arrivals (which only change
 //! `count`) wake nobody. A sleeper reads `generation` before `state`, sets `SLEEPERS` with a CAS
@@ -257,7 +258,11 @@ impl Barrier {
         let (index, s) = self.arrive(parties)?;
         if index + 1 == parties {
             self.release_round(s)?;
-        } else if let Err(e) = self.await_round(round(s), timeout.and_then(deadline_after)) {
+        } else if let Err(e) = self.await_round(
+            round(s),
+            parties - 1 - index,
+            timeout.and_then(deadline_after),
+        ) {
             self.leave();
             return Err(e);
         }

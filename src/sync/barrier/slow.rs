@@ -8,7 +8,7 @@
 use super::{BROKEN, Barrier, FILLING, GEN_MASK, RESETTING, SLEEPERS, SPUN};
 use super::{count, next_round, phase, round, with_phase};
 use crate::Error;
-use crate::rt::{set_hint, spin, wait, wake_all, woke_partner};
+use crate::rt::{fit_beside, set_hint, spin, wait, wake_all, woke_partner};
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::time::Instant;
@@ -40,9 +40,14 @@ impl Barrier {
         Ok(())
     }
 
-    /// A non-last arrival in round `r`: wait until the round is released or broken. On an
-    /// error the caller must `leave`.
-    pub(super) fn await_round(&self, r: u64, deadline: Option<Instant>) -> Result<(), Error> {
+    /// A non-last arrival in round `r`, with `to_come` parties still to arrive: wait until the
+    /// round is released or broken. On an error the caller must `leave`.
+    pub(super) fn await_round(
+        &self,
+        r: u64,
+        to_come: u32,
+        deadline: Option<Instant>,
+    ) -> Result<(), Error> {
         let mut deadline = deadline;
         let outcome = |s: u64| {
             if round(s) != r {
@@ -54,8 +59,12 @@ impl Barrier {
             }
         };
         let hint = self.generation.load(Relaxed) & SPUN != 0;
+        // A spin ends well only if every party still to come runs meanwhile: with more of them
+        // than the other CPUs, it holds a CPU that one of them needs (4 parties on 2 CPUs: the
+        // first two arrivals sleep at once), and such a wait says nothing about the hint.
+        let bet = fit_beside(to_come);
         let mut result = None;
-        let spun = match spin(hint, deadline, || {
+        let spun = match spin(hint && bet, deadline, || {
             result = outcome(self.state.load(Acquire));
             result.is_some()
         }) {
@@ -68,7 +77,9 @@ impl Barrier {
         loop {
             let g = self.generation.load(Acquire);
             if let Some(r) = outcome(self.state.load(Acquire)) {
-                set_hint(&self.generation, SPUN, hint, spun.was_short());
+                if bet {
+                    set_hint(&self.generation, SPUN, hint, spun.was_short());
+                }
                 return r;
             }
             if !self.sleep(g, deadline) && self.try_break_on_timeout(r) {
