@@ -146,7 +146,7 @@ pub fn measure(mut scenario: Scenario, budget: Budget) -> Row {
     // half of the scenario's budget. With one 1.6-fold, a jump of the fixed cost from 4 to 10 ms
     // stopped it at 512 operations of a 7 ns lock (seen here), and a jump at a few operations
     // makes every round of the row measure its fixed cost instead (the likely cause of a loaded
-    // "Lock contended, 2 threads" figure of 768,628 ns per lock in docs/benchmarks.md).
+    // "Lock contended, 2 threads" figure of 768,628 ns per lock in docs/benchmarks-history.md).
     let cap = budget
         .per_scenario
         .div_f64(2.0 * scenario.contenders.len().max(1) as f64);

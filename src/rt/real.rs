@@ -105,7 +105,7 @@ pub(crate) fn cpus() -> u32 {
 
 /// How many busy-wait steps ([`spin_hint`]) take about `ns` nanoseconds on this CPU (at
 /// least 1). A step is one `PAUSE` (or the target's equivalent), whose cost differs tenfold
-/// between CPUs (about 12 ns on the Intel VM of `docs/benchmarks.md`, 30 on the AMD one,
+/// between CPUs (about 12 ns on the Intel VM of `docs/benchmarks-history.md`, 30 on the AMD one,
 /// 40 and more on other Intel parts, a few on others), so a spin that means to leave a lock's
 /// cache line alone for a given time measures its steps once (see [`measure_steps_per_ms`]).
 #[inline]

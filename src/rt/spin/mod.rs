@@ -19,7 +19,7 @@ const SPIN_LONG: Duration = Duration::from_micros(10);
 
 /// How long a thread spins, counted from its wake-up call, for a partner that it has just
 /// woken ([`woke_partner`]): the wake-up of a sleeper on an idle virtual CPU takes 20-35 us on
-/// some hypervisors (the 2-CPU Firecracker VM of `docs/benchmarks.md`), longer than
+/// some hypervisors (the 2-CPU Firecracker VM of `docs/benchmarks-history.md`), longer than
 /// [`SPIN_LONG`], and a waker that then sleeps itself makes its partner pay the same again to
 /// wake it: from the first such hand-over on, both sides slept at every one.
 const SPIN_AFTER_WAKE: Duration = Duration::from_micros(50);
@@ -41,9 +41,10 @@ const SKIP_MAX: u32 = 64;
 /// one yield now and then is enough to set apart, on a machine busy with other work, the
 /// timeslices of threads that contend for one lock (see there), while a yield at every wait
 /// would hand a slice to another process each time (the policy this replaced did that, and a
-/// one-slot producer/consumer queue took 20x longer than the baseline's: docs/benchmarks.md).
-/// Measured on the 2-CPU AMD EPYC VM of `docs/benchmarks.md` against 1 ms (scratch binaries
-/// and `versus --runs 3` alternated): with two CPU-bound processes running, 16 threads on one
+/// one-slot producer/consumer queue took 20x longer than the baseline's:
+/// docs/benchmarks-history.md). Measured on the 2-CPU AMD EPYC VM of
+/// `docs/benchmarks-history.md` against 1 ms (scratch binaries and `versus --runs 3`
+/// alternated): with two CPU-bound processes running, 16 threads on one
 /// lock with a 50 ns section spent 52-54 ns of CPU per lock instead of 60-67, 4 threads on a
 /// random one of 2 locks 5.4-5.8 instead of 6.1-6.4 (the baselines' figures are in that
 /// document); on the idle machine, 4 threads with 0.6 us sections took 765-834 ns per lock against
@@ -109,11 +110,11 @@ pub(crate) fn woke_partner() {
 /// line to and fro at every acquire, and two such threads spend about twice the CPU per lock
 /// that one spends alone; a yield lets the other process run on this CPU now and puts this
 /// thread's next timeslice where the holder's is not. On the 2-CPU VM of
-/// `docs/benchmarks.md`, two threads locking and unlocking with two CPU-bound processes
+/// `docs/benchmarks-history.md`, two threads locking and unlocking with two CPU-bound processes
 /// running: 35-44 ns of CPU per lock without it (in some runs), 16.8-18.1 with it, about what
 /// one thread alone spends (17.4); the rate bound keeps 4 threads with 0.6 us sections on an
 /// idle machine at 830-920 ns per lock (800-920 without any yield, 1,080-1,360 with one at
-/// every wait: each one a switch to another contender). Figures: `docs/benchmarks.md`.
+/// every wait: each one a switch to another contender). Figures: `docs/benchmarks-history.md`.
 #[inline]
 pub(crate) fn yield_to_holder(now: Instant) {
     #[cfg(not(threadkit_loom))]
@@ -356,8 +357,8 @@ fn spin_long(
 /// Released waiters in flight per CPU (see [`notify_window`](super::notify_window)): enough
 /// that when one leaves the lock, every CPU still has another one awake and ready to take it,
 /// so no CPU goes idle between two of them (waking an idle CPU is the dearest step of a
-/// hand-over: 20-35 us on the 2-CPU virtual machines of `docs/benchmarks.md`, against 1-2 us
-/// for a switch between two runnable threads), and no more: each one more in flight spins
+/// hand-over: 20-35 us on the 2-CPU virtual machines of `docs/benchmarks-history.md`, against
+/// 1-2 us for a switch between two runnable threads), and no more: each one more in flight spins
 /// for the lock. Measured on the Firecracker VM (`versus --filter herd`, 3 alternations of
 /// 3 runs each, the 32-waiter herd against std): 1 per CPU 0.83-0.91x std's time, 2
 /// 0.62-0.68x with 0.72-0.74x its CPU time, 3 0.63-0.64x (CPU 0.79-0.83), 4 0.64-0.68x (CPU

@@ -137,7 +137,7 @@ const QUICK_LOOK: u32 = 100;
 /// A look takes the cache line from the holder, which then waits for it back at its unlock
 /// and at its next lock: the rarer the looks, the faster the holder, and while the lock is
 /// busy it changes hands between running threads anyway. Against looks after 2, 4, 8, ...
-/// steps (the spin this replaced), on the 2-CPU VM of `docs/benchmarks.md` (12 ns steps):
+/// steps (the spin this replaced), on the 2-CPU VM of `docs/benchmarks-history.md` (12 ns steps):
 /// 4 threads on a random one of 2 locks 61-67 -> 41 ns per lock, one lock with a 50 ns
 /// section at 16 threads 104 -> 82 ns; up to 7% slower with 0.6 us sections, where a later
 /// look now and then misses a release (figures and the other thread counts there). Without
@@ -212,8 +212,8 @@ impl Lock {
     pub fn acquire(&self) {
         // Transition: free (waiters may be counted) -> LOCKED, as `try_acquire` makes it; on a
         // held word the bit is already set and nothing changes. One `lock bts` on x86: on the
-        // AMD EPYC VM of docs/benchmarks.md an uncontended acquire + release took 4.9 ns with
-        // a compare-and-swap here, 4.4 with this (a CAS + swap loop: 4.5).
+        // AMD EPYC VM of docs/benchmarks-history.md an uncontended acquire + release took
+        // 4.9 ns with a compare-and-swap here, 4.4 with this (a CAS + swap loop: 4.5).
         if self.state.fetch_or(LOCKED, Acquire) & LOCKED != 0 {
             self.acquire_slow(None, false);
         }

@@ -48,7 +48,7 @@ const PUT_SPUN: u32 = 2;
 /// whose spin ends first puts into whatever room there is). Putting again as soon as one slot
 /// is free keeps a fast producer in lockstep with its consumers, both writing the same cache
 /// lines at every item; a batch of room lets the consumers run ahead. On the 2-CPU AMD EPYC
-/// VM of `docs/benchmarks.md`, `versus --runs 3` alternated, against the channel baseline's
+/// VM of `docs/benchmarks-history.md`, `versus --runs 3` alternated, against the channel baseline's
 /// time: SPSC bounded(1024) 1.49-2.12x with one slot, 0.61-0.92x with 32; 2 producers / 2
 /// consumers bounded(64) 0.22-1.91x with one, 0.44-1.24x with 16; 4p/4c 1.18-2.48x,
 /// 0.58-1.06x (an eighth of `maxsize`: 0.62-1.09x and 0.87-1.45x; a half: no better, more

@@ -49,7 +49,7 @@ const CONTENTION_MAX: u32 = 6;
 /// at once and pass its cache line round again before any of them can win. Without it, 4
 /// producers and 4 consumers on an unbounded queue (2 CPUs, quiet) took 42-54 ns an item
 /// against crossbeam-channel's 15-17 (which backs off the same way); with it 17 ns
-/// (figures: docs/benchmarks.md). Never a yield or a sleep: the winner is running. Under
+/// (figures: docs/benchmarks-history.md). Never a yield or a sleep: the winner is running. Under
 /// loom, nothing (the retry is what the model explores).
 #[inline]
 pub(super) fn contention(step: &mut u32) {

@@ -36,11 +36,11 @@
 //! A putter that found the ring full spins on the stamp of the slot where its batch of room
 //! ends (`room_ready`), not on `head`: a spinner looks at every step, and each look at `head`
 //! pulled its line away from the getters, who move it at every item, so that each of their
-//! CASes missed the cache. On the 2-CPU AMD EPYC VM of `docs/benchmarks.md` with two `yes`
+//! CASes missed the cache. On the 2-CPU AMD EPYC VM of `docs/benchmarks-history.md` with two `yes`
 //! processes running, `perf` put 32% of a getter's samples on that CAS; medians of 6-8
 //! alternated runs of a scratch binary: SPSC bounded(1024) (pinned) 32-53 against 34-90 ns of
 //! CPU per item, 2 producers / 2 consumers bounded(64) 49-102 against 104-226 (where the
-//! threads rarely slept; see docs/benchmarks.md). A getter's spin still reads `tail`
+//! threads rarely slept; see docs/benchmarks-history.md). A getter's spin still reads `tail`
 //! (`has_item`): on the slot's own stamp it made the putter's item and stamp stores two
 //! transfers of the line, and a ping-pong over two one-slot queues took 330-360 ns a round
 //! trip against 245-255.

@@ -21,7 +21,7 @@
 //! the cache line the producer was filling (four slots a line), and a put had to set `WRITE`
 //! with a read-modify-write too, since `DESTROY` could come first. Now a put stores, and the
 //! gets' adds go to the segment's first line, which the puts write only for its first three
-//! slots and the link. Measured: docs/benchmarks.md.
+//! slots and the link. Measured: docs/benchmarks-history.md.
 
 use super::lockfree::{Padded, backoff};
 use crate::rt::{AtomicPtr, AtomicUsize, UnsafeCell};
@@ -247,7 +247,7 @@ impl<T> Segment<T> {
 /// segments do not travel from their readers' threads back to their writers' through the
 /// allocator (whose lock, on a busy machine, a preempted thread can hold). Its last reader
 /// resets a segment before keeping it, while the lines are still in its cache. What it
-/// measured, and what it did not settle: docs/benchmarks.md.
+/// measured, and what it did not settle: docs/benchmarks-history.md.
 pub(super) struct Spare<T>(Padded<AtomicPtr<Segment<T>>>);
 
 impl<T> Spare<T> {

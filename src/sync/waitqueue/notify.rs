@@ -14,7 +14,7 @@
 //! one-slot queue with one producer and ten consumers (the "webkit" rows of the benchmarks) the
 //! consumer that just took an item waits again, spinning, and the producer's next notify
 //! releases it: the two run as a ping-pong while the others sleep, where FIFO woke a sleeper,
-//! who then slept again, at every item (figures in docs/benchmarks.md). Two more rules keep
+//! who then slept again, at every item (figures in docs/benchmarks-history.md). Two more rules keep
 //! that pair spinning rather than sleeping. A notify that had to wake a sleeper records it as
 //! the notifier's partner (`rt::woke_partner`) even with other waiters left: its next wait
 //! (the producer's wait for room) is answered by the woken one, who takes 20-35 us to run, so
