@@ -45,13 +45,13 @@ mod spin;
 pub(crate) use fork::child_passes;
 pub(crate) use fork::{is_current_generation, renew_after_fork};
 
-#[cfg(all(test, not(threadkit_loom)))]
-pub(crate) use spin::take_partner_record;
 #[cfg(not(threadkit_loom))]
 use spin::{NOTIFY_WINDOW_MAX, NOTIFY_WINDOW_PER_CPU};
 pub(crate) use spin::{
     Spun, forget_partner, set_hint, spin, spin_briefly, woke_partner, yield_to_holder,
 };
+#[cfg(all(test, not(threadkit_loom)))]
+pub(crate) use spin::{lost_bets, take_partner_record};
 
 #[cfg(all(test, not(threadkit_loom)))]
 std::thread_local! {

@@ -153,6 +153,13 @@ pub(crate) fn take_partner_record() -> bool {
     take_woke().is_some()
 }
 
+/// Unit tests: this thread's record of lost bets (long spins still to skip, and the last
+/// penalty), which only a long spin that ran out changes.
+#[cfg(all(test, not(threadkit_loom)))]
+pub(crate) fn lost_bets() -> (u32, u32) {
+    BETS.with(|b| (b.get().skip, b.get().penalty))
+}
+
 /// Takes this thread's [`woke_partner`] record.
 #[inline]
 fn take_woke() -> Option<Instant> {

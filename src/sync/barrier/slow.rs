@@ -8,7 +8,7 @@
 use super::{BROKEN, Barrier, FILLING, GEN_MASK, RESETTING, SLEEPERS, SPUN};
 use super::{count, next_round, phase, round, with_phase};
 use crate::Error;
-use crate::rt::{fit_beside, set_hint, spin, wait, wake_all, woke_partner};
+use crate::rt::{fit_beside, forget_partner, set_hint, spin, wait, wake_all, woke_partner};
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::time::Instant;
@@ -61,8 +61,13 @@ impl Barrier {
         let hint = self.generation.load(Relaxed) & SPUN != 0;
         // A spin ends well only if every party still to come runs meanwhile: with more of them
         // than the other CPUs, it holds a CPU that one of them needs (4 parties on 2 CPUs: the
-        // first two arrivals sleep at once), and such a wait says nothing about the hint.
+        // first two arrivals sleep at once), and such a wait says nothing about the hint. Nor
+        // may a partner this thread just woke through another primitive make it spin: that
+        // record (`rt::woke_partner`) is dropped too.
         let bet = fit_beside(to_come);
+        if !bet {
+            forget_partner();
+        }
         let mut result = None;
         let spun = match spin(hint && bet, deadline, || {
             result = outcome(self.state.load(Acquire));

@@ -22,3 +22,22 @@ fn expired_wait_announces_no_sleeper() {
     assert!(matches!(r, Err(Error::BrokenBarrier)));
     assert_eq!(calls, 0);
 }
+
+/// A waiter with more parties still to come than the other CPUs could run makes no long spin,
+/// not even one that a wake-up call it just made through another primitive would allow
+/// (`rt::woke_partner`): nobody arrives here, so such a spin would run out and be recorded
+/// as a lost bet.
+#[test]
+fn a_wait_too_early_to_win_makes_no_long_spin_after_a_wake_up() {
+    if !crate::rt::may_spin() {
+        return; // one CPU: nothing spins
+    }
+    // The first arrival still waits for `cpus() + 1` parties: more than the other CPUs.
+    let parties = usize::try_from(crate::rt::cpus()).unwrap() + 2;
+    let b = Barrier::new(parties);
+    let before = crate::rt::lost_bets();
+    crate::rt::woke_partner();
+    let r = b.wait_timeout(Duration::from_millis(1));
+    assert!(matches!(r, Err(Error::BrokenBarrier)));
+    assert_eq!(crate::rt::lost_bets(), before, "a long spin ran and lost");
+}
