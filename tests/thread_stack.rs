@@ -2,8 +2,11 @@
 //! threads at once: 10,000 threads alive with 64 KiB stacks.
 
 mod common;
+#[path = "common/crowd.rs"]
+mod crowd;
 
 use common::{Gate, serial};
+use crowd::{crowd, join_all, room_for};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use threadkit::{Error, Thread};
@@ -101,75 +104,29 @@ fn usize_max_stack_is_an_os_error_not_the_default() {
     t.join().unwrap();
 }
 
-/// The documented thread limits of this Linux system; `None` elsewhere (macOS allows about
-/// 2,000 threads per process; Windows and Wine have no cheap query).
-#[cfg(target_os = "linux")]
-fn thread_limit() -> Option<u64> {
-    let read = |p: &str| std::fs::read_to_string(p).ok()?.trim().parse::<u64>().ok();
-    let mut limit = read("/proc/sys/kernel/threads-max")?;
-    if let Some(p) = read("/sys/fs/cgroup/pids.max") {
-        limit = limit.min(p);
-    }
-    {
-        let mut r = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        // SAFETY: `r` is a valid out-pointer for getrlimit.
-        if unsafe { libc::getrlimit(libc::RLIMIT_NPROC, &mut r) } == 0
-            && r.rlim_cur != libc::RLIM_INFINITY
-        {
-            #[allow(clippy::unnecessary_cast)] // rlim_t is not u64 everywhere
-            let cur = r.rlim_cur as u64;
-            limit = limit.min(cur);
-        }
-    }
-    Some(limit)
-}
-
-#[cfg(not(target_os = "linux"))]
-fn thread_limit() -> Option<u64> {
-    None
-}
-
 #[test]
 #[cfg_attr(miri, ignore = "10,000 threads are far beyond what Miri can run")]
 fn ten_thousand_threads_with_64k_stacks() {
     let _s = serial(); // process-wide counts and hooks
     const N: usize = 10_000;
-    match thread_limit() {
-        Some(l) if l >= (N + 500) as u64 => {}
-        other => {
-            eprintln!("skipped: the system allows {other:?} threads, below {N} + margin");
-            return;
-        }
+    if !room_for(N) {
+        return;
     }
     let gate = Arc::new(Gate::new());
     let alive = Arc::new(AtomicUsize::new(0));
-    let mut ts = Vec::with_capacity(N);
-    for _ in 0..N {
-        let (g, a) = (gate.clone(), alive.clone());
-        let t = Thread::new(move || {
+    let (g, a) = (gate.clone(), alive.clone());
+    let Some(ts) = crowd(
+        N,
+        || gate.open(),
+        move |_| {
             a.fetch_add(1, SeqCst);
             g.wait();
-        })
-        .with_stack_size(64 * 1024);
-        if let Err(e) = t.start() {
-            gate.open();
-            for t in &ts {
-                let _: &Thread = t;
-                t.join().unwrap();
-            }
-            eprintln!("skipped: the OS refused thread {} of {N}: {e}", ts.len());
-            return;
-        }
-        ts.push(t);
-    }
+        },
+    ) else {
+        return;
+    };
     assert!(common::eventually(|| alive.load(SeqCst) == N));
     assert!(ts.iter().all(Thread::is_alive));
     gate.open();
-    for t in &ts {
-        t.join().unwrap();
-    }
-    assert!(ts.iter().all(|t| !t.is_alive()));
+    join_all(&ts);
 }

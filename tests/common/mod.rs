@@ -11,6 +11,8 @@
 //!
 //! * `queue_rounds.rs`: `join`/`task_done` rounds on a `Queue`, for tests/queue_stress.rs and
 //!   queue_ring.rs (`#[path = "common/queue_rounds.rs"] mod queue_rounds;`).
+//! * `crowd.rs`: the system's thread limit and 10,000 threadkit threads at once, for
+//!   tests/thread_stack.rs and many_threads.rs (`#[path = "common/crowd.rs"] mod crowd;`).
 //!
 //! A file is included only by the test binaries that use it, so none compiles code it ignores.
 #![allow(dead_code)]

@@ -1,0 +1,289 @@
+//! 10,000 threads at once on each blocking primitive: every one of them asleep in the same
+//! `Lock`, `Condition`, `Semaphore`, `Barrier` or `Queue`, then released, with exact counts
+//! (nobody lost, nobody released twice, nobody released early) and, where Python promises an
+//! order, that order. The threads are threadkit `Thread`s with 64 KiB stacks; each test
+//! skips (saying why) where the system documents fewer threads or the OS refuses one. Not
+//! under Miri (far beyond what it can run); `Event` is covered by tests/thread_stack.rs.
+
+mod common;
+#[path = "common/crowd.rs"]
+mod crowd;
+
+use common::{eventually, serial};
+use crowd::{crowd, join_all, room_for};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::time::Duration;
+use threadkit::{Barrier, Condition, Lock, Queue, Semaphore};
+
+const N: usize = 10_000;
+
+/// How long a test leaves released threads to run before it checks that no more than the
+/// released ones got through (only a bug could let one through; the time only gives it room).
+const SETTLE: Duration = Duration::from_millis(50);
+
+/// `n` counters, one per thread or item.
+fn tally(n: usize) -> Arc<Vec<AtomicUsize>> {
+    Arc::new((0..n).map(|_| AtomicUsize::new(0)).collect())
+}
+
+/// The indices whose counter is not exactly `want`, at most the first 10.
+fn off(t: &[AtomicUsize], want: usize) -> Vec<(usize, usize)> {
+    let bad = t.iter().map(|c| c.load(SeqCst)).enumerate();
+    bad.filter(|&(_, c)| c != want).take(10).collect()
+}
+
+/// Every thread sleeps in one held `Lock` (a waiter count of 10,000 in its word); after the
+/// release, each gets it once, alone.
+#[test]
+#[cfg_attr(miri, ignore = "10,000 threads are far beyond what Miri can run")]
+fn ten_thousand_waiters_on_one_lock() {
+    let _s = serial();
+    if !room_for(N) {
+        return;
+    }
+    let lock = Arc::new(Lock::new());
+    let (arrived, inside, overlaps, entered) = (
+        Arc::new(AtomicUsize::new(0)),
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicUsize::new(0)),
+        Arc::new(AtomicUsize::new(0)),
+    );
+    lock.acquire();
+    let (l, a, i, o, e) = (
+        lock.clone(),
+        arrived.clone(),
+        inside.clone(),
+        overlaps.clone(),
+        entered.clone(),
+    );
+    let Some(ts) = crowd(
+        N,
+        || lock.release().unwrap(),
+        move |_| {
+            a.fetch_add(1, SeqCst);
+            l.acquire();
+            if i.swap(true, SeqCst) {
+                o.fetch_add(1, SeqCst);
+            }
+            e.fetch_add(1, SeqCst);
+            i.store(false, SeqCst);
+            l.release().unwrap();
+        },
+    ) else {
+        return;
+    };
+    assert!(eventually(|| arrived.load(SeqCst) == N));
+    std::thread::sleep(SETTLE); // most of them asleep in the lock by now
+    assert_eq!(entered.load(SeqCst), 0, "got in while the lock was held");
+    lock.release().unwrap();
+    join_all(&ts);
+    assert_eq!(entered.load(SeqCst), N);
+    assert_eq!(
+        overlaps.load(SeqCst),
+        0,
+        "two threads held the lock at once"
+    );
+    assert!(!lock.locked());
+}
+
+/// Every thread waits on one `Condition`: `notify(3000)` releases exactly the 3,000 oldest
+/// (Python's FIFO), nobody else returns, and `notify_all` releases the rest.
+#[test]
+#[cfg_attr(miri, ignore = "10,000 threads are far beyond what Miri can run")]
+fn ten_thousand_waiters_on_one_condition() {
+    let _s = serial();
+    if !room_for(N) {
+        return;
+    }
+    const FIRST: usize = 3_000;
+    let cond = Arc::new(Condition::with_lock(Lock::new()));
+    // Both under the condition's lock: the next arrival's ticket, and how many returned.
+    let (tickets, returned) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let woken = tally(N); // by ticket
+    let (c, t, r, w) = (
+        cond.clone(),
+        tickets.clone(),
+        returned.clone(),
+        woken.clone(),
+    );
+    let unblock = || {
+        cond.acquire();
+        cond.notify_all().unwrap();
+        cond.release().unwrap();
+    };
+    let Some(ts) = crowd(N, unblock, move |_| {
+        c.acquire();
+        let ticket = t.fetch_add(1, SeqCst);
+        c.wait().unwrap();
+        w[ticket].fetch_add(1, SeqCst);
+        r.fetch_add(1, SeqCst);
+        c.release().unwrap();
+    }) else {
+        return;
+    };
+    // A ticket is taken under the lock that `wait` releases only once the waiter is queued.
+    let under_lock = |f: &dyn Fn() -> bool| {
+        cond.acquire();
+        let ok = f();
+        cond.release().unwrap();
+        ok
+    };
+    assert!(eventually(|| under_lock(&|| tickets.load(SeqCst) == N)));
+    assert_eq!(returned.load(SeqCst), 0, "returned without a notify");
+    cond.acquire();
+    cond.notify(FIRST).unwrap();
+    cond.release().unwrap();
+    assert!(eventually(|| returned.load(SeqCst) >= FIRST));
+    std::thread::sleep(SETTLE);
+    assert_eq!(
+        returned.load(SeqCst),
+        FIRST,
+        "notify({FIRST}) released others too"
+    );
+    assert_eq!(
+        off(&woken[..FIRST], 1),
+        [],
+        "an oldest waiter was not released once"
+    );
+    assert_eq!(
+        off(&woken[FIRST..], 0),
+        [],
+        "a newer waiter was released first"
+    );
+    cond.acquire();
+    cond.notify_all().unwrap();
+    cond.release().unwrap();
+    join_all(&ts);
+    assert_eq!(returned.load(SeqCst), N);
+    assert_eq!(off(&woken, 1), []);
+}
+
+/// Every thread blocks in `acquire` on a `Semaphore` of 0: `release_n(4000)` lets exactly
+/// 4,000 through, the rest wait for the second `release_n`, and the value ends at 0.
+#[test]
+#[cfg_attr(miri, ignore = "10,000 threads are far beyond what Miri can run")]
+fn ten_thousand_waiters_on_one_semaphore() {
+    let _s = serial();
+    if !room_for(N) {
+        return;
+    }
+    const FIRST: usize = 4_000;
+    let sem = Arc::new(Semaphore::new(0));
+    let (arrived, passed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (s, a, p) = (sem.clone(), arrived.clone(), passed.clone());
+    let Some(ts) = crowd(
+        N,
+        || sem.release_n(N).unwrap(),
+        move |_| {
+            a.fetch_add(1, SeqCst);
+            s.acquire();
+            p.fetch_add(1, SeqCst);
+        },
+    ) else {
+        return;
+    };
+    assert!(eventually(|| arrived.load(SeqCst) == N));
+    std::thread::sleep(SETTLE);
+    assert_eq!(passed.load(SeqCst), 0, "acquired a semaphore of 0");
+    sem.release_n(FIRST).unwrap();
+    assert!(eventually(|| passed.load(SeqCst) >= FIRST));
+    std::thread::sleep(SETTLE);
+    assert_eq!(
+        passed.load(SeqCst),
+        FIRST,
+        "release_n({FIRST}) let more through"
+    );
+    assert_eq!(sem.value(), 0);
+    sem.release_n(N - FIRST).unwrap();
+    join_all(&ts);
+    assert_eq!(passed.load(SeqCst), N);
+    assert_eq!(sem.value(), 0);
+}
+
+/// A `Barrier` of 10,000 parties, two rounds: each round hands out every index exactly once.
+#[test]
+#[cfg_attr(miri, ignore = "10,000 threads are far beyond what Miri can run")]
+fn a_barrier_of_ten_thousand_parties() {
+    let _s = serial();
+    if !room_for(N) {
+        return;
+    }
+    const ROUNDS: usize = 2;
+    let barrier = Arc::new(Barrier::new(N));
+    let indices = tally(ROUNDS * N); // round * N + index
+    let errors = Arc::new(AtomicUsize::new(0));
+    let (b, x, e) = (barrier.clone(), indices.clone(), errors.clone());
+    let Some(ts) = crowd(
+        N,
+        || barrier.abort(),
+        move |_| {
+            for round in 0..ROUNDS {
+                match b.wait() {
+                    Ok(i) => drop(x[round * N + i].fetch_add(1, SeqCst)),
+                    Err(_) => drop(e.fetch_add(1, SeqCst)),
+                }
+            }
+        },
+    ) else {
+        return;
+    };
+    join_all(&ts);
+    assert_eq!(errors.load(SeqCst), 0, "a wait failed");
+    assert_eq!(off(&indices, 1), [], "an index given out twice, or never");
+    assert_eq!(barrier.n_waiting(), 0);
+    assert!(!barrier.broken());
+}
+
+/// 10,000 getters asleep on an empty one-slot `Queue`, then 10,000 putters asleep on a full
+/// one: every item arrives exactly once, and `join` sees every task done.
+#[test]
+#[cfg_attr(miri, ignore = "10,000 threads are far beyond what Miri can run")]
+fn ten_thousand_getters_then_putters_on_a_one_slot_queue() {
+    let _s = serial();
+    if !room_for(N) {
+        return;
+    }
+    let q: Arc<Queue<usize>> = Arc::new(Queue::with_maxsize(1));
+    let got = tally(N);
+    let (q2, g) = (q.clone(), got.clone());
+    let unblock = || {
+        q.shutdown(true);
+    };
+    let Some(ts) = crowd(N, unblock, move |_| {
+        if let Ok(v) = q2.get() {
+            g[v].fetch_add(1, SeqCst);
+            q2.task_done().unwrap();
+        }
+    }) else {
+        return;
+    };
+    for v in 0..N {
+        q.put(v).unwrap();
+    }
+    join_all(&ts);
+    assert_eq!(off(&got, 1), [], "an item taken twice, or never");
+    assert!(
+        q.join_timeout(Duration::from_secs(30)),
+        "a task not marked done"
+    );
+
+    // The other way round: the putters sleep while the slot is full.
+    q.put(N).unwrap();
+    let q2 = q.clone();
+    let unblock = || {
+        q.shutdown(true);
+    };
+    let Some(ts) = crowd(N, unblock, move |v| q2.put(v).unwrap()) else {
+        return;
+    };
+    let got = tally(N + 1);
+    for _ in 0..=N {
+        got[q.get().unwrap()].fetch_add(1, SeqCst);
+        q.task_done().unwrap();
+    }
+    join_all(&ts);
+    assert_eq!(off(&got, 1), [], "an item taken twice, or never");
+    assert!(q.empty());
+    assert!(q.join_timeout(Duration::from_secs(30)));
+}
