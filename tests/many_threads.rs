@@ -1,5 +1,6 @@
 //! 10,000 threads at once on each blocking primitive: every one of them asleep in the same
-//! `Lock`, `Condition`, `Semaphore`, `Barrier` or `Queue`, then released, with exact counts
+//! `Lock`, `Condition`, `Condvar`, `Semaphore`, `Barrier`, `Queue` or `PriorityQueue`, then
+//! released, with exact counts
 //! (nobody lost, nobody released twice, nobody released early) and, where Python promises an
 //! order, that order. The threads are threadkit `Thread`s with 64 KiB stacks; each test
 //! skips (saying why) where the system documents fewer threads or the OS refuses one. Not
@@ -14,7 +15,7 @@ use crowd::{crowd, join_all, room_for};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
-use threadkit::{Barrier, Condition, Lock, Queue, Semaphore};
+use threadkit::{Barrier, Condition, Condvar, Lock, Mutex, PriorityQueue, Queue, Semaphore};
 
 const N: usize = 10_000;
 
@@ -159,6 +160,49 @@ fn ten_thousand_waiters_on_one_condition() {
     assert_eq!(off(&woken, 1), []);
 }
 
+/// Every thread waits on one `Condvar`, notified without the mutex held: 2,000 `notify_one`
+/// calls release exactly 2,000 of them, and `notify_all` reports and releases the rest.
+#[test]
+#[cfg_attr(miri, ignore = "10,000 threads are far beyond what Miri can run")]
+fn ten_thousand_waiters_on_one_condvar() {
+    let _s = serial();
+    if !room_for(N) {
+        return;
+    }
+    const FIRST: usize = 2_000;
+    let pair = Arc::new((Mutex::new(0usize), Condvar::new()));
+    let returned = Arc::new(AtomicUsize::new(0));
+    let (p, r) = (pair.clone(), returned.clone());
+    let unblock = || {
+        pair.1.notify_all();
+    };
+    let Some(ts) = crowd(N, unblock, move |_| {
+        let (m, cv) = &*p;
+        let mut waiting = m.lock();
+        *waiting += 1;
+        cv.wait(&mut waiting);
+        r.fetch_add(1, SeqCst);
+    }) else {
+        return;
+    };
+    // The count is raised under the mutex that `wait` releases only once the waiter is queued.
+    assert!(eventually(|| *pair.0.lock() == N));
+    for _ in 0..FIRST {
+        assert!(pair.1.notify_one(), "no waiter to notify");
+    }
+    assert!(eventually(|| returned.load(SeqCst) >= FIRST));
+    std::thread::sleep(SETTLE);
+    assert_eq!(
+        returned.load(SeqCst),
+        FIRST,
+        "{FIRST} notify_one calls released more"
+    );
+    assert_eq!(pair.1.notify_all(), N - FIRST);
+    join_all(&ts);
+    assert_eq!(returned.load(SeqCst), N);
+    assert!(!pair.1.notify_one());
+}
+
 /// Every thread blocks in `acquire` on a `Semaphore` of 0: `release_n(4000)` lets exactly
 /// 4,000 through, the rest wait for the second `release_n`, and the value ends at 0.
 #[test]
@@ -219,10 +263,11 @@ fn a_barrier_of_ten_thousand_parties() {
         || barrier.abort(),
         move |_| {
             for round in 0..ROUNDS {
-                match b.wait() {
-                    Ok(i) => drop(x[round * N + i].fetch_add(1, SeqCst)),
-                    Err(_) => drop(e.fetch_add(1, SeqCst)),
-                }
+                let counter = match b.wait() {
+                    Ok(i) => &x[round * N + i],
+                    Err(_) => &*e,
+                };
+                counter.fetch_add(1, SeqCst);
             }
         },
     ) else {
@@ -286,4 +331,34 @@ fn ten_thousand_getters_then_putters_on_a_one_slot_queue() {
     assert_eq!(off(&got, 1), [], "an item taken twice, or never");
     assert!(q.empty());
     assert!(q.join_timeout(Duration::from_secs(30)));
+}
+
+/// 10,000 getters asleep on an empty `PriorityQueue` (the locked engine, whose sleepers are
+/// counted under its lock): every item, put largest first, arrives exactly once.
+#[test]
+#[cfg_attr(miri, ignore = "10,000 threads are far beyond what Miri can run")]
+fn ten_thousand_getters_on_a_priority_queue() {
+    let _s = serial();
+    if !room_for(N) {
+        return;
+    }
+    let q: Arc<PriorityQueue<usize>> = Arc::new(PriorityQueue::new());
+    let got = tally(N);
+    let (q2, g) = (q.clone(), got.clone());
+    let unblock = || {
+        q.shutdown(true);
+    };
+    let Some(ts) = crowd(N, unblock, move |_| {
+        if let Ok(v) = q2.get() {
+            g[v].fetch_add(1, SeqCst);
+        }
+    }) else {
+        return;
+    };
+    for v in (0..N).rev() {
+        q.put(v).unwrap();
+    }
+    join_all(&ts);
+    assert_eq!(off(&got, 1), [], "an item taken twice, or never");
+    assert!(q.empty());
 }
