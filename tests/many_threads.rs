@@ -4,8 +4,10 @@
 //! (nobody lost, nobody released twice, nobody released early) and, where Python promises an
 //! order, that order. The threads are threadkit `Thread`s with 64 KiB stacks; each test
 //! skips (saying why) where the system documents fewer threads or the OS refuses one. Not
-//! under Miri (far beyond what it can run); under ThreadSanitizer 1,000 threads, and the
+//! built under Miri (far beyond what it can run); under ThreadSanitizer 1,000 threads, and the
 //! counts in the tests' docs scale with them. `Event` is covered by tests/thread_stack.rs.
+
+#![cfg(not(miri))]
 
 mod common;
 #[path = "common/crowd.rs"]
@@ -26,6 +28,13 @@ const N: usize = if cfg!(threadkit_tsan) { 1_000 } else { 10_000 };
 /// released ones got through (only a bug could let one through; the time only gives it room).
 const SETTLE: Duration = Duration::from_millis(50);
 
+/// Takes the lock of the tests that start crowds (one crowd at a time), if the system has
+/// room for one.
+fn begin() -> Option<std::sync::MutexGuard<'static, ()>> {
+    let s = serial();
+    room_for(N).then_some(s)
+}
+
 /// `n` counters, one per thread or item.
 fn tally(n: usize) -> Arc<Vec<AtomicUsize>> {
     Arc::new((0..n).map(|_| AtomicUsize::new(0)).collect())
@@ -40,12 +49,8 @@ fn off(t: &[AtomicUsize], want: usize) -> Vec<(usize, usize)> {
 /// Every thread sleeps in one held `Lock` (a waiter count of 10,000 in its word); after the
 /// release, each gets it once, alone.
 #[test]
-#[cfg_attr(miri, ignore = "10,000 threads are far beyond what Miri can run")]
 fn ten_thousand_waiters_on_one_lock() {
-    let _s = serial();
-    if !room_for(N) {
-        return;
-    }
+    let Some(_s) = begin() else { return };
     let lock = Arc::new(Lock::new());
     let (arrived, inside, overlaps, entered) = (
         Arc::new(AtomicUsize::new(0)),
@@ -94,12 +99,8 @@ fn ten_thousand_waiters_on_one_lock() {
 /// Every thread waits on one `Condition`: `notify(3000)` releases exactly the 3,000 oldest
 /// (Python's FIFO), nobody else returns, and `notify_all` releases the rest.
 #[test]
-#[cfg_attr(miri, ignore = "10,000 threads are far beyond what Miri can run")]
 fn ten_thousand_waiters_on_one_condition() {
-    let _s = serial();
-    if !room_for(N) {
-        return;
-    }
+    let Some(_s) = begin() else { return };
     const FIRST: usize = N * 3 / 10;
     let cond = Arc::new(Condition::with_lock(Lock::new()));
     // Both under the condition's lock: the next arrival's ticket, and how many returned.
@@ -166,12 +167,8 @@ fn ten_thousand_waiters_on_one_condition() {
 /// Every thread waits on one `Condvar`, notified without the mutex held: 2,000 `notify_one`
 /// calls release exactly 2,000 of them, and `notify_all` reports and releases the rest.
 #[test]
-#[cfg_attr(miri, ignore = "10,000 threads are far beyond what Miri can run")]
 fn ten_thousand_waiters_on_one_condvar() {
-    let _s = serial();
-    if !room_for(N) {
-        return;
-    }
+    let Some(_s) = begin() else { return };
     const FIRST: usize = N / 5;
     let pair = Arc::new((Mutex::new(0usize), Condvar::new()));
     let returned = Arc::new(AtomicUsize::new(0));
@@ -209,12 +206,8 @@ fn ten_thousand_waiters_on_one_condvar() {
 /// Every thread blocks in `acquire` on a `Semaphore` of 0: `release_n(4000)` lets exactly
 /// 4,000 through, the rest wait for the second `release_n`, and the value ends at 0.
 #[test]
-#[cfg_attr(miri, ignore = "10,000 threads are far beyond what Miri can run")]
 fn ten_thousand_waiters_on_one_semaphore() {
-    let _s = serial();
-    if !room_for(N) {
-        return;
-    }
+    let Some(_s) = begin() else { return };
     const FIRST: usize = N * 2 / 5;
     let sem = Arc::new(Semaphore::new(0));
     let (arrived, passed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
@@ -250,12 +243,8 @@ fn ten_thousand_waiters_on_one_semaphore() {
 
 /// A `Barrier` of 10,000 parties, two rounds: each round hands out every index exactly once.
 #[test]
-#[cfg_attr(miri, ignore = "10,000 threads are far beyond what Miri can run")]
 fn a_barrier_of_ten_thousand_parties() {
-    let _s = serial();
-    if !room_for(N) {
-        return;
-    }
+    let Some(_s) = begin() else { return };
     const ROUNDS: usize = 2;
     let barrier = Arc::new(Barrier::new(N));
     let indices = tally(ROUNDS * N); // round * N + index
@@ -283,34 +272,80 @@ fn a_barrier_of_ten_thousand_parties() {
     assert!(!barrier.broken());
 }
 
-/// 10,000 getters asleep on an empty one-slot `Queue`, then 10,000 putters asleep on a full
-/// one: every item arrives exactly once, and `join` sees every task done.
-#[test]
-#[cfg_attr(miri, ignore = "10,000 threads are far beyond what Miri can run")]
-fn ten_thousand_getters_then_putters_on_a_one_slot_queue() {
-    let _s = serial();
-    if !room_for(N) {
-        return;
+/// The queue types the getters' test runs on, through one interface.
+trait Items: Send + Sync + 'static {
+    fn put(&self, v: usize);
+    /// `None` once shut down.
+    fn get(&self) -> Option<usize>;
+    fn task_done(&self);
+    fn shut(&self);
+}
+
+impl Items for Queue<usize> {
+    fn put(&self, v: usize) {
+        Queue::put(self, v).unwrap();
     }
-    let q: Arc<Queue<usize>> = Arc::new(Queue::with_maxsize(1));
+    fn get(&self) -> Option<usize> {
+        Queue::get(self).ok()
+    }
+    fn task_done(&self) {
+        Queue::task_done(self).unwrap();
+    }
+    fn shut(&self) {
+        self.shutdown(true);
+    }
+}
+
+impl Items for PriorityQueue<usize> {
+    fn put(&self, v: usize) {
+        PriorityQueue::put(self, v).unwrap();
+    }
+    fn get(&self) -> Option<usize> {
+        PriorityQueue::get(self).ok()
+    }
+    fn task_done(&self) {
+        PriorityQueue::task_done(self).unwrap();
+    }
+    fn shut(&self) {
+        self.shutdown(true);
+    }
+}
+
+/// Puts `items` (`0..N` in some order) on the empty `q` while `N` getters sleep on it; each
+/// getter marks its item done. Checks that every item arrived exactly once; `false` if the
+/// crowd could not start.
+fn getters_take_every_item_once<Q: Items>(q: &Arc<Q>, items: impl Iterator<Item = usize>) -> bool {
     let got = tally(N);
     let (q2, g) = (q.clone(), got.clone());
-    let unblock = || {
-        q.shutdown(true);
+    let Some(ts) = crowd(
+        N,
+        || q.shut(),
+        move |_| {
+            if let Some(v) = q2.get() {
+                g[v].fetch_add(1, SeqCst);
+                q2.task_done();
+            }
+        },
+    ) else {
+        return false;
     };
-    let Some(ts) = crowd(N, unblock, move |_| {
-        if let Ok(v) = q2.get() {
-            g[v].fetch_add(1, SeqCst);
-            q2.task_done().unwrap();
-        }
-    }) else {
-        return;
-    };
-    for v in 0..N {
-        q.put(v).unwrap();
+    for v in items {
+        q.put(v);
     }
     join_all(&ts);
     assert_eq!(off(&got, 1), [], "an item taken twice, or never");
+    true
+}
+
+/// 10,000 getters asleep on an empty one-slot `Queue`, then 10,000 putters asleep on a full
+/// one: every item arrives exactly once, and `join` sees every task done.
+#[test]
+fn ten_thousand_getters_then_putters_on_a_one_slot_queue() {
+    let Some(_s) = begin() else { return };
+    let q: Arc<Queue<usize>> = Arc::new(Queue::with_maxsize(1));
+    if !getters_take_every_item_once(&q, 0..N) {
+        return;
+    }
     assert!(
         q.join_timeout(Duration::from_secs(30)),
         "a task not marked done"
@@ -319,10 +354,7 @@ fn ten_thousand_getters_then_putters_on_a_one_slot_queue() {
     // The other way round: the putters sleep while the slot is full.
     q.put(N).unwrap();
     let q2 = q.clone();
-    let unblock = || {
-        q.shutdown(true);
-    };
-    let Some(ts) = crowd(N, unblock, move |v| q2.put(v).unwrap()) else {
+    let Some(ts) = crowd(N, || q.shut(), move |v| q2.put(v).unwrap()) else {
         return;
     };
     let got = tally(N + 1);
@@ -339,29 +371,11 @@ fn ten_thousand_getters_then_putters_on_a_one_slot_queue() {
 /// 10,000 getters asleep on an empty `PriorityQueue` (the locked engine, whose sleepers are
 /// counted under its lock): every item, put largest first, arrives exactly once.
 #[test]
-#[cfg_attr(miri, ignore = "10,000 threads are far beyond what Miri can run")]
 fn ten_thousand_getters_on_a_priority_queue() {
-    let _s = serial();
-    if !room_for(N) {
-        return;
-    }
+    let Some(_s) = begin() else { return };
     let q: Arc<PriorityQueue<usize>> = Arc::new(PriorityQueue::new());
-    let got = tally(N);
-    let (q2, g) = (q.clone(), got.clone());
-    let unblock = || {
-        q.shutdown(true);
-    };
-    let Some(ts) = crowd(N, unblock, move |_| {
-        if let Ok(v) = q2.get() {
-            g[v].fetch_add(1, SeqCst);
-        }
-    }) else {
-        return;
-    };
-    for v in (0..N).rev() {
-        q.put(v).unwrap();
+    if getters_take_every_item_once(&q, (0..N).rev()) {
+        assert!(q.empty());
+        assert!(q.join_timeout(Duration::from_secs(30)));
     }
-    join_all(&ts);
-    assert_eq!(off(&got, 1), [], "an item taken twice, or never");
-    assert!(q.empty());
 }
