@@ -34,7 +34,14 @@ pub(crate) fn deadline_after(timeout: Duration) -> Option<Instant> {
     if timeout > TIMEOUT_MAX {
         return None;
     }
-    Instant::now().checked_add(timeout)
+    now().checked_add(timeout)
+}
+
+/// Whether `deadline` has passed, on the clock that [`deadline_after`] sets deadlines by (the
+/// monotonic clock; under the model, one that stands still: see `model::now`).
+#[inline]
+pub(crate) fn passed(deadline: Instant) -> bool {
+    now() >= deadline
 }
 
 mod fork;

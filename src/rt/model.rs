@@ -169,6 +169,24 @@ pub(crate) const fn spin_limit(_n: u32) -> u32 {
     0
 }
 
+/// The model's clock of deadlines, which stands still (the time of its first reading): a
+/// deadline set from a zero timeout has passed from the start, any other never passes by the
+/// clock, and a timed wait models "the deadline passes at some point" by itself (see
+/// [`wait`]). A real clock would let the model take a different branch when an iteration
+/// happens to run slowly, and loom requires every branch to be decided by the interleaving
+/// alone ("Reached unexpected exploration state" otherwise: a 1 ms timeout did that once).
+pub(crate) fn now() -> Instant {
+    // loom runs a model's threads as coroutines on the test's own thread: one value per test.
+    std::thread_local! {
+        static START: core::cell::Cell<Option<Instant>> = const { core::cell::Cell::new(None) };
+    }
+    START.with(|start| {
+        let t = start.get().unwrap_or_else(Instant::now);
+        start.set(Some(t));
+        t
+    })
+}
+
 /// The model's stopwatch: the limit counts as exceeded from the second look on, so loom
 /// explores both sides of every starvation check without reading the real clock.
 #[derive(Debug, Default)]

@@ -161,6 +161,12 @@ fn measure_steps_per_ms() -> u32 {
     }
 }
 
+/// The clock of deadlines: the monotonic clock.
+#[inline]
+pub(crate) fn now() -> Instant {
+    Instant::now()
+}
+
 /// Whether spinning can help at all: false on a single CPU.
 #[inline]
 pub(crate) fn may_spin() -> bool {

@@ -50,7 +50,7 @@
 //! hint (`Relaxed`); it never decides a return value.
 
 use crate::rt::{
-    AtomicU32, deadline_after, loom_const_fn, set_hint, spin, wait, wake_all, woke_partner,
+    AtomicU32, deadline_after, loom_const_fn, passed, set_hint, spin, wait, wake_all, woke_partner,
 };
 use std::fmt;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
@@ -237,7 +237,7 @@ impl Event {
             }
             Err(spun) => spun,
         };
-        if deadline.is_some_and(|d| Instant::now() >= d) {
+        if deadline.is_some_and(passed) {
             // Already too late: do not leave SLEEPERS on for nothing.
             return released(self.state.load(Acquire));
         }

@@ -8,7 +8,7 @@
 use super::{BROKEN, Barrier, FILLING, GEN_MASK, RESETTING, SLEEPERS, SPUN};
 use super::{count, next_round, phase, round, with_phase};
 use crate::Error;
-use crate::rt::{fit_beside, forget_partner, set_hint, spin, wait, wake_all, woke_partner};
+use crate::rt::{fit_beside, forget_partner, passed, set_hint, spin, wait, wake_all, woke_partner};
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::time::Instant;
@@ -90,7 +90,7 @@ impl Barrier {
             if !self.sleep(g, deadline) && self.try_break_on_timeout(r) {
                 return Err(Error::BrokenBarrier);
             }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
+            if deadline.is_some_and(passed) {
                 // The action is running: its outcome decides (as in CPython, where the
                 // timed-out waiter re-checks the state after the action released the lock).
                 deadline = None;
@@ -145,7 +145,7 @@ impl Barrier {
     /// deadline passed; a deadline that passed already (during the spin, say) returns `false`
     /// before announcing anything, so that the next phase change makes no needless wake-up.
     pub(super) fn sleep(&self, g: u32, deadline: Option<Instant>) -> bool {
-        if deadline.is_some_and(|d| Instant::now() >= d) {
+        if deadline.is_some_and(passed) {
             return false;
         }
         // g -> g|SLEEPERS: if it fails, the generation moved on: look again.

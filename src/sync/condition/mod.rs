@@ -32,7 +32,7 @@
 //! timeout; `wait` never returns spuriously. "Held" means owned by the caller for an `RLock`
 //! and locked by anybody for a `Lock`, as in Python.
 
-use crate::rt::deadline_after;
+use crate::rt::{deadline_after, passed};
 use crate::sync::waitqueue::{Order, WaitQueue, Woken};
 use crate::{Error, Lock, RLock};
 use std::fmt;
@@ -274,7 +274,7 @@ impl<L: ConditionLock> Condition<L> {
             if predicate() {
                 return Ok(true);
             }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
+            if deadline.is_some_and(passed) {
                 return Ok(false);
             }
         }

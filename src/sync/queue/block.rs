@@ -1,6 +1,6 @@
 //! [`Block`]: how long a queue call may wait, from the `_nowait` / `_timeout` / `_until` forms.
 
-use crate::rt::deadline_after;
+use crate::rt::{deadline_after, passed};
 use std::time::{Duration, Instant};
 
 /// How long a call may block.
@@ -39,7 +39,7 @@ impl Block {
         match self {
             Block::No => true,
             Block::Forever => false,
-            Block::Until(d) => Instant::now() >= d,
+            Block::Until(d) => passed(d),
         }
     }
 }
