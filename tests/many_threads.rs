@@ -35,6 +35,14 @@ fn begin() -> Option<std::sync::MutexGuard<'static, ()>> {
     room_for(N).then_some(s)
 }
 
+/// Waits until `count` reaches `n`, leaves the released threads [`SETTLE`] to run, and checks
+/// that no more got through (`what` says what that would mean).
+fn settles_at(count: &AtomicUsize, n: usize, what: &str) {
+    assert!(eventually(|| count.load(SeqCst) >= n));
+    std::thread::sleep(SETTLE);
+    assert_eq!(count.load(SeqCst), n, "{what}");
+}
+
 /// `n` counters, one per thread or item.
 fn tally(n: usize) -> Arc<Vec<AtomicUsize>> {
     Arc::new((0..n).map(|_| AtomicUsize::new(0)).collect())
@@ -139,12 +147,10 @@ fn ten_thousand_waiters_on_one_condition() {
     cond.acquire();
     cond.notify(FIRST).unwrap();
     cond.release().unwrap();
-    assert!(eventually(|| returned.load(SeqCst) >= FIRST));
-    std::thread::sleep(SETTLE);
-    assert_eq!(
-        returned.load(SeqCst),
+    settles_at(
+        &returned,
         FIRST,
-        "notify({FIRST}) released others too"
+        &format!("notify({FIRST}) released others too"),
     );
     assert_eq!(
         off(&woken[..FIRST], 1),
@@ -190,12 +196,10 @@ fn ten_thousand_waiters_on_one_condvar() {
     for _ in 0..FIRST {
         assert!(pair.1.notify_one(), "no waiter to notify");
     }
-    assert!(eventually(|| returned.load(SeqCst) >= FIRST));
-    std::thread::sleep(SETTLE);
-    assert_eq!(
-        returned.load(SeqCst),
+    settles_at(
+        &returned,
         FIRST,
-        "{FIRST} notify_one calls released more"
+        &format!("{FIRST} notify_one calls released more"),
     );
     assert_eq!(pair.1.notify_all(), N - FIRST);
     join_all(&ts);
@@ -227,12 +231,10 @@ fn ten_thousand_waiters_on_one_semaphore() {
     std::thread::sleep(SETTLE);
     assert_eq!(passed.load(SeqCst), 0, "acquired a semaphore of 0");
     sem.release_n(FIRST).unwrap();
-    assert!(eventually(|| passed.load(SeqCst) >= FIRST));
-    std::thread::sleep(SETTLE);
-    assert_eq!(
-        passed.load(SeqCst),
+    settles_at(
+        &passed,
         FIRST,
-        "release_n({FIRST}) let more through"
+        &format!("release_n({FIRST}) let more through"),
     );
     assert_eq!(sem.value(), 0);
     sem.release_n(N - FIRST).unwrap();
@@ -272,69 +274,44 @@ fn a_barrier_of_ten_thousand_parties() {
     assert!(!barrier.broken());
 }
 
-/// The queue types the getters' test runs on, through one interface.
-trait Items: Send + Sync + 'static {
-    fn put(&self, v: usize);
-    /// `None` once shut down.
-    fn get(&self) -> Option<usize>;
-    fn task_done(&self);
-    fn shut(&self);
-}
-
-impl Items for Queue<usize> {
-    fn put(&self, v: usize) {
-        Queue::put(self, v).unwrap();
-    }
-    fn get(&self) -> Option<usize> {
-        Queue::get(self).ok()
-    }
-    fn task_done(&self) {
-        Queue::task_done(self).unwrap();
-    }
-    fn shut(&self) {
-        self.shutdown(true);
-    }
-}
-
-impl Items for PriorityQueue<usize> {
-    fn put(&self, v: usize) {
-        PriorityQueue::put(self, v).unwrap();
-    }
-    fn get(&self) -> Option<usize> {
-        PriorityQueue::get(self).ok()
-    }
-    fn task_done(&self) {
-        PriorityQueue::task_done(self).unwrap();
-    }
-    fn shut(&self) {
-        self.shutdown(true);
-    }
-}
-
-/// Puts `items` (`0..N` in some order) on the empty `q` while `N` getters sleep on it; each
-/// getter marks its item done. Checks that every item arrived exactly once; `false` if the
-/// crowd could not start.
-fn getters_take_every_item_once<Q: Items>(q: &Arc<Q>, items: impl Iterator<Item = usize>) -> bool {
+/// Starts `N` getters that each run `take` (a blocking get that marks its item done; `None`
+/// once the queue is shut down), then `put`s `items` (`0..N` in some order). Checks that every
+/// item arrived exactly once; `false` if the crowd could not start (after `shut`).
+fn getters_take_every_item_once(
+    take: impl Fn() -> Option<usize> + Send + Sync + Clone + 'static,
+    shut: impl FnOnce(),
+    put: impl Fn(usize),
+    items: impl Iterator<Item = usize>,
+) -> bool {
     let got = tally(N);
-    let (q2, g) = (q.clone(), got.clone());
-    let Some(ts) = crowd(
-        N,
-        || q.shut(),
-        move |_| {
-            if let Some(v) = q2.get() {
-                g[v].fetch_add(1, SeqCst);
-                q2.task_done();
-            }
-        },
-    ) else {
+    let g = got.clone();
+    let Some(ts) = crowd(N, shut, move |_| {
+        if let Some(v) = take() {
+            g[v].fetch_add(1, SeqCst);
+        }
+    }) else {
         return false;
     };
-    for v in items {
-        q.put(v);
-    }
+    items.for_each(put);
     join_all(&ts);
     assert_eq!(off(&got, 1), [], "an item taken twice, or never");
     true
+}
+
+/// [`getters_take_every_item_once`] on `$q` (an `Arc` of any of the queue types: they share
+/// method names, not a trait), each getter marking its item done.
+macro_rules! getters_on {
+    ($q:expr, $items:expr) => {{
+        let q = $q;
+        let q2 = q.clone();
+        let take = move || {
+            let v = q2.get().ok()?;
+            q2.task_done().unwrap();
+            Some(v)
+        };
+        let shut = || drop(q.shutdown(true));
+        getters_take_every_item_once(take, shut, |v| q.put(v).unwrap(), $items)
+    }};
 }
 
 /// 10,000 getters asleep on an empty one-slot `Queue`, then 10,000 putters asleep on a full
@@ -343,7 +320,7 @@ fn getters_take_every_item_once<Q: Items>(q: &Arc<Q>, items: impl Iterator<Item 
 fn ten_thousand_getters_then_putters_on_a_one_slot_queue() {
     let Some(_s) = begin() else { return };
     let q: Arc<Queue<usize>> = Arc::new(Queue::with_maxsize(1));
-    if !getters_take_every_item_once(&q, 0..N) {
+    if !getters_on!(&q, 0..N) {
         return;
     }
     assert!(
@@ -354,7 +331,7 @@ fn ten_thousand_getters_then_putters_on_a_one_slot_queue() {
     // The other way round: the putters sleep while the slot is full.
     q.put(N).unwrap();
     let q2 = q.clone();
-    let Some(ts) = crowd(N, || q.shut(), move |v| q2.put(v).unwrap()) else {
+    let Some(ts) = crowd(N, || drop(q.shutdown(true)), move |v| q2.put(v).unwrap()) else {
         return;
     };
     let got = tally(N + 1);
@@ -374,7 +351,7 @@ fn ten_thousand_getters_then_putters_on_a_one_slot_queue() {
 fn ten_thousand_getters_on_a_priority_queue() {
     let Some(_s) = begin() else { return };
     let q: Arc<PriorityQueue<usize>> = Arc::new(PriorityQueue::new());
-    if getters_take_every_item_once(&q, (0..N).rev()) {
+    if getters_on!(&q, (0..N).rev()) {
         assert!(q.empty());
         assert!(q.join_timeout(Duration::from_secs(30)));
     }

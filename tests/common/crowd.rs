@@ -6,12 +6,12 @@ use threadkit::Thread;
 
 /// The stack each thread of a crowd gets: enough for the tests' waits, small enough that
 /// 10,000 of them take 640 MiB of address space and touch a few pages each.
-pub const CROWD_STACK: usize = 64 * 1024;
+const CROWD_STACK: usize = 64 * 1024;
 
 /// The documented thread limits of this Linux system; `None` elsewhere (macOS allows about
 /// 2,000 threads per process; Windows and Wine have no cheap query).
 #[cfg(target_os = "linux")]
-pub fn thread_limit() -> Option<u64> {
+fn thread_limit() -> Option<u64> {
     let read = |p: &str| std::fs::read_to_string(p).ok()?.trim().parse::<u64>().ok();
     let mut limit = read("/proc/sys/kernel/threads-max")?;
     if let Some(p) = read("/sys/fs/cgroup/pids.max") {
@@ -35,7 +35,7 @@ pub fn thread_limit() -> Option<u64> {
 }
 
 #[cfg(not(target_os = "linux"))]
-pub fn thread_limit() -> Option<u64> {
+fn thread_limit() -> Option<u64> {
     None
 }
 
