@@ -310,8 +310,8 @@ fn counter_counts() {
 }
 
 /// A threadkit thread whose target allocates nothing allocates nothing on its own side, from
-/// its entry to its TLS destructors: its reference crosses as the handle's own pointer, its
-/// "Thread-N" OS name is spelled out on the stack, and it registers no TLS destructor (so the
+/// its entry to its TLS destructors: its reference crosses as the handle's own pointer, an
+/// unnamed ("Thread-N") thread sets no OS name, and it registers no TLS destructor (so the
 /// C allocator never sets up a per-thread cache for it either).
 #[test]
 fn a_started_thread_allocates_nothing_on_its_own_side() {

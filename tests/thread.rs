@@ -180,13 +180,16 @@ fn default_names_and_set_name() {
 #[cfg_attr(miri, ignore = "Miri has no /proc")]
 fn os_thread_name_is_set() {
     let _s = serial(); // process-wide counts and hooks
-    let h = threadkit::spawn(|| {
+    let comm = || {
         let tid = threadkit::get_native_id();
         std::fs::read_to_string(format!("/proc/self/task/{tid}/comm")).unwrap()
-    });
-    // spawn's thread is named "Thread-N".
-    let comm = h.join().unwrap();
-    assert!(comm.starts_with("Thread-"), "{comm:?}");
+    };
+    // An unnamed thread ("Thread-N") keeps the OS name of the thread that created it.
+    let h = threadkit::spawn(comm);
+    assert!(h.thread().name().starts_with("Thread-"));
+    let unnamed = h.join().unwrap();
+    assert_eq!(unnamed, comm(), "an unnamed thread set an OS name");
+    // A name given at construction is the OS name (truncated to 15 bytes).
     let t = Thread::new(|| {
         let tid = threadkit::get_native_id();
         let comm = std::fs::read_to_string(format!("/proc/self/task/{tid}/comm")).unwrap();
@@ -423,22 +426,29 @@ fn set_name_on_itself_sets_the_os_name() {
         (before, comm(), threadkit::current_thread().name())
     });
     let (before, after, name) = h.join().unwrap();
-    assert!(before.starts_with("Thread-"), "{before:?}");
+    assert_eq!(
+        before,
+        comm(),
+        "an unnamed thread keeps its creator's OS name"
+    );
     assert_eq!(after, "renamed-self");
     assert_eq!(name, "renamed-self");
     // Renaming another running thread changes only its name here, not its OS name.
     let gate = Arc::new(Gate::new());
     let g = gate.clone();
-    let h = threadkit::spawn(move || {
-        g.wait();
-        comm()
-    });
+    let h = threadkit::Builder::new()
+        .name("inside")
+        .spawn(move || {
+            g.wait();
+            comm()
+        })
+        .unwrap();
     let t = h.thread().clone();
     // Running: its ids are there (`native_id` waits for them), and it set its OS name before.
     assert!(t.native_id().is_some());
     t.set_name("from-outside");
     gate.open();
     let os_name = h.join().unwrap();
-    assert!(os_name.starts_with("Thread-"), "{os_name:?}");
+    assert_eq!(os_name, "inside");
     assert_eq!(t.name(), "from-outside");
 }

@@ -2,7 +2,8 @@
 //! OS thread's handle, which the first joiner joins.
 //!
 //! ```text
-//!  (start(): listed, STARTING -> STARTED) -> set TLS handle, ids, OS name -> RUNNING (ids seen)
+//!  (start(): listed, STARTING -> STARTED) -> set TLS handle, ids, the OS name if one was
+//!  given -> RUNNING (ids seen)
 //!  -> trace hook, profile Start -> target (panics caught) -> excepthook if it panicked
 //!  -> profile Exit -> drop this thread's Local values -> unlisted + FINISHED (joins go on)
 //!  -> the OS thread ends (its thread_local! destructors run) -> the OS join returns
@@ -62,8 +63,11 @@ fn live(me: &Thread) {
     let inner = &*me.inner;
     inner.native.store(os::native_id(), Relaxed);
     inner.ident.store(os::current_id(), Relaxed);
-    // Takes the "Thread-N" number now if no name was given; spelled out on the stack.
-    inner.name_now().with_str(os::set_current_name);
+    // The OS name, for a thread that was given a name. A "Thread-N" thread keeps the one it
+    // inherited, as std's unnamed threads do: one system call less per start.
+    if let Some(name) = inner.given_name() {
+        os::set_current_name(&name);
+    }
     // Transition STARTING or STARTED -> RUNNING: the ids can be read.
     inner.set_state(RUNNING);
     inner.wake_state();

@@ -240,11 +240,13 @@ impl Thread {
         self.inner.name_now().with_str(str::to_owned)
     }
 
-    /// Renames the thread. The OS thread name (seen by `ps`, `top` and debuggers) is set when
-    /// the thread begins to run (before its ids can be read), and again when a running thread
-    /// renames itself, as CPython 3.14 does; renaming another running thread changes only this
-    /// name (a rename that comes after `start()` but before the thread ran is the OS name it
-    /// takes). Python: `Thread.name = ...`.
+    /// Renames the thread. The OS thread name (seen by `ps`, `top` and debuggers) is set from
+    /// a given name when the thread begins to run (before its ids can be read), and again when
+    /// a running thread renames itself, as CPython 3.14 does; renaming another running thread
+    /// changes only this name (a rename that comes after `start()` but before the thread ran
+    /// is the OS name it takes). A thread left with its automatic "Thread-N" name keeps the OS
+    /// name it inherited from its creator, as std's unnamed threads and CPython 3.13's do
+    /// (naming it would cost a system call per start). Python: `Thread.name = ...`.
     ///
     /// ```
     /// let t = threadkit::Thread::new(|| {});

@@ -172,6 +172,18 @@ impl Inner {
         });
     }
 
+    /// The name the thread was given (by its creator, or by a rename before it ran), if any;
+    /// `None` for a "Thread-N" thread.
+    pub(crate) fn given_name(&self) -> Option<String> {
+        NAME_LOCK.with(|| {
+            // SAFETY: `name` is only reached under `NAME_LOCK`, held for the whole borrow.
+            match unsafe { &*self.name.get() } {
+                Some(Name::Given(s)) => Some(s.clone()),
+                _ => None,
+            }
+        })
+    }
+
     /// Replaces the name (the OS name is not changed).
     pub(crate) fn store_name(&self, new: String) {
         let old = NAME_LOCK.with(|| {
