@@ -13,6 +13,8 @@ mod imp;
 #[path = "windows.rs"]
 mod imp;
 mod main_thread;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod tid;
 
 pub use main_thread::{is_main_thread, main_thread_ids, record_main_thread};
 

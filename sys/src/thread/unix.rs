@@ -149,15 +149,7 @@ pub fn join(mut h: Handle) -> io::Result<()> {
 pub fn native_id() -> u64 {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
-        // The raw system call, not glibc's wrapper, which only exists from glibc 2.30 on
-        // (Miri knows only the wrapper).
-        #[cfg(not(miri))]
-        // SAFETY: gettid has no preconditions.
-        let tid = unsafe { libc::syscall(libc::SYS_gettid) };
-        #[cfg(miri)]
-        // SAFETY: gettid has no preconditions.
-        let tid = unsafe { libc::gettid() };
-        tid as u64
+        super::tid::current()
     }
     #[cfg(target_os = "macos")]
     {
