@@ -33,7 +33,10 @@ const PREEMPTED: Duration = Duration::from_micros(20);
 
 /// The most long spins a thread skips after lost bets (see [`Bets`]): a lost bet costs
 /// [`SPIN_LONG`] of CPU, so where bets keep failing (the partner shares this core, or the
-/// machine is busy) they cost at most `SPIN_LONG / 64` per wait, about 0.15 us.
+/// machine is busy) they cost at most `SPIN_LONG / 64` per wait, about 0.15 us; up to
+/// [`SPIN_AFTER_WAKE`] / 64, about 0.8 us, where the lost spins are after-wake ones (a ring
+/// of threads, each waking the next: `docs/benchmarks.md`). A cap scaled to the spin's length
+/// made the one-slot queue and webkit rows, whose after-wake bets mostly win, 2-3x slower.
 #[cfg_attr(threadkit_loom, allow(dead_code))] // no spinning under the model
 const SKIP_MAX: u32 = 64;
 
