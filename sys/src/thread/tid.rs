@@ -61,45 +61,75 @@ fn syscall() -> u64 {
 
 #[cfg(all(test, target_os = "linux", not(miri)))]
 mod tests {
+    use core::sync::atomic::{AtomicI64, Ordering::SeqCst};
+    use std::sync::Arc;
+
+    /// Runs `f` on a thread of this crate's own [`spawn`](crate::spawn) and returns what it
+    /// returned; the caller asserts (a panic on such a thread aborts the process).
+    fn on_new_thread<const N: usize>(f: fn() -> [i64; N]) -> [i64; N] {
+        let out: Arc<[AtomicI64; N]> = Arc::new(core::array::from_fn(|_| AtomicI64::new(0)));
+        let o = Arc::clone(&out);
+        let t = crate::spawn(
+            0,
+            Box::new(move || {
+                for (slot, v) in o.iter().zip(f()) {
+                    slot.store(v, SeqCst);
+                }
+            }),
+        );
+        t.expect("spawn").join().expect("join");
+        out.each_ref().map(|v| v.load(SeqCst))
+    }
+
+    /// The calling thread's decoded id (0 if it does not decode) and its `gettid`.
+    fn ids() -> [i64; 2] {
+        let decoded = super::from_clock().unwrap_or(0);
+        [decoded as i64, super::syscall() as i64]
+    }
+
     /// The decoded id is the kernel's, on the main thread, on a new thread, and in a thread
     /// started after another one ended (a reused descriptor).
     #[test]
     fn the_decoded_id_is_the_kernels() {
-        let check = || {
-            assert_eq!(super::from_clock(), Some(super::syscall()));
-            super::current()
-        };
-        let main = check();
-        let a = std::thread::spawn(check).join().unwrap();
-        let b = std::thread::spawn(check).join().unwrap();
+        let [main, a, b] = [ids(), on_new_thread(ids), on_new_thread(ids)].map(|[decoded, tid]| {
+            assert_eq!(decoded, tid);
+            tid
+        });
         assert_ne!(main, a);
         assert_ne!(main, b);
     }
 
-    /// In a fork child the decoded id is the child's (its one thread's id is its pid), not the
-    /// forking thread's in the parent.
+    /// Forks, and in the child checks that the decoded id is the child's own (its one
+    /// thread's id is its pid); returns `[fork's result, waitpid's result, the status]`.
+    fn fork_and_check() -> [i64; 3] {
+        // SAFETY: the child only makes async-signal-safe calls (reads of its descriptor,
+        // `gettid`, `getpid`) and leaves with `_exit`.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            let ok = super::from_clock() == Some(super::syscall())
+                // SAFETY: getpid has no preconditions.
+                && super::syscall() == unsafe { libc::getpid() } as u64;
+            // SAFETY: ends the child without running the parent's destructors.
+            unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+        }
+        let mut status = 0;
+        let waited = if pid > 0 {
+            // SAFETY: `pid` is our child; `status` is writable.
+            unsafe { libc::waitpid(pid, &mut status, 0) }
+        } else {
+            -1
+        };
+        [pid.into(), waited.into(), status.into()]
+    }
+
+    /// In a fork child the decoded id is the child's, not the forking thread's in the parent.
     #[test]
     fn a_fork_child_decodes_its_own_id() {
         // Forked from a thread that is not the parent's main one.
-        let status = std::thread::spawn(|| {
-            // SAFETY: the child only makes async-signal-safe calls (reads of its descriptor,
-            // `gettid`, `getpid`) and leaves with `_exit`.
-            let pid = unsafe { libc::fork() };
-            if pid == 0 {
-                let ok = super::from_clock() == Some(super::syscall())
-                    // SAFETY: getpid has no preconditions.
-                    && super::syscall() == unsafe { libc::getpid() } as u64;
-                // SAFETY: ends the child without running the parent's destructors.
-                unsafe { libc::_exit(if ok { 0 } else { 1 }) };
-            }
-            assert!(pid > 0, "fork failed");
-            let mut status = 0;
-            // SAFETY: `pid` is our child; `status` is writable.
-            assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
-            status
-        })
-        .join()
-        .unwrap();
+        let [pid, waited, status] = on_new_thread(fork_and_check);
+        assert!(pid > 0, "fork failed");
+        assert_eq!(waited, pid);
+        let status = status as i32;
         assert!(
             libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
             "{status:#x}"
