@@ -61,10 +61,11 @@
 //! waiters read them back with `SeqCst` loads (`has_item`, `has_room`, `puts`). A `get`'s look
 //! at `tail` (`Empty`) comes after a `SeqCst` fence, as in the ring.
 
+use super::ends::End;
 use super::error::{GetError, PutError};
 use super::lockfree::{Padded, Slots, backoff, contention};
 use super::segment::{LAP, SLOTS, Segment, Spare};
-use crate::rt::{AtomicPtr, AtomicUsize, fence};
+use crate::rt::{AtomicUsize, fence};
 use std::marker::PhantomData;
 use std::ptr;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
@@ -75,22 +76,6 @@ const SHIFT: u32 = 1;
 const ONE: usize = 1 << SHIFT;
 /// `tail`: shut down. `head`: the tail is in a later segment.
 const MARK: usize = 1;
-
-/// An end of the list: a position and the segment it lies in.
-struct End<T> {
-    index: AtomicUsize,
-    seg: AtomicPtr<Segment<T>>,
-}
-
-impl<T> End<T> {
-    /// The position, then the segment it lies in (`Acquire` both: the segment is never older
-    /// than the position's, see "Memory ordering").
-    #[inline]
-    fn load(&self) -> (usize, *mut Segment<T>) {
-        let index = self.index.load(Acquire);
-        (index, self.seg.load(Acquire))
-    }
-}
 
 /// The list (see the module docs).
 pub(super) struct List<T> {
@@ -122,15 +107,9 @@ fn count(pos: usize) -> usize {
 impl<T> List<T> {
     /// An empty list, without a segment until the first put; `maxsize` 0 is unbounded.
     pub(super) fn new(maxsize: usize) -> Self {
-        let end = || {
-            Padded(End {
-                index: AtomicUsize::new(0),
-                seg: AtomicPtr::new(ptr::null_mut()),
-            })
-        };
         List {
-            head: end(),
-            tail: end(),
+            head: Padded(End::new()),
+            tail: Padded(End::new()),
             done: Padded(AtomicUsize::new(0)),
             kept: Spare::new(),
             maxsize,
@@ -176,10 +155,28 @@ impl<T> List<T> {
         let (item, last) = unsafe { Segment::read(seg, offset) };
         if last {
             // SAFETY: the last reader owns the segment (`Segment::read`), which came from
-            // `Box::into_raw` (`link` or `new`).
-            unsafe { self.kept.keep(seg) };
+            // `Box::into_raw` (`link` or `new`); no look at it is under way (`ends.rs`).
+            self.head.0.peeks.dispose(|| unsafe { self.kept.keep(seg) });
         }
         item
+    }
+
+    /// Whether the item at position `head`, slot `offset` of `seg` (the head's segment, read
+    /// with it), is written: then a get need not read the tail (see `ends.rs`).
+    #[inline]
+    pub(super) fn written_at_head(&self, head: usize, seg: *mut Segment<T>, offset: usize) -> bool {
+        !seg.is_null()
+            && self.head.0.peeks.look(|| {
+                // SAFETY: the head has not left `head`, so `seg` is live until the look ends
+                // (`ends.rs`); `offset < SLOTS` (the caller has passed the segment step).
+                self.head.0.load() == (head, seg) && unsafe { Segment::written(seg, offset) }
+            })
+    }
+
+    /// The head's position and segment, for `ends.rs`'s tests.
+    #[cfg(test)]
+    pub(super) fn head(&self) -> (usize, *mut Segment<T>) {
+        self.head.0.load()
     }
 
     /// With `&mut self`: drops the items left and frees the segments. If an item's `drop`
@@ -298,8 +295,9 @@ impl<T> Slots for List<T> {
                 continue;
             }
             let mut new = head + ONE;
-            if head & MARK == 0 {
-                // Not known to be before the tail's segment: look at the tail.
+            if head & MARK == 0 && !self.written_at_head(head, seg, offset) {
+                // Not known to be before the tail's segment, nor its item known to be
+                // written: look at the tail.
                 fence(SeqCst);
                 let tail = self.tail.0.index.load(Relaxed);
                 if head >> SHIFT == tail >> SHIFT {

@@ -84,6 +84,7 @@
 //! never decide a result on their own: every decision is made again under the lock.
 
 mod block;
+mod ends;
 mod engine;
 mod error;
 mod fifo;

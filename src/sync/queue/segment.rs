@@ -65,6 +65,14 @@ pub(super) struct Segment<T> {
     /// owns the segment.
     reads: AtomicUsize,
     slots: [Slot<T>; SLOTS],
+    /// Under loom only: read by a look at the segment (`written`), written by its reset and
+    /// its freeing, so that the model reports a look not ordered with them (`ends.rs`).
+    #[cfg(threadkit_loom)]
+    looked_at: UnsafeCell<()>,
+    /// Under loom only: a freed segment is marked and left allocated (the model leaks it),
+    /// so that a look after its freeing fails an assertion instead of reading freed memory.
+    #[cfg(threadkit_loom)]
+    freed: crate::rt::AtomicBool,
 }
 
 impl<T> Segment<T> {
@@ -92,6 +100,8 @@ impl<T> Segment<T> {
                 state: AtomicUsize::new(0),
                 value: UnsafeCell::new(MaybeUninit::uninit()),
             }),
+            looked_at: UnsafeCell::new(()),
+            freed: crate::rt::AtomicBool::new(false),
         })
     }
 
@@ -104,11 +114,17 @@ impl<T> Segment<T> {
         // Under loom, a write access to every item cell first: the model then reports a
         // freeing that does not happen after each put's write and each get's read.
         #[cfg(threadkit_loom)]
-        // SAFETY: forwarded precondition: `seg` is live.
-        for slot in unsafe { &(*seg).slots } {
-            slot.value.with_mut(|_| ());
+        {
+            // SAFETY: forwarded precondition: `seg` is live.
+            let seg = unsafe { &*seg };
+            for slot in &seg.slots {
+                slot.value.with_mut(|_| ());
+            }
+            seg.looked_at.with_mut(|_| ());
+            seg.freed.store(true, Relaxed);
         }
         // SAFETY: forwarded preconditions; dropping the box drops no item (`MaybeUninit`).
+        #[cfg(not(threadkit_loom))]
         drop(unsafe { Box::from_raw(seg) });
     }
 
@@ -154,6 +170,24 @@ impl<T> Segment<T> {
     unsafe fn slot<'a>(seg: *const Self, offset: usize) -> &'a Slot<T> {
         // SAFETY: forwarded preconditions.
         unsafe { (*seg).slots.get_unchecked(offset) }
+    }
+
+    /// Whether slot `offset`'s item is written (a hint for a `get` that has not reserved the
+    /// slot: see `ends.rs`; its reserving `get` reads `WRITE` again before the item).
+    ///
+    /// # Safety
+    /// `seg` is live for the call, and `offset < SLOTS`.
+    #[inline]
+    pub(super) unsafe fn written(seg: *const Self, offset: usize) -> bool {
+        #[cfg(threadkit_loom)]
+        {
+            // SAFETY: forwarded precondition: `seg` is live (under loom, never deallocated).
+            let seg = unsafe { &*seg };
+            seg.looked_at.with(|_| ());
+            assert!(!seg.freed.load(Relaxed), "a look at a freed segment");
+        }
+        // SAFETY: forwarded preconditions.
+        unsafe { Self::slot(seg, offset) }.state.load(Relaxed) & WRITE != 0
     }
 
     /// Writes `item` into slot `offset` of `seg` and hands it on to its get.
@@ -215,6 +249,7 @@ impl<T> Segment<T> {
         {
             // SAFETY: `seg` is live and this thread's alone (precondition).
             let seg = unsafe { &*seg };
+            seg.looked_at.with_mut(|_| ());
             seg.next.store(ptr::null_mut(), Relaxed);
             seg.reads.store(0, Relaxed);
             for slot in &seg.slots {
