@@ -310,6 +310,7 @@ impl<T> Slots for List<T> {
                 if (head >> SHIFT) / LAP != (tail >> SHIFT) / LAP {
                     new |= MARK;
                 }
+                self.head.0.peeks.found();
             }
             if seg.is_null() {
                 // An item is there but the first put has not stored the head's segment yet.
