@@ -25,12 +25,13 @@
 //!                 CAS tail t -> t + 1 ; last slot? seg = the kept segment or a new one
 //!                 (taken before the CAS, handed back if the put ends without linking it),
 //!                 tail += 1 (past the step), old.next = seg ; write ; state |= WRITE
-//!  get at head h: offset SLOTS? wait for the move ; unmarked and h == tail? Empty (ShutDown if
-//!                 the tail is marked) ; no head segment yet? wait for the first put's store
+//!  get at head h: offset SLOTS? wait for the move ; unmarked, its item not seen written by a
+//!                 look (`ends.rs`), and h == tail? Empty (ShutDown if the tail is marked) ;
+//!                 no head segment yet? wait for the first put's store
 //!                 CAS head h -> h + 1 (marked when the tail is in a later segment) ; last
 //!                 slot? head = first slot of old.next ; wait for WRITE ; read ; reads += 1 ;
 //!                 it completed the count? keep the segment for the tail's next step (none
-//!                 kept yet) or dealloc it
+//!                 kept yet) or dealloc it, once no look at the head is under way
 //!  either, on a lost CAS: spin 1, 2, 4, ... 64 steps before the next try (`contention`)
 //! ```
 //!
