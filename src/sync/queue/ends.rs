@@ -20,11 +20,12 @@
 //! | `1..`   | looks under way (each adds [`LOOK`])                                        |
 //!
 //! ```text
-//!  look:    += LOOK ─ DISPOSING? ─> -= LOOK ; no answer (read the tail instead)
+//!  look:    off (the last look found nothing, no item found since)? no answer (read the tail)
+//!           += LOOK ─ DISPOSING? ─> -= LOOK ; no answer
 //!             │ no
 //!             └─> read the head again ─ moved? ─> -= LOOK ; no answer
 //!                   │ same position
-//!                   └─> read the slot's WRITE ; -= LOOK ; answer
+//!                   └─> read the slot's WRITE ; -= LOOK ; answer (not written: looks off)
 //!  dispose: |= DISPOSING (wait while another disposal holds it) ; wait for no LOOK ;
 //!           keep or free the segment ; -= DISPOSING
 //! ```
