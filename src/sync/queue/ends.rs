@@ -155,11 +155,10 @@ impl Peeks {
 
 #[cfg(all(test, not(threadkit_loom)))]
 mod tests {
-    use super::Peeks;
+    use super::{DISPOSING, Peeks};
     use crate::sync::queue::list::List;
     use crate::sync::queue::lockfree::Slots;
     use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
-    use std::time::Duration;
 
     /// A look runs unless a disposal is under way; one that comes during a disposal backs out
     /// without running, and looks run again after it.
@@ -190,22 +189,25 @@ mod tests {
         );
     }
 
-    /// A disposal waits for a look that is under way when it starts.
+    /// A disposal waits for a look that is under way when it starts: the look sees the
+    /// disposal's mark, lets the disposing thread run for a while, and finds it not done.
     #[test]
     fn a_disposal_waits_for_a_look_under_way() {
         let p = Peeks::new();
-        let (in_look, leave, disposed) = (
-            AtomicBool::new(false),
-            AtomicBool::new(false),
-            AtomicBool::new(false),
-        );
+        let (in_look, disposed) = (AtomicBool::new(false), AtomicBool::new(false));
+        let mut early = true;
         std::thread::scope(|s| {
             s.spawn(|| {
                 p.look(|| {
                     in_look.store(true, SeqCst);
-                    while !leave.load(SeqCst) {
+                    // The disposal has started: it is waiting for this look, or disposing.
+                    while p.word.load(SeqCst) & DISPOSING == 0 {
                         std::thread::yield_now();
                     }
+                    for _ in 0..1000 {
+                        std::thread::yield_now();
+                    }
+                    early = disposed.load(SeqCst);
                     true
                 })
             });
@@ -213,11 +215,8 @@ mod tests {
                 std::thread::yield_now();
             }
             s.spawn(|| p.dispose(|| disposed.store(true, SeqCst)));
-            std::thread::sleep(Duration::from_millis(if cfg!(miri) { 1 } else { 20 }));
-            let early = disposed.load(SeqCst);
-            leave.store(true, SeqCst);
-            assert!(!early, "disposed during a look");
         });
+        assert!(!early, "disposed during a look");
         assert!(disposed.load(SeqCst));
     }
 
