@@ -252,7 +252,7 @@ impl Event {
                     Err(now) => {
                         s = now;
                         if released(s) {
-                            set_hint(&self.state, SPUN, s & SPUN != 0, spun.was_short());
+                            set_hint(&self.state, SPUN, s & SPUN != 0, spun.after_sleep());
                             return true;
                         }
                         continue;
@@ -265,7 +265,7 @@ impl Event {
             }
             s = self.state.load(Acquire);
             if released(s) {
-                set_hint(&self.state, SPUN, s & SPUN != 0, spun.was_short());
+                set_hint(&self.state, SPUN, s & SPUN != 0, spun.after_sleep());
                 return true;
             }
         }

@@ -241,7 +241,7 @@ pub(crate) fn wait_state(
     loop {
         let s = state.load(Acquire);
         if done(s) {
-            let short = spun.was_short();
+            let short = spun.after_sleep();
             if short != long {
                 STATE_SPUN.store(short, Relaxed);
             }

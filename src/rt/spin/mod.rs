@@ -1,9 +1,16 @@
 //! The spin policy: how long a waiter busy-waits before it sleeps ([`spin`]), the spin hint
-//! that a primitive keeps in its word ([`set_hint`], [`Spun::was_short`]), and the size of a
+//! that a primitive keeps in its word ([`set_hint`], [`Spun::after_sleep`]), and the size of a
 //! notify's window of released waiters. Every spin constant is named here.
 
 use super::{AtomicU32, may_spin, spin_hint};
 use std::time::{Duration, Instant};
+
+mod bets;
+
+use bets::{Partner, bet_lost, bet_won, caught, may_bet, partner, sharing, slept, take_woke};
+pub(crate) use bets::{forget_partner, woke_partner, yield_to_holder};
+#[cfg(all(test, not(threadkit_loom)))]
+pub(crate) use bets::{lost_bets, take_partner_record};
 
 /// Busy-wait steps every spin starts with, without reading the clock: enough to catch a
 /// release that is already under way on another core (10 steps: about 0.4 us here).
@@ -31,7 +38,7 @@ const STEPS_PER_LOOK: u32 = 8;
 /// microsecond) means the spinner lost its CPU: other runnable work shares this core.
 const PREEMPTED: Duration = Duration::from_micros(20);
 
-/// The most long spins a thread skips after lost bets (see [`Bets`]): a lost bet costs
+/// The most long spins a thread skips after lost bets (see [`Bets`](bets::Bets)): a lost bet costs
 /// [`SPIN_LONG`] of CPU, so where bets keep failing (the partner shares this core, or the
 /// machine is busy) they cost at most `SPIN_LONG / 64` per wait, about 0.15 us; up to
 /// [`SPIN_AFTER_WAKE`] / 64, about 0.8 us, where the lost spins are after-wake ones (a ring
@@ -60,184 +67,26 @@ const YIELD_EVERY: Duration = Duration::from_micros(250);
 /// own wake-up adds a futex latency).
 const SHORT_WAIT: Duration = Duration::from_micros(40);
 
-/// This thread's record of its long spins (bets that the releaser is running on another CPU
-/// right now), as exponential backoff: every lost bet doubles the number of long spins the
-/// thread skips afterwards (1, 2, 4, ... [`SKIP_MAX`]); a spinner that lost its CPU skips
-/// [`SKIP_MAX`] at once; a won bet forgets the losses. Per thread, not per primitive: what
-/// decides the bet is where this thread and its partners run and how busy the machine is,
-/// which a thread learns from every primitive it waits on.
-#[derive(Clone, Copy)]
+/// A sleep after a failed spin at least this long, and shorter than [`SHARED_SLEEP`], was a
+/// switch to the partner on this CPU (see `bets::Partner`); a shorter one was a release that
+/// came just after the spin gave up (the futex call found the word changed).
 #[cfg_attr(threadkit_loom, allow(dead_code))]
-struct Bets {
-    /// Long spins still to skip.
-    skip: u32,
-    /// How many long spins the last lost bet made the thread skip (doubled by the next loss).
-    penalty: u32,
-    /// When this thread last woke a partner it may wait for next (see [`woke_partner`]);
-    /// taken by its next spin.
-    woke: Option<Instant>,
-    /// When this thread last gave its CPU away in [`yield_to_holder`].
-    yielded: Option<Instant>,
-}
+const SWITCH_MIN: Duration = Duration::from_micros(1);
 
-#[cfg(not(threadkit_loom))]
-std::thread_local! {
-    static BETS: core::cell::Cell<Bets> = const {
-        core::cell::Cell::new(Bets { skip: 0, penalty: 0, woke: None, yielded: None })
-    };
-}
+/// A sleep after a failed spin shorter than this was a switch to a partner sharing this CPU
+/// (1-5 us on the 2-CPU Intel VM of `docs/benchmarks.md`), not a wake-up from another CPU
+/// that had gone idle (20-50 us there; 20-35 us on the AMD and Firecracker VMs of
+/// `docs/benchmarks-history.md`). See `bets::Partner`.
+#[cfg_attr(threadkit_loom, allow(dead_code))]
+const SHARED_SLEEP: Duration = Duration::from_micros(10);
 
-/// Records that this thread has just made a wake-up call for a partner that its next wait
-/// probably depends on: that spin may last [`SPIN_AFTER_WAKE`] from now. Called for the one
-/// sleeping partner of a ping-pong or a one-slot queue: a `put` that woke a getter (whose `get`
-/// makes the room the next `put` needs), a notify that released the only waiter, a release to
-/// the only sleeper, an `Event` set, a 2-party `Barrier` round. Without it both sides of a
-/// ping-pong sleep at every turn once one of them slept: each sleep makes the partner's wait
-/// too long for the hint, and a wake-up on a virtual machine outlasts [`SPIN_LONG`].
-#[inline]
-pub(crate) fn woke_partner() {
-    #[cfg(not(threadkit_loom))]
-    BETS.with(|b| {
-        b.set(Bets {
-            woke: Some(Instant::now()),
-            ..b.get()
-        })
-    });
-}
-
-/// Gives this thread's CPU to another runnable thread, if there is one, unless this thread
-/// did so within [`YIELD_EVERY`] of `now`. Called by a `Lock` waiter that has found the lock
-/// held at three looks in half a microsecond: the lock is busy and its holders run. Where each
-/// contender has a CPU to itself the call returns at once (nothing else is runnable). On a
-/// machine busy with other work, contenders that run at the same time pass the lock's cache
-/// line to and fro at every acquire, and two such threads spend about twice the CPU per lock
-/// that one spends alone; a yield lets the other process run on this CPU now and puts this
-/// thread's next timeslice where the holder's is not. On the 2-CPU VM of
-/// `docs/benchmarks-history.md`, two threads locking and unlocking with two CPU-bound processes
-/// running: 35-44 ns of CPU per lock without it (in some runs), 16.8-18.1 with it, about what
-/// one thread alone spends (17.4); the rate bound keeps 4 threads with 0.6 us sections on an
-/// idle machine at 830-920 ns per lock (800-920 without any yield, 1,080-1,360 with one at
-/// every wait: each one a switch to another contender). Figures: `docs/benchmarks-history.md`.
-#[inline]
-pub(crate) fn yield_to_holder(now: Instant) {
-    #[cfg(not(threadkit_loom))]
-    {
-        let due = BETS.with(|b| {
-            let bets = b.get();
-            let due = bets
-                .yielded
-                .is_none_or(|t| now.saturating_duration_since(t) >= YIELD_EVERY);
-            if due {
-                b.set(Bets {
-                    yielded: Some(now),
-                    ..bets
-                });
-            }
-            due
-        });
-        if due {
-            super::yield_now();
-        }
-    }
-    #[cfg(threadkit_loom)]
-    let _ = now;
-}
-
-/// Drops this thread's [`woke_partner`] record: its next wait is not one that the woken
-/// partner answers first (it queues behind other waiters, whom a notify releases first).
-#[inline]
-pub(crate) fn forget_partner() {
-    let _ = take_woke();
-}
-
-/// Unit tests: takes this thread's [`woke_partner`] record and says whether there was one.
-#[cfg(all(test, not(threadkit_loom)))]
-pub(crate) fn take_partner_record() -> bool {
-    take_woke().is_some()
-}
-
-/// Unit tests: this thread's record of lost bets (long spins still to skip, and the last
-/// penalty), which only a long spin that ran out changes.
-#[cfg(all(test, not(threadkit_loom)))]
-pub(crate) fn lost_bets() -> (u32, u32) {
-    BETS.with(|b| (b.get().skip, b.get().penalty))
-}
-
-/// Takes this thread's [`woke_partner`] record.
-#[inline]
-fn take_woke() -> Option<Instant> {
-    #[cfg(not(threadkit_loom))]
-    return BETS.with(|b| {
-        let bets = b.get();
-        let t0 = bets.woke?;
-        b.set(Bets { woke: None, ..bets });
-        Some(t0)
-    });
-    #[cfg(threadkit_loom)]
-    None
-}
-
-/// Whether this thread may make a long spin now (and counts one skip if not).
-#[inline]
-fn may_bet() -> bool {
-    #[cfg(not(threadkit_loom))]
-    return BETS.with(|b| {
-        let bets = b.get();
-        if bets.skip == 0 {
-            return true;
-        }
-        b.set(Bets {
-            skip: bets.skip - 1,
-            ..bets
-        });
-        false
-    });
-    #[cfg(threadkit_loom)]
-    false
-}
-
-/// A long spin caught its release: forget earlier losses.
-#[inline]
-fn bet_won() {
-    #[cfg(not(threadkit_loom))]
-    BETS.with(|b| {
-        let bets = b.get();
-        if bets.penalty != 0 {
-            b.set(Bets {
-                skip: 0,
-                penalty: 0,
-                ..bets
-            });
-        }
-    });
-}
-
-/// A long spin ran out (`preempted`: its spinner lost the CPU meanwhile).
-#[cold]
-fn bet_lost(preempted: bool) {
-    #[cfg(not(threadkit_loom))]
-    BETS.with(|b| {
-        let bets = b.get();
-        let penalty = if preempted {
-            SKIP_MAX
-        } else {
-            (bets.penalty * 2).clamp(1, SKIP_MAX)
-        };
-        b.set(Bets {
-            skip: penalty,
-            penalty,
-            ..bets
-        });
-    });
-    #[cfg(threadkit_loom)]
-    let _ = preempted;
-}
-
-/// How a waiter's failed spin went, for [`Spun::was_short`] once it has slept.
+/// How a waiter's failed spin went, for [`Spun::after_sleep`] once it has slept.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Spun {
-    /// When the spin began (`None` when there was no spin: loom, or a single CPU).
+    /// When the wait began (`None` when it could not spin: loom, or a single CPU).
     start: Option<Instant>,
+    /// When the spin gave up and the sleep began (`None` when no spin ran).
+    gave_up: Option<Instant>,
 }
 
 impl Spun {
@@ -245,19 +94,26 @@ impl Spun {
     /// be on, i.e. whether the whole wait was short enough that a long spin would probably have
     /// caught the release (a long spin that failed may have been unlucky: a wake-up on a
     /// virtual machine can take longer than the spin, while waits in an oversubscribed ring
-    /// take many hops; the thread's own [`Bets`] keep lost bets rare). Under loom always
+    /// take many hops; the thread's own [`Bets`](bets::Bets) keep lost bets rare). Under loom always
     /// `true`, so the models cover both hint transitions without a clock.
+    ///
+    /// Also records in the thread's record what the sleep says about where the partner runs
+    /// (see `bets::Partner`), so it is called once per such wait.
     #[inline]
-    pub(crate) fn was_short(self) -> bool {
-        match self.start {
-            Some(start) => start.elapsed() < SHORT_WAIT,
-            None => cfg!(threadkit_loom),
+    pub(crate) fn after_sleep(self) -> bool {
+        let Some(start) = self.start else {
+            return cfg!(threadkit_loom);
+        };
+        let now = Instant::now();
+        if let Some(gave_up) = self.gave_up {
+            slept(now.saturating_duration_since(gave_up));
         }
+        now.saturating_duration_since(start) < SHORT_WAIT
     }
 }
 
 /// Turns a primitive's spin-hint `bit` in `word` on or off (see [`spin`] and
-/// [`Spun::was_short`]) if `was`, its state when the wait began, says otherwise. Only a hint:
+/// [`Spun::after_sleep`]) if `was`, its state when the wait began, says otherwise. Only a hint:
 /// `Relaxed`, and a read-modify-write, so it never disturbs the word's other bits.
 #[inline]
 pub(crate) fn set_hint(word: &AtomicU32, bit: u32, was: bool, on: bool) {
@@ -270,12 +126,12 @@ pub(crate) fn set_hint(word: &AtomicU32, bit: u32, was: bool, on: bool) {
 }
 
 /// A waiter's bounded busy-wait before it sleeps: polls `ready` until it returns `true`
-/// (`Ok`), or the budget is spent (`Err`, for [`Spun::was_short`]). The budget is
+/// (`Ok`), or the budget is spent (`Err`, for [`Spun::after_sleep`]). The budget is
 /// [`SPIN_SHORT`] steps, plus up to [`SPIN_LONG`] (never past `deadline`) when `long`, the
 /// primitive's hint that its last waiter was released by a running thread, and this thread's
-/// [`Bets`] allow it; or, if this thread has just woken the partner it now waits for
+/// [`Bets`](bets::Bets) allow it; or, if this thread has just woken the partner it now waits for
 /// ([`woke_partner`]), until [`SPIN_AFTER_WAKE`] after that wake-up call, with the same
-/// [`Bets`].
+/// [`Bets`](bets::Bets).
 ///
 /// Never a `sched_yield`: on a busy machine each one can hand a whole timeslice (milliseconds)
 /// to another process, while a futex sleeper is woken, and preferred by the scheduler, within
@@ -290,11 +146,22 @@ pub(crate) fn spin(
     mut ready: impl FnMut() -> bool,
 ) -> Result<(), Spun> {
     if cfg!(threadkit_loom) || !may_spin() {
-        return Err(Spun { start: None });
+        return Err(Spun {
+            start: None,
+            gave_up: None,
+        });
     }
     let start = Instant::now();
     let woke = take_woke();
+    let partner = partner();
+    if partner == Partner::Here {
+        return Err(Spun {
+            start: Some(start),
+            gave_up: None,
+        });
+    }
     if poll_short(&mut ready) {
+        caught();
         return Ok(());
     }
     // Just after waking the partner this wait depends on: spin until SPIN_AFTER_WAKE after the
@@ -302,8 +169,11 @@ pub(crate) fn spin(
     let after_wake = woke
         .map(|t0| t0 + SPIN_AFTER_WAKE)
         .filter(|&end| end > start);
-    if !(long || after_wake.is_some()) || !may_bet() {
-        return Err(Spun { start: Some(start) });
+    if partner == Partner::Probation || !(long || after_wake.is_some()) || !may_bet() {
+        return Err(Spun {
+            start: Some(start),
+            gave_up: Some(Instant::now()),
+        });
     }
     let end = after_wake.unwrap_or(start + SPIN_LONG);
     spin_long(start, end, deadline, ready)
@@ -318,7 +188,7 @@ pub(crate) fn spin_briefly(mut ready: impl FnMut() -> bool) -> bool {
     if cfg!(threadkit_loom) {
         return ready();
     }
-    may_spin() && poll_short(&mut ready)
+    may_spin() && !sharing() && poll_short(&mut ready)
 }
 
 /// [`SPIN_SHORT`] busy-wait steps, each followed by a look at `ready`: the short part of every
@@ -351,6 +221,7 @@ fn spin_long(
             spin_hint();
             if ready() {
                 bet_won();
+                caught();
                 return Ok(());
             }
         }
@@ -358,7 +229,10 @@ fn spin_long(
         let preempted = now.duration_since(last) >= PREEMPTED;
         if preempted || now >= end {
             bet_lost(preempted);
-            return Err(Spun { start: Some(start) });
+            return Err(Spun {
+                start: Some(start),
+                gave_up: Some(now),
+            });
         }
         last = now;
     }

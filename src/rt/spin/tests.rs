@@ -1,8 +1,9 @@
 //! The spin policy's tests: what a wake-up record and the yield's rate bound allow.
 
+use super::bets::{BETS, Partner, partner, take_woke};
 use super::{
-    BETS, SKIP_MAX, SPIN_AFTER_WAKE, SPIN_LONG, YIELD_EVERY, spin, take_woke, woke_partner,
-    yield_to_holder,
+    SHARED_SLEEP, SKIP_MAX, SPIN_AFTER_WAKE, SPIN_LONG, SPIN_SHORT, SWITCH_MIN, Spun, YIELD_EVERY,
+    spin, spin_briefly, woke_partner, yield_to_holder,
 };
 use crate::rt::may_spin;
 use std::time::{Duration, Instant};
@@ -73,4 +74,95 @@ fn yields_to_a_lock_holder_at_most_once_per_period() {
     // A time before the last yield (another clock reading raced this one) never yields.
     yield_to_holder(t0);
     assert_eq!(yielded(), Some(t1));
+}
+
+/// A failed spin whose sleep began `ago` (and the wait with it): what `after_sleep` learns from.
+fn slept_for(ago: Duration) -> Spun {
+    let t = Instant::now() - ago;
+    Spun {
+        start: Some(t),
+        gave_up: Some(t),
+    }
+}
+
+/// How many times a spin (a hinted one: it may spin long) looks at its condition, which
+/// never turns true.
+fn looks() -> u32 {
+    let mut n = 0;
+    let r = spin(true, None, || {
+        n += 1;
+        false
+    });
+    assert!(r.is_err());
+    n
+}
+
+/// A sleep as short as a switch on this CPU after a failed spin (the partner shares it) makes
+/// the next waits spin-free, 1, then 2 after another such sign; each run of them ends with one
+/// short spin (no long one), the probation; a long sleep halves the penalty; a release caught
+/// by a spin ends it. A sleep shorter than `SWITCH_MIN` (the futex call found the word
+/// changed) says nothing.
+#[test]
+fn a_partner_sharing_this_cpu_stops_the_spins_until_a_spin_catches_a_release() {
+    if !may_spin() {
+        return;
+    }
+    let switch = (SWITCH_MIN + SHARED_SLEEP) / 2;
+    slept_for(Duration::ZERO).after_sleep();
+    assert_eq!(
+        partner(),
+        Partner::Elsewhere,
+        "a near miss counted as a shared CPU"
+    );
+
+    slept_for(switch).after_sleep();
+    assert_eq!(looks(), 0, "a spin with the partner on this CPU");
+    let mut briefly = 0;
+    assert!(!spin_briefly(|| {
+        briefly += 1;
+        true
+    }));
+    assert_eq!(
+        briefly, 0,
+        "a waker's brief spin with its partners on this CPU"
+    );
+    assert_eq!(
+        looks(),
+        SPIN_SHORT,
+        "the probation's spin is the short one only"
+    );
+
+    slept_for(switch).after_sleep();
+    assert_eq!(
+        (looks(), looks(), looks()),
+        (0, 0, SPIN_SHORT),
+        "the penalty doubled"
+    );
+
+    slept_for(SHARED_SLEEP * 3).after_sleep();
+    assert_eq!(
+        partner(),
+        Partner::Probation,
+        "a long sleep halves the penalty, to 1"
+    );
+    assert_eq!(looks(), SPIN_SHORT);
+    slept_for(SHARED_SLEEP * 3).after_sleep();
+    assert_eq!(
+        partner(),
+        Partner::Elsewhere,
+        "two long sleeps: 2 -> 1 -> 0"
+    );
+
+    slept_for(switch).after_sleep();
+    assert_eq!(looks(), 0);
+    assert!(spin(true, None, || true).is_ok());
+    assert_eq!(
+        partner(),
+        Partner::Elsewhere,
+        "a caught release ends the penalty"
+    );
+    assert!(
+        looks() > SPIN_SHORT,
+        "a hinted spin with the partner elsewhere is long"
+    );
 }

@@ -83,7 +83,7 @@ impl Barrier {
             let g = self.generation.load(Acquire);
             if let Some(r) = outcome(self.state.load(Acquire)) {
                 if bet {
-                    set_hint(&self.generation, SPUN, hint, spun.was_short());
+                    set_hint(&self.generation, SPUN, hint, spun.after_sleep());
                 }
                 return r;
             }

@@ -391,7 +391,7 @@ pub(super) fn learn(hints: &AtomicU32, bit: u32, spun: Option<Option<Spun>>) {
     let on = match spun {
         None => return,
         Some(None) => true,
-        Some(Some(s)) => s.was_short(),
+        Some(Some(s)) => s.after_sleep(),
     };
     let was = hints.load(Relaxed) & bit != 0;
     set_hint(hints, bit, was, on);

@@ -114,7 +114,7 @@ impl RawSemaphore {
         };
         self.sleepers.fetch_sub(1, Relaxed);
         if got && slept {
-            set_hint(&self.sleepers, SPUN, hint, spun.was_short());
+            set_hint(&self.sleepers, SPUN, hint, spun.after_sleep());
         }
         got
     }

@@ -363,7 +363,7 @@ impl Queue<'_> {
                 CHAINED => expected = CHAINED,
                 _ => {
                     if let Some(spun) = spun {
-                        let short = spun.was_short();
+                        let short = spun.after_sleep();
                         if short || may_clear {
                             set_hint(self.flags, SPUN, long, short);
                         }
