@@ -38,12 +38,13 @@ const STEPS_PER_LOOK: u32 = 8;
 /// microsecond) means the spinner lost its CPU: other runnable work shares this core.
 const PREEMPTED: Duration = Duration::from_micros(20);
 
-/// The most long spins a thread skips after lost bets (see [`Bets`](bets::Bets)): a lost bet costs
-/// [`SPIN_LONG`] of CPU, so where bets keep failing (the partner shares this core, or the
+/// The most long spins a thread skips after lost bets (see [`Bets`](bets::Bets)): a lost bet
+/// costs [`SPIN_LONG`] of CPU, so where bets keep failing (the partner shares this core, or the
 /// machine is busy) they cost at most `SPIN_LONG / 64` per wait, about 0.15 us; up to
 /// [`SPIN_AFTER_WAKE`] / 64, about 0.8 us, where the lost spins are after-wake ones (a ring
 /// of threads, each waking the next: `docs/benchmarks.md`). A cap scaled to the spin's length
 /// made the one-slot queue and webkit rows, whose after-wake bets mostly win, 2-3x slower.
+/// Also the most spin-free waits in a row where the partner shares this CPU (`bets::Partner`).
 #[cfg_attr(threadkit_loom, allow(dead_code))] // no spinning under the model
 const SKIP_MAX: u32 = 64;
 
@@ -94,8 +95,8 @@ impl Spun {
     /// be on, i.e. whether the whole wait was short enough that a long spin would probably have
     /// caught the release (a long spin that failed may have been unlucky: a wake-up on a
     /// virtual machine can take longer than the spin, while waits in an oversubscribed ring
-    /// take many hops; the thread's own [`Bets`](bets::Bets) keep lost bets rare). Under loom always
-    /// `true`, so the models cover both hint transitions without a clock.
+    /// take many hops; the thread's own [`Bets`](bets::Bets) keep lost bets rare). Under loom
+    /// always `true`, so the models cover both hint transitions without a clock.
     ///
     /// Also records in the thread's record what the sleep says about where the partner runs
     /// (see `bets::Partner`), so it is called once per such wait.
@@ -131,7 +132,8 @@ pub(crate) fn set_hint(word: &AtomicU32, bit: u32, was: bool, on: bool) {
 /// primitive's hint that its last waiter was released by a running thread, and this thread's
 /// [`Bets`](bets::Bets) allow it; or, if this thread has just woken the partner it now waits for
 /// ([`woke_partner`]), until [`SPIN_AFTER_WAKE`] after that wake-up call, with the same
-/// [`Bets`](bets::Bets).
+/// [`Bets`](bets::Bets). No spin at all while the record says that the partner shares this
+/// thread's CPU, and only the short part while it is on probation (`bets::Partner`).
 ///
 /// Never a `sched_yield`: on a busy machine each one can hand a whole timeslice (milliseconds)
 /// to another process, while a futex sleeper is woken, and preferred by the scheduler, within
