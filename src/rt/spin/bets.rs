@@ -159,22 +159,6 @@ pub(super) fn may_bet() -> bool {
     false
 }
 
-/// A long spin caught its release: forget earlier losses.
-#[inline]
-pub(super) fn bet_won() {
-    #[cfg(not(threadkit_loom))]
-    BETS.with(|b| {
-        let bets = b.get();
-        if bets.penalty != 0 {
-            b.set(Bets {
-                skip: 0,
-                penalty: 0,
-                ..bets
-            });
-        }
-    });
-}
-
 /// A long spin ran out (`preempted`: its spinner lost the CPU meanwhile).
 #[cold]
 pub(super) fn bet_lost(preempted: bool) {
@@ -251,20 +235,26 @@ pub(super) fn sharing() -> bool {
     false
 }
 
-/// A spin caught its release: the partner runs on another CPU.
+/// A spin caught its release: the partner runs on another CPU (forget the signs of a shared
+/// one); a long spin that did (`long`, a won bet) also forgets the lost bets.
 #[inline]
-pub(super) fn caught() {
+pub(super) fn caught(long: bool) {
     #[cfg(not(threadkit_loom))]
     BETS.with(|b| {
         let bets = b.get();
-        if bets.shared_penalty != 0 {
+        let won = long && bets.penalty != 0;
+        if won || bets.shared_penalty != 0 {
             b.set(Bets {
+                skip: if won { 0 } else { bets.skip },
+                penalty: if won { 0 } else { bets.penalty },
                 shared: 0,
                 shared_penalty: 0,
                 ..bets
             });
         }
     });
+    #[cfg(threadkit_loom)]
+    let _ = long;
 }
 
 /// After a spin that failed, the wait slept for `sleep` and was released: a switch on this

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 mod bets;
 
-use bets::{Partner, bet_lost, bet_won, caught, may_bet, partner, sharing, slept, take_woke};
+use bets::{Partner, bet_lost, caught, may_bet, partner, sharing, slept, take_woke};
 pub(crate) use bets::{forget_partner, woke_partner, yield_to_holder};
 #[cfg(all(test, not(threadkit_loom)))]
 pub(crate) use bets::{lost_bets, take_partner_record};
@@ -163,7 +163,7 @@ pub(crate) fn spin(
         });
     }
     if poll_short(&mut ready) {
-        caught();
+        caught(false);
         return Ok(());
     }
     // Just after waking the partner this wait depends on: spin until SPIN_AFTER_WAKE after the
@@ -222,8 +222,7 @@ fn spin_long(
         for _ in 0..STEPS_PER_LOOK {
             spin_hint();
             if ready() {
-                bet_won();
-                caught();
+                caught(true);
                 return Ok(());
             }
         }
