@@ -1,6 +1,6 @@
 //! The spin policy's tests: what a wake-up record and the yield's rate bound allow.
 
-use super::bets::{BETS, Partner, partner, take_woke};
+use super::bets::{BETS, Partner, partner, slept, take_woke};
 use super::{
     SHARED_SLEEP, SKIP_MAX, SPIN_AFTER_WAKE, SPIN_LONG, SPIN_SHORT, SWITCH_MIN, Spun, YIELD_EVERY,
     spin, spin_briefly, woke_partner, yield_to_holder,
@@ -76,9 +76,10 @@ fn yields_to_a_lock_holder_at_most_once_per_period() {
     assert_eq!(yielded(), Some(t1));
 }
 
-/// A failed spin whose sleep began `ago` (and the wait with it): what `after_sleep` learns from.
-fn slept_for(ago: Duration) -> Spun {
-    let t = Instant::now() - ago;
+/// A failed spin that gave up (and began its sleep) at `t`: what `after_sleep` learns from.
+/// The tests give it only times whose sleep no slow run can move across a bound: later than
+/// now (a sleep of zero), or long ago. Sleeps of a given length go to `slept` directly.
+fn gave_up(t: Instant) -> Spun {
     Spun {
         start: Some(t),
         gave_up: Some(t),
@@ -108,14 +109,16 @@ fn a_partner_sharing_this_cpu_stops_the_spins_until_a_spin_catches_a_release() {
         return;
     }
     let switch = (SWITCH_MIN + SHARED_SLEEP) / 2;
-    slept_for(Duration::ZERO).after_sleep();
+    let long_ago = || Instant::now() - SHARED_SLEEP * 3;
+    gave_up(Instant::now() + Duration::from_secs(1)).after_sleep();
+    slept(Duration::ZERO);
     assert_eq!(
         partner(),
         Partner::Elsewhere,
         "a near miss counted as a shared CPU"
     );
 
-    slept_for(switch).after_sleep();
+    slept(switch);
     assert_eq!(looks(), 0, "a spin with the partner on this CPU");
     let mut briefly = 0;
     assert!(!spin_briefly(|| {
@@ -132,28 +135,28 @@ fn a_partner_sharing_this_cpu_stops_the_spins_until_a_spin_catches_a_release() {
         "the probation's spin is the short one only"
     );
 
-    slept_for(switch).after_sleep();
+    slept(switch);
     assert_eq!(
         (looks(), looks(), looks()),
         (0, 0, SPIN_SHORT),
         "the penalty doubled"
     );
 
-    slept_for(SHARED_SLEEP * 3).after_sleep();
+    gave_up(long_ago()).after_sleep();
     assert_eq!(
         partner(),
         Partner::Probation,
         "a long sleep halves the penalty, to 1"
     );
     assert_eq!(looks(), SPIN_SHORT);
-    slept_for(SHARED_SLEEP * 3).after_sleep();
+    gave_up(long_ago()).after_sleep();
     assert_eq!(
         partner(),
         Partner::Elsewhere,
         "two long sleeps: 2 -> 1 -> 0"
     );
 
-    slept_for(switch).after_sleep();
+    slept(switch);
     assert_eq!(looks(), 0);
     assert!(spin(true, None, || true).is_ok());
     assert_eq!(
