@@ -185,10 +185,10 @@ pub(super) fn bet_lost(preempted: bool) {
 /// A partner that shares the waiter's CPU cannot answer while the waiter spins: it is
 /// runnable, waiting for that very CPU, and answers a moment after the waiter goes to sleep.
 /// That is how a scheduler places two threads that take turns (only one of them ever has
-/// work): each wake-up is a switch on one CPU, cheaper than waking a second, idle one. Their
-/// every spin then only delays the answer (on the 2-CPU Intel VM of `docs/benchmarks.md`, a
-/// one-slot producer/consumer queue of two unpinned threads: 2.5-3.0 us an item with spins
-/// against 2.1 us for parking_lot, whose condition variable never spins). The sign is the
+/// work) when other work keeps the rest busy: each wake-up is a switch on one CPU. Their
+/// every spin then only delays the answer (on the 2-CPU Intel VM of `docs/benchmarks.md`,
+/// one other process busy, a one-slot producer/consumer queue of two unpinned threads: 2.5-3.0
+/// us an item with spins, 2.1 us for a baseline that never spins: "This session"). The sign is the
 /// sleep after a failed spin: [`SWITCH_MIN`] to [`SHARED_SLEEP`] long, a switch on this CPU;
 /// a wake-up from another CPU that had gone idle takes longer (20-50 us on the VMs measured),
 /// and a release that came just after the spin gave up, shorter.

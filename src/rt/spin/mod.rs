@@ -163,7 +163,9 @@ pub(crate) fn spin(
         });
     }
     if poll_short(&mut ready) {
-        caught(false);
+        if partner == Partner::Probation {
+            caught(false); // (elsewhere there is no record to end)
+        }
         return Ok(());
     }
     // Just after waking the partner this wait depends on: spin until SPIN_AFTER_WAKE after the
