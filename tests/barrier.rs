@@ -40,16 +40,21 @@ fn size_is_24_bytes_or_less() {
 }
 
 fn lockstep(passes: usize) {
-    let b = barrier();
+    lockstep_on(&barrier(), N, passes);
+}
+
+/// `n` threads (the barrier's parties) pass `b` twice per pass, each time checking that every
+/// party did its part of the pass before the barrier let anyone on.
+fn lockstep_on(b: &Barrier, n: usize, passes: usize) {
     let r0 = AtomicUsize::new(0);
     let r1 = AtomicUsize::new(0);
-    run_threads(N, || {
+    run_threads(n, || {
         for i in 0..passes {
             r0.fetch_add(1, SeqCst);
-            assert_eq!(r1.load(SeqCst), i * N);
+            assert_eq!(r1.load(SeqCst), i * n);
             b.wait().unwrap();
             r1.fetch_add(1, SeqCst);
-            assert_eq!(r0.load(SeqCst), (i + 1) * N);
+            assert_eq!(r0.load(SeqCst), (i + 1) * n);
             b.wait().unwrap();
         }
         assert_eq!(b.n_waiting(), 0);
@@ -65,6 +70,16 @@ fn barrier_lockstep() {
 #[test]
 fn barrier_lockstep_10() {
     lockstep(10);
+}
+
+/// More parties than CPUs and no timeout: a waiter whose partners cannot all run beside it
+/// yields its CPU to them before it sleeps (`rt::yield_wait`); the rounds stay in lockstep.
+#[test]
+fn more_parties_than_cpus_untimed_stay_in_lockstep() {
+    let cpus = thread::available_parallelism().map_or(1, |n| n.get());
+    let parties = cpus + 2;
+    let passes = if cfg!(miri) { 3 } else { 2000 };
+    lockstep_on(&Barrier::new(parties), parties, passes);
 }
 
 #[test]

@@ -55,7 +55,7 @@ pub(crate) use fork::{is_current_generation, renew_after_fork};
 #[cfg(not(threadkit_loom))]
 use spin::{NOTIFY_WINDOW_MAX, NOTIFY_WINDOW_PER_CPU};
 pub(crate) use spin::{
-    Spun, forget_partner, set_hint, spin, spin_briefly, woke_partner, yield_to_holder,
+    Spun, forget_partner, set_hint, spin, spin_briefly, woke_partner, yield_to_holder, yield_wait,
 };
 #[cfg(all(test, not(threadkit_loom)))]
 pub(crate) use spin::{lost_bets, take_partner_record};

@@ -75,6 +75,12 @@ pub(crate) fn yield_now() {
     threadkit_sys::yield_now()
 }
 
+/// The process-wide monotonic clock in nanoseconds (through `threadkit_sys`): for times that
+/// threads share in an atomic word (`spin/yields.rs`).
+pub(crate) fn monotonic_nanos() -> u64 {
+    threadkit_sys::monotonic_nanos()
+}
+
 /// Sleeps the calling thread for `d` (the OS sleep, through `threadkit_sys`).
 pub(crate) fn sleep(d: std::time::Duration) {
     threadkit_sys::sleep(d)

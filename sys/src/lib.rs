@@ -36,7 +36,7 @@ pub use futex::{
 };
 pub use thread::{
     MAX_NAME_LEN, RawThread, SharedMain, at_exit, at_fork, cpu_count, current_id, fork_generation,
-    min_stack_size, native_id, page_size, set_current_name, sleep, spawn, spawn_shared,
-    thread_cpu_time, yield_now,
+    min_stack_size, monotonic_nanos, native_id, page_size, set_current_name, sleep, spawn,
+    spawn_shared, thread_cpu_time, yield_now,
 };
 pub use thread::{is_main_thread, main_thread_ids, record_main_thread};

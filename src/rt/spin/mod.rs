@@ -6,11 +6,13 @@ use super::{AtomicU32, may_spin, spin_hint};
 use std::time::{Duration, Instant};
 
 mod bets;
+mod yields;
 
 use bets::{Partner, bet_lost, caught, may_bet, partner, sharing, slept, take_woke};
 pub(crate) use bets::{forget_partner, woke_partner, yield_to_holder};
 #[cfg(all(test, not(threadkit_loom)))]
 pub(crate) use bets::{lost_bets, take_partner_record};
+pub(crate) use yields::yield_wait;
 
 /// Busy-wait steps every spin starts with, without reading the clock: enough to catch a
 /// release that is already under way on another core (10 steps: about 0.4 us here).
@@ -62,6 +64,28 @@ const SKIP_MAX: u32 = 64;
 /// 790-858 (100 us: 788-906, each yield a switch to another contender).
 #[cfg_attr(threadkit_loom, allow(dead_code))]
 const YIELD_EVERY: Duration = Duration::from_micros(250);
+
+/// The longest a [`yield_wait`] yields before its caller sleeps: about what the sleep it
+/// replaces costs where it wakes an idle CPU (20-50 us on the VMs of `docs/benchmarks.md`).
+/// Measured on the 2-CPU Intel VM there, a `Barrier` of 4 parties: see `yields.rs`.
+#[cfg_attr(threadkit_loom, allow(dead_code))]
+const YIELD_WAIT: Duration = Duration::from_micros(50);
+
+/// A yield that takes this long or longer handed the CPU to work that kept it: on a busy
+/// machine, another process's timeslice (milliseconds). Far above a switch between two of the
+/// waiter's partners and back (1-5 us), far below a timeslice.
+#[cfg_attr(threadkit_loom, allow(dead_code))]
+const YIELD_SLOW: Duration = Duration::from_micros(100);
+
+/// How long a thread makes no [`yield_wait`] after a first slow yield ([`YIELD_SLOW`]); each
+/// further one doubles it, up to [`YIELD_QUIET_MAX`] (see `yields.rs`).
+#[cfg_attr(threadkit_loom, allow(dead_code))]
+const YIELD_QUIET_MIN: Duration = Duration::from_millis(50);
+
+/// The longest a thread makes no [`yield_wait`] after slow yields: on a busy machine each
+/// probe can cost a timeslice, so at most one a second per thread (a few ms a second).
+#[cfg_attr(threadkit_loom, allow(dead_code))]
+const YIELD_QUIET_MAX: Duration = Duration::from_secs(1);
 
 /// A wait that ended within this time of its start (sleep included) counts as short: a long
 /// spin would probably have caught its release, which came before the sleeper noticed it (its

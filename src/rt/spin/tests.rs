@@ -1,10 +1,13 @@
-//! The spin policy's tests: what a wake-up record and the yield's rate bound allow.
+//! The spin policy's tests: what a wake-up record and the yield's rate bound allow, and the
+//! records of the yield waits.
 
 use super::bets::{BETS, Partner, partner, slept, take_woke};
+use super::yields::{Ended, RanOut, next_quiet, next_ran_out, record, yield_records};
 use super::{
     SHARED_SLEEP, SKIP_MAX, SPIN_AFTER_WAKE, SPIN_LONG, SPIN_SHORT, SWITCH_MIN, Spun, YIELD_EVERY,
     spin, spin_briefly, woke_partner, yield_to_holder,
 };
+use super::{YIELD_QUIET_MAX, YIELD_QUIET_MIN, yield_wait};
 use crate::rt::may_spin;
 use std::time::{Duration, Instant};
 
@@ -168,4 +171,111 @@ fn a_partner_sharing_this_cpu_stops_the_spins_until_a_spin_catches_a_release() {
         looks() > SPIN_SHORT,
         "a hinted spin with the partner elsewhere is long"
     );
+}
+
+/// A slow yield turns yield waits off for the process for `YIELD_QUIET_MIN`, each further one
+/// for twice as long, at most `YIELD_QUIET_MAX`; each answered yield wait halves the period,
+/// to nothing below the minimum; a wait that ran out leaves it.
+#[test]
+fn slow_yields_turn_yield_waits_off_for_doubling_periods() {
+    let (min, max) = (
+        YIELD_QUIET_MIN.as_nanos() as u64,
+        YIELD_QUIET_MAX.as_nanos() as u64,
+    );
+    let slow = Ended::Slow(0);
+    assert_eq!(next_quiet(0, slow), min);
+    assert_eq!(next_quiet(min, slow), 2 * min);
+    assert_eq!(next_quiet(max / 2 + 1, slow), max);
+    assert_eq!(next_quiet(max, slow), max);
+    assert_eq!(next_quiet(4 * min, Ended::Answered), 2 * min);
+    assert_eq!(next_quiet(2 * min, Ended::Answered), min);
+    assert_eq!(
+        next_quiet(min, Ended::Answered),
+        0,
+        "below the minimum: off"
+    );
+    assert_eq!(next_quiet(0, Ended::Answered), 0);
+    assert_eq!(next_quiet(2 * min, Ended::RanOut), 2 * min);
+}
+
+/// A yield wait that ran out makes its thread skip the next 1, 2, 4, ... `SKIP_MAX`; an
+/// answered one forgets that; a slow yield (the process's record) leaves it.
+#[test]
+fn yield_waits_that_run_out_back_off_per_thread() {
+    let mut rec = RanOut {
+        skip: 0,
+        penalty: 0,
+    };
+    for want in [1, 2, 4] {
+        rec = next_ran_out(rec, Ended::RanOut);
+        assert_eq!((rec.skip, rec.penalty), (want, want));
+    }
+    for _ in 0..10 {
+        rec = next_ran_out(rec, Ended::RanOut);
+    }
+    assert_eq!((rec.skip, rec.penalty), (SKIP_MAX, SKIP_MAX));
+    assert_eq!(next_ran_out(rec, Ended::Slow(0)), rec);
+    let clean = next_ran_out(rec, Ended::Answered);
+    assert_eq!((clean.skip, clean.penalty), (0, 0));
+}
+
+/// No yield wait with a deadline (a lost timeslice would make it late), nor while the
+/// process's record says a yield was slow, nor while this thread skips after one that ran
+/// out: each returns `false` without looking at its condition. Otherwise it returns once the
+/// condition holds.
+#[test]
+fn yield_waits_only_where_they_pay() {
+    let mut looked = false;
+    assert!(!yield_wait(Some(Instant::now()), || {
+        looked = true;
+        true
+    }));
+    assert!(!looked, "a timed wait yielded");
+    if !may_spin() {
+        assert!(!yield_wait(None, || true), "a yield wait on one CPU");
+        return; // one CPU: no yield waits
+    }
+
+    // This thread's backoff: a wait that ran out makes it skip the next one.
+    record(Ended::RanOut);
+    let (_, rec) = yield_records();
+    assert_eq!(rec.skip, 1);
+    let mut looked = false;
+    assert!(!yield_wait(None, || {
+        looked = true;
+        true
+    }));
+    assert!(!looked, "a thread that must skip a yield wait made one");
+    assert_eq!(yield_records().1.skip, 0, "the skip is used up");
+
+    // The process's record: a slow yield now turns yield waits off for a while (other tests
+    // may record slow yields too, which only lengthens it).
+    record(Ended::Slow(crate::rt::monotonic_nanos()));
+    let mut looked = false;
+    let yielded = yield_wait(None, || {
+        looked = true;
+        true
+    });
+    let (off_until, _) = yield_records();
+    if crate::rt::monotonic_nanos() < off_until {
+        assert!(!yielded && !looked, "a yield wait during the quiet period");
+    }
+    // After it, a yield wait whose condition holds returns `true` (while other tests keep
+    // the process's record in a quiet period, the waits return `false` without looking).
+    let give_up = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < give_up {
+        let mut looks = 0;
+        if yield_wait(None, || {
+            looks += 1;
+            true
+        }) {
+            assert_eq!(looks, 1);
+            return;
+        }
+        assert_eq!(
+            looks, 0,
+            "a yield wait saw its condition hold and returned false"
+        );
+        crate::rt::sleep(YIELD_QUIET_MIN / 4);
+    }
 }

@@ -258,11 +258,7 @@ impl Barrier {
         let (index, s) = self.arrive(parties)?;
         if index + 1 == parties {
             self.release_round(s)?;
-        } else if let Err(e) = self.await_round(
-            round(s),
-            parties - 1 - index,
-            timeout.and_then(deadline_after),
-        ) {
+        } else if let Err(e) = self.await_round(round(s), timeout.and_then(deadline_after)) {
             self.leave();
             return Err(e);
         }

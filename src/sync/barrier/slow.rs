@@ -8,6 +8,7 @@
 use super::{BROKEN, Barrier, FILLING, GEN_MASK, RESETTING, SLEEPERS, SPUN};
 use super::{count, next_round, phase, round, with_phase};
 use crate::Error;
+use crate::rt::yield_wait;
 use crate::rt::{fit_beside, forget_partner, passed, set_hint, spin, wait, wake_all, woke_partner};
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
@@ -40,14 +41,9 @@ impl Barrier {
         Ok(())
     }
 
-    /// A non-last arrival in round `r`, with `to_come` parties still to arrive: wait until the
-    /// round is released or broken. On an error the caller must `leave`.
-    pub(super) fn await_round(
-        &self,
-        r: u64,
-        to_come: u32,
-        deadline: Option<Instant>,
-    ) -> Result<(), Error> {
+    /// A non-last arrival in round `r`: wait until the round is released or broken. On an
+    /// error the caller must `leave`.
+    pub(super) fn await_round(&self, r: u64, deadline: Option<Instant>) -> Result<(), Error> {
         let mut deadline = deadline;
         let outcome = |s: u64| {
             if round(s) != r {
@@ -59,12 +55,13 @@ impl Barrier {
             }
         };
         let hint = self.generation.load(Relaxed) & SPUN != 0;
-        // A spin ends well only if every party still to come runs meanwhile: with more of them
-        // than the other CPUs, it holds a CPU that one of them needs (4 parties on 2 CPUs: the
-        // first two arrivals sleep at once), and such a wait says nothing about the hint. Nor
-        // may a partner this thread just woke through another primitive make it spin: that
-        // record (`rt::woke_partner`) is dropped too.
-        let bet = fit_beside(to_come);
+        // A spin ends well only if the parties still to come run meanwhile. With more parties
+        // than CPUs, a waiter's CPU is one that a party still to come may be queued on (4
+        // parties on 2 CPUs), so a spin would hold it; and such a wait says nothing about the
+        // hint. Such a waiter yields its CPU instead, below. Nor may a partner this thread
+        // just woke through another primitive make it spin: that record
+        // (`rt::woke_partner`) is dropped too.
+        let bet = fit_beside(self.parties_u32() - 1);
         if !bet {
             forget_partner();
         }
@@ -79,6 +76,16 @@ impl Barrier {
             }
             Err(spun) => spun,
         };
+        // Nor can it spin: give this CPU to the parties to come instead, so that it does not
+        // go idle while they are queued on another (`rt::yield_wait`).
+        if !bet
+            && yield_wait(deadline, || {
+                result = outcome(self.state.load(Acquire));
+                result.is_some()
+            })
+        {
+            return result.unwrap_or(Ok(()));
+        }
         loop {
             let g = self.generation.load(Acquire);
             if let Some(r) = outcome(self.state.load(Acquire)) {

@@ -218,6 +218,19 @@ pub fn yield_now() {
     imp::yield_now()
 }
 
+/// A monotonic clock in nanoseconds from an unspecified start, the same in every thread of
+/// the process (`Instant` has no such number): `CLOCK_MONOTONIC`, or on Windows the
+/// performance counter. For timestamps that threads share through an atomic word.
+///
+/// ```
+/// let a = threadkit_sys::monotonic_nanos();
+/// std::thread::sleep(std::time::Duration::from_millis(1));
+/// assert!(threadkit_sys::monotonic_nanos() >= a + 1_000_000);
+/// ```
+pub fn monotonic_nanos() -> u64 {
+    imp::monotonic_nanos()
+}
+
 /// Sleeps for at least `dur` (signals do not shorten it). Python's `time.sleep`.
 ///
 /// ```

@@ -210,6 +210,21 @@ pub fn yield_now() {
     unsafe { libc::sched_yield() };
 }
 
+#[allow(clippy::useless_conversion)] // time_t and c_long are i32 on some targets
+pub fn monotonic_nanos() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC exists on every unix we
+    // support.
+    let r = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    debug_assert_eq!(r, 0);
+    let secs = u64::try_from(i64::from(ts.tv_sec)).unwrap_or(0);
+    let nanos = u64::try_from(i64::from(ts.tv_nsec)).unwrap_or(0);
+    secs.saturating_mul(1_000_000_000).saturating_add(nanos)
+}
+
 pub fn sleep(dur: Duration) {
     let mut secs = dur.as_secs();
     let mut nsecs = dur.subsec_nanos() as libc::c_long;

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use windows_sys::Win32::Foundation::{CloseHandle, FILETIME, HANDLE, WAIT_OBJECT_0};
 #[cfg(not(miri))]
 use windows_sys::Win32::System::LibraryLoader::{GetModuleHandleW, GetProcAddress};
+use windows_sys::Win32::System::Performance::{QueryPerformanceCounter, QueryPerformanceFrequency};
 use windows_sys::Win32::System::SystemInformation::{GetSystemInfo, SYSTEM_INFO};
 use windows_sys::Win32::System::Threading::{
     CreateThread, GetCurrentThread, GetCurrentThreadId, GetThreadTimes, INFINITE,
@@ -182,6 +183,17 @@ pub fn yield_now() {
         // SAFETY: SwitchToThread has no preconditions.
         unsafe { SwitchToThread() };
     }
+}
+
+pub fn monotonic_nanos() -> u64 {
+    let (mut count, mut freq) = (0i64, 0i64);
+    // SAFETY: both point to writable i64s; the calls cannot fail on Windows XP and later.
+    unsafe {
+        QueryPerformanceCounter(&mut count);
+        QueryPerformanceFrequency(&mut freq);
+    }
+    let (count, freq) = (count.max(0) as u128, freq.max(1) as u128);
+    u64::try_from(count * 1_000_000_000 / freq).unwrap_or(u64::MAX)
 }
 
 pub fn sleep(dur: Duration) {
