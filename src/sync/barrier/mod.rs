@@ -47,8 +47,9 @@
 //! # Generation word (`generation: AtomicU32`)
 //!
 //! Bits 0..=29 count phase changes; bit 30 (`SPUN`) is the spin hint (a waiter spins up to 10 us
-//! while it is on: see `rt::spin`; not while more parties are still to come than there are other
-//! CPUs, as its spin could only hold a CPU that one of them needs); bit 31 (`SLEEPERS`) says
+//! while it is on: see `rt::spin`; not in a barrier with more parties than CPUs, where a spin
+//! could only hold a CPU that a party still to come needs: such a waiter yields its CPU to them
+//! instead, `rt::yield_wait`, before it sleeps); bit 31 (`SLEEPERS`) says
 //! someone sleeps on this value. Every phase change bumps the counter (clearing `SLEEPERS`) and,
 //! only if `SLEEPERS` was set, wakes every sleeper; threads sleep on `generation`, never on
 //! `state`, so arrivals (which only change `count`) wake nobody. A sleeper reads `generation`
@@ -57,7 +58,7 @@
 //! sleep is never missed (the usual futex protocol; the counter wraps after 2^30 changes, which a
 //! sleeper would have to miss entirely; a change of `SPUN` only makes a sleeper look again). A
 //! waiter whose deadline has already passed (during its spin, say) does not set `SLEEPERS`: it goes
-//! straight to breaking the round. A round with no sleeper makes no syscall at all.
+//! straight to breaking the round. A round with no sleeper makes no wake-up call.
 //!
 //! # Parties word (`parties: AtomicU32`)
 //!
