@@ -47,19 +47,31 @@ pub(crate) fn add_to(sec: i64, nsec: i64, rest: std::time::Duration) -> Option<(
 pub(crate) fn monotonic_timespec(deadline: std::time::Instant) -> Option<libc::timespec> {
     // `now` is read before the clock, so `clock + rest` is never earlier than `deadline`.
     let now = std::time::Instant::now();
-    let mut ts = libc::timespec {
+    let ts = clock_now(libc::CLOCK_MONOTONIC);
+    debug_assert!(ts.is_some(), "CLOCK_MONOTONIC refused");
+    let ts = ts.unwrap_or(libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC always exists on these OSes.
-    let r = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    debug_assert_eq!(r, 0);
+    });
     let rest = deadline.saturating_duration_since(now);
     let (sec, nsec) = add_to(i64::from(ts.tv_sec), i64::from(ts.tv_nsec), rest)?;
     Some(libc::timespec {
         tv_sec: sec.try_into().ok()?,
         tv_nsec: nsec.try_into().ok()?,
     })
+}
+
+/// The time of the clock `id` (`CLOCK_MONOTONIC`, `CLOCK_THREAD_CPUTIME_ID`, which exist on
+/// every supported unix), or `None` if the OS refused it.
+#[cfg(unix)]
+pub(crate) fn clock_now(id: libc::clockid_t) -> Option<libc::timespec> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; an unknown `id` is an error return.
+    let r = unsafe { libc::clock_gettime(id, &mut ts) };
+    (r == 0).then_some(ts)
 }
 
 #[cfg(test)]

@@ -85,21 +85,22 @@ pub(crate) fn yield_wait(deadline: Option<Instant>, ready: impl FnMut() -> bool)
     }
 }
 
-/// The yields of [`yield_wait`].
+/// The yields of [`yield_wait`], timed on the process's clock (`rt::monotonic_nanos`, which
+/// also stamps a slow yield for the process's record).
 #[cfg(not(threadkit_loom))]
 fn yield_until(mut ready: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    let end = start + YIELD_WAIT;
+    let (wait, slow) = (YIELD_WAIT.as_nanos() as u64, YIELD_SLOW.as_nanos() as u64);
+    let start = crate::rt::monotonic_nanos();
     let mut last = start;
     loop {
         crate::rt::yield_now();
-        let now = Instant::now();
+        let now = crate::rt::monotonic_nanos();
         let answered = ready();
-        let ended = if now.saturating_duration_since(last) >= YIELD_SLOW {
-            Some(Ended::Slow(crate::rt::monotonic_nanos()))
+        let ended = if now.saturating_sub(last) >= slow {
+            Some(Ended::Slow(now))
         } else if answered {
             Some(Ended::Answered)
-        } else if now >= end {
+        } else if now.saturating_sub(start) >= wait {
             Some(Ended::RanOut)
         } else {
             None

@@ -224,7 +224,7 @@ pub fn yield_now() {
 ///
 /// ```
 /// let a = threadkit_sys::monotonic_nanos();
-/// std::thread::sleep(std::time::Duration::from_millis(1));
+/// threadkit_sys::sleep(std::time::Duration::from_millis(1));
 /// assert!(threadkit_sys::monotonic_nanos() >= a + 1_000_000);
 /// ```
 pub fn monotonic_nanos() -> u64 {

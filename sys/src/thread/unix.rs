@@ -212,14 +212,10 @@ pub fn yield_now() {
 
 #[allow(clippy::useless_conversion)] // time_t and c_long are i32 on some targets
 pub fn monotonic_nanos() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
+    let Some(ts) = crate::time::clock_now(libc::CLOCK_MONOTONIC) else {
+        debug_assert!(false, "CLOCK_MONOTONIC refused");
+        return 0;
     };
-    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC exists on every unix we
-    // support.
-    let r = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    debug_assert_eq!(r, 0);
     let secs = u64::try_from(i64::from(ts.tv_sec)).unwrap_or(0);
     let nanos = u64::try_from(i64::from(ts.tv_nsec)).unwrap_or(0);
     secs.saturating_mul(1_000_000_000).saturating_add(nanos)
@@ -254,16 +250,10 @@ pub fn sleep(dur: Duration) {
 }
 
 pub fn thread_cpu_time() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is writable; CLOCK_THREAD_CPUTIME_ID exists on every supported unix.
-    let r = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    if r != 0 {
-        return Duration::ZERO;
+    match crate::time::clock_now(libc::CLOCK_THREAD_CPUTIME_ID) {
+        Some(ts) => Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32),
+        None => Duration::ZERO,
     }
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 /// Cached results (0: not computed yet).
